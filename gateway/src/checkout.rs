@@ -1,0 +1,76 @@
+//! `POST /api/checkout`: the request every trace in this demo starts with.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use shared_tracing::{
+    OpenTelemetrySpanExt as _, downstream::DownstreamError, json::ApiJson, propagation::current_trace_id,
+};
+
+use crate::{
+    domain::{Checkout, CheckoutBody},
+    error::AppError,
+    startup::AppState,
+};
+
+/// The answer to a successful checkout.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckoutResponse {
+    /// order-service's id for the order.
+    pub order_id: String,
+    /// The order's status (`confirmed`).
+    pub status: String,
+    /// payment-service's id for the payment.
+    pub payment_id: String,
+    /// What was charged, in cents.
+    pub total_cents: u64,
+    /// This request's W3C trace id (32 hex digits); `null` when telemetry is disabled.
+    pub trace_id: Option<String>,
+    /// Where to see the trace: `<JAEGER_UI_URL>/trace/<trace_id>`.
+    pub trace_url: Option<String>,
+}
+
+/// The part of order-service's answer we pass on.
+#[derive(Debug, Deserialize)]
+struct OrderResponse {
+    order_id: String,
+    status: String,
+    payment_id: String,
+    total_cents: u64,
+}
+
+/// Handles `POST /api/checkout`.
+pub async fn checkout(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CheckoutBody>,
+) -> Result<(StatusCode, Json<CheckoutResponse>), AppError> {
+    let checkout = Checkout::parse(body)?;
+    let span = tracing::Span::current();
+    span.set_attribute("checkout.items_count", checkout.items.len() as i64);
+
+    let order_service = state.orders.peer_service();
+    let answer = state
+        .orders
+        .post_json("/orders", &checkout)
+        .await
+        .map_err(|e| AppError::Order(DownstreamError::from_outbound(&e)))?;
+    if !answer.status.is_success() {
+        return Err(AppError::Order(DownstreamError::relay(order_service, &answer)));
+    }
+    let order: OrderResponse =
+        answer.json().map_err(|_| AppError::Order(DownstreamError::relay(order_service, &answer)))?;
+
+    let trace_id = current_trace_id();
+    let trace_url = trace_id.as_ref().map(|id| format!("{}/trace/{id}", state.config.jaeger_ui_url));
+    tracing::info!(order.id = %order.order_id, total_cents = order.total_cents, "Checkout complete");
+    Ok((
+        StatusCode::CREATED,
+        Json(CheckoutResponse {
+            order_id: order.order_id,
+            status: order.status,
+            payment_id: order.payment_id,
+            total_cents: order.total_cents,
+            trace_id,
+            trace_url,
+        }),
+    ))
+}

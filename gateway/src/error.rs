@@ -1,0 +1,33 @@
+//! Every way a checkout can fail, and the JSON answer each one gets.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use shared_tracing::{downstream::DownstreamError, error_body::ErrorBody};
+
+use crate::domain::ValidationError;
+
+/// A failed `POST /api/checkout`.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body broke a rule of the API.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// order-service (or something behind it) failed or refused.
+    #[error("order failed")]
+    Order(DownstreamError),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            // Bad input is the caller's problem: answered, not logged as an error.
+            AppError::Invalid(e) => {
+                ErrorBody::new("invalid_request", e.0).into_response_with(StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            // Logs once (for 5xx), inside the request span.
+            AppError::Order(e) => e.into_response(),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Building the service: the router and the state every handler shares.
+
+use std::sync::Arc;
+
+use axum::{Router, routing::get, routing::post};
+use shared_tracing::{inbound, outbound::TracedClient, server::Server};
+
+use crate::{checkout, config::Config};
+
+/// What every request handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The service's configuration.
+    pub config: Arc<Config>,
+    /// The traced client for order-service.
+    pub orders: TracedClient,
+}
+
+/// Why the service could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// `ORDER_SERVICE_URL` is not an http URL.
+    #[error(transparent)]
+    Url(#[from] shared_tracing::outbound::InvalidBaseUrl),
+    /// The address could not be bound.
+    #[error("cannot listen: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
+pub fn router(config: Config) -> Result<Router, BuildError> {
+    let orders = TracedClient::new("order-service", &config.order_service_url, config.order_service_timeout)?;
+    let state = AppState { config: Arc::new(config), orders };
+    Ok(inbound::traced(Router::new().route("/api/checkout", post(checkout::checkout)))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(state))
+}
+
+/// Binds the configured address and builds the router: a server ready to run.
+pub async fn build(config: Config) -> Result<Server, BuildError> {
+    let (host, port) = (config.host.clone(), config.port);
+    Ok(Server::bind(&host, port, router(config)?).await?)
+}

@@ -1,0 +1,497 @@
+//! End to end over real processes: the three service binaries export OTLP/HTTP to a receiver this
+//! test runs, and the exported spans must form the trace drawn in DESIGN.md.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::*;
+use tracectl::model::{Kind, Span, StatusCode, Value as Attr};
+
+/// Exactly the spans DESIGN.md draws for one checkout.
+const CHECKOUT_SPANS: usize = 9;
+
+fn is_complete_checkout(spans: &[Span], trace_id: &str) -> bool {
+    of_trace(spans, trace_id).len() >= CHECKOUT_SPANS
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkout_produces_one_trace_shaped_as_designed_across_all_services_and_stripe() {
+    // Arrange
+    let receiver = receiver().await;
+    let stack = Stack::start(
+        &receiver.endpoint(),
+        &[("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=e2e")],
+    )
+    .await;
+    for service in [&stack.gateway, &stack.order, &stack.payment] {
+        let health = http().get(format!("{}/health", service.url())).send().await.unwrap();
+        assert_eq!(health.status(), 200, "{} /health", service.name);
+    }
+
+    // Act
+    let response = post_checkout(&stack).await;
+
+    // Assert: the response
+    assert_eq!(response.status(), 201);
+    let traceresponse = response.headers()["traceresponse"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+    assert_eq!(trace_id.len(), 32, "{trace_id}");
+    assert!(trace_id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert_eq!(body["trace_url"], format!("http://localhost:16686/trace/{trace_id}"));
+    assert_eq!(body["status"], "confirmed");
+    assert_eq!(body["total_cents"], 2 * 3_999 + 1_250);
+    assert!(body["order_id"].as_str().unwrap().starts_with("ord_"));
+    assert!(body["payment_id"].as_str().unwrap().starts_with("pay_"));
+
+    let all = receiver
+        .store
+        .wait_for(SPANS_TIMEOUT, |spans| is_complete_checkout(spans, &trace_id))
+        .await
+        .unwrap_or_else(|got| panic!("trace incomplete: {:#?}", summary(&got.iter().collect::<Vec<_>>())));
+    stack.stop().await;
+
+    // Assert: one trace, nothing else (health checks are not traced).
+    assert!(
+        all.iter().all(|s| s.trace_id == trace_id),
+        "spans outside the checkout trace: {:#?}",
+        summary(&all.iter().collect::<Vec<_>>())
+    );
+    let spans = of_trace(&all, &trace_id);
+    assert_eq!(spans.len(), CHECKOUT_SPANS, "{:#?}", summary(&spans));
+
+    // Assert: the tree of DESIGN.md, link by link.
+    let gw_server = the_span(&spans, "gateway", Kind::Server, "POST /api/checkout");
+    let gw_client = the_span(&spans, "gateway", Kind::Client, "POST /orders");
+    let order_server = the_span(&spans, "order-service", Kind::Server, "POST /orders");
+    let validate = the_span(&spans, "order-service", Kind::Internal, "validate_order");
+    let inventory = the_span(&spans, "order-service", Kind::Internal, "inventory_and_pricing");
+    let order_client = the_span(&spans, "order-service", Kind::Client, "POST /payments");
+    let pay_server = the_span(&spans, "payment-service", Kind::Server, "POST /payments");
+    let fraud = the_span(&spans, "payment-service", Kind::Internal, "fraud_check");
+    let stripe = the_span(&spans, "stripe", Kind::Client, "POST /v1/charges");
+
+    assert_eq!(gw_server.parent_span_id, None, "the gateway's SERVER span is the root");
+    let parent_of = |child: &Span, parent: &Span| {
+        assert_eq!(
+            child.parent_span_id.as_deref(),
+            Some(parent.span_id.as_str()),
+            "{:?} should be a child of {:?}",
+            child.name,
+            parent.name
+        );
+    };
+    parent_of(gw_client, gw_server);
+    parent_of(order_server, gw_client); // a SERVER span's parent is the CLIENT span that called it
+    parent_of(validate, order_server);
+    parent_of(inventory, order_server);
+    parent_of(order_client, order_server);
+    parent_of(pay_server, order_client);
+    parent_of(fraud, pay_server);
+    parent_of(stripe, pay_server);
+
+    // Assert: the traceresponse header names the gateway's SERVER span.
+    assert_eq!(traceresponse, format!("00-{trace_id}-{}-01", gw_server.span_id));
+
+    // Assert: resources.
+    for span in &spans {
+        let expected_version =
+            if span.service_name == "stripe" { None } else { Some(Attr::Str("0.1.0".into())) };
+        assert_eq!(span.resource.get("service.version").cloned(), expected_version, "{}", span.service_name);
+    }
+    assert_eq!(gw_server.resource.get("deployment.environment.name"), Some(&Attr::Str("e2e".into())));
+    assert_eq!(stripe.resource.get("deployment.environment.name"), None, "our deployment is not Stripe's");
+
+    // Assert: HTTP semantic conventions on SERVER spans.
+    for (span, route) in [(gw_server, "/api/checkout"), (order_server, "/orders"), (pay_server, "/payments")]
+    {
+        assert_eq!(span.str_attribute("http.request.method"), Some("POST"));
+        assert_eq!(span.str_attribute("http.route"), Some(route));
+        assert_eq!(span.str_attribute("url.path"), Some(route));
+        assert_eq!(span.attribute("http.response.status_code").and_then(Attr::as_i64), Some(201));
+        assert_eq!(span.str_attribute("server.address"), Some("127.0.0.1"));
+        assert_eq!(span.status, StatusCode::Unset);
+    }
+    // … and on CLIENT spans.
+    for (span, peer, url) in [
+        (gw_client, "order-service", format!("{}/orders", stack_url(order_server))),
+        (order_client, "payment-service", format!("{}/payments", stack_url(pay_server))),
+    ] {
+        assert_eq!(span.str_attribute("peer.service"), Some(peer));
+        assert_eq!(span.str_attribute("http.request.method"), Some("POST"));
+        assert_eq!(span.str_attribute("url.full"), Some(url.as_str()));
+        assert_eq!(span.attribute("http.response.status_code").and_then(Attr::as_i64), Some(201));
+        assert_eq!(span.status, StatusCode::Unset);
+    }
+    assert_eq!(stripe.str_attribute("peer.service"), Some("stripe"));
+    assert_eq!(stripe.attribute("http.response.status_code").and_then(Attr::as_i64), Some(200));
+
+    // Assert: business attributes and events.
+    assert_eq!(
+        order_server.attribute("order.id"),
+        Some(&Attr::Str(body["order_id"].as_str().unwrap().into()))
+    );
+    assert_eq!(order_server.attribute("order.items_count").and_then(Attr::as_i64), Some(2));
+    assert_eq!(order_server.attribute("order.total_cents").and_then(Attr::as_i64), Some(2 * 3_999 + 1_250));
+    assert_eq!(pay_server.attribute("payment.amount_cents").and_then(Attr::as_i64), Some(2 * 3_999 + 1_250));
+    assert!(validate.has_event("Validating order"), "{:?}", validate.events);
+    assert!(pay_server.has_event("Processing payment"), "{:?}", pay_server.events);
+    assert!(pay_server.has_event("Payment succeeded"), "{:?}", pay_server.events);
+
+    // Assert: timing nests (a child starts no earlier than its parent).
+    for span in &spans {
+        if let Some(parent) = spans.iter().find(|p| Some(&p.span_id) == span.parent_span_id.as_ref()) {
+            assert!(span.start_unix_nano >= parent.start_unix_nano, "{} starts before its parent", span.name);
+        }
+    }
+}
+
+/// The `http://host:port` a SERVER span was addressed at.
+fn stack_url(server: &Span) -> String {
+    let host = server.str_attribute("server.address").unwrap();
+    let port = server.attribute("server.port").and_then(Attr::as_i64).unwrap();
+    format!("http://{host}:{port}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_lines_written_inside_a_request_carry_its_trace_and_span_ids() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+
+    let body: Value = post_checkout(&stack).await.json().await.unwrap();
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+    let spans = receiver.store.wait_for(SPANS_TIMEOUT, |s| is_complete_checkout(s, &trace_id)).await.unwrap();
+    let logs = stack.payment.logs();
+    stack.stop().await;
+
+    let succeeded: Value = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "Payment succeeded")
+        .expect("payment-service logged the payment");
+    assert_eq!(succeeded["trace_id"], trace_id.as_str());
+    let pay_server =
+        spans.iter().find(|s| s.service_name == "payment-service" && s.kind == Kind::Server).unwrap();
+    assert_eq!(succeeded["span_id"], pay_server.span_id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_valid_incoming_traceparent_is_continued() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+    let (trace_id, parent_id) = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331");
+
+    let response = http()
+        .post(stack.checkout_url())
+        .header("traceparent", format!("00-{trace_id}-{parent_id}-01"))
+        .json(&checkout_body())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["trace_id"], trace_id);
+    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| is_complete_checkout(s, trace_id)).await.unwrap();
+    stack.stop().await;
+    let spans = of_trace(&all, trace_id);
+    let gw_server = the_span(&spans, "gateway", Kind::Server, "POST /api/checkout");
+    assert_eq!(gw_server.parent_span_id.as_deref(), Some(parent_id));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_traceparent_starts_a_fresh_trace_and_the_request_still_succeeds() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+
+    for bad in [
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01", // all-zero trace id
+        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01", // all-zero parent id
+        "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", // forbidden version
+        "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", // uppercase
+        "garbage",
+    ] {
+        let response = http()
+            .post(stack.checkout_url())
+            .header("traceparent", bad)
+            .json(&checkout_body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "traceparent {bad:?}");
+        let body: Value = response.json().await.unwrap();
+        let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+        assert_ne!(trace_id, "0af7651916cd43dd8448eb211c80319c", "{bad:?} must not be continued");
+        assert_ne!(trace_id.to_lowercase(), "00000000000000000000000000000000");
+        let all =
+            receiver.store.wait_for(SPANS_TIMEOUT, |s| is_complete_checkout(s, &trace_id)).await.unwrap();
+        let spans = of_trace(&all, &trace_id);
+        assert_eq!(
+            the_span(&spans, "gateway", Kind::Server, "POST /api/checkout").parent_span_id,
+            None,
+            "{bad:?}"
+        );
+    }
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsampled_incoming_traceparent_is_respected_and_nothing_is_exported() {
+    // The default sampler is parentbased_always_on: a caller that decided not to sample wins.
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+
+    let response = http()
+        .post(stack.checkout_url())
+        .header("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")
+        .json(&checkout_body())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 201);
+    let traceresponse = response.headers()["traceresponse"].to_str().unwrap().to_owned();
+    assert!(traceresponse.starts_with("00-0af7651916cd43dd8448eb211c80319c-"));
+    assert!(traceresponse.ends_with("-00"), "{traceresponse}");
+    // After a clean shutdown everything finished has been flushed, so the store is final.
+    stack.stop().await;
+    assert!(
+        receiver.store.spans().is_empty(),
+        "{:#?}",
+        summary(&receiver.store.spans().iter().collect::<Vec<_>>())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn payment_service_down_gives_a_503_naming_it_and_the_trace_shows_where_it_failed() {
+    // Arrange: order-service points at a port nobody listens on.
+    let receiver = receiver().await;
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env = base_env(&receiver.endpoint());
+    let order = start(
+        "order-service",
+        &with_var(&env, "PAYMENT_SERVICE_URL", &format!("http://127.0.0.1:{closed_port}")),
+    )
+    .await;
+    let gateway = start("gateway", &with_var(&env, "ORDER_SERVICE_URL", &order.url())).await;
+
+    // Act
+    let response =
+        http().post(format!("{}/api/checkout", gateway.url())).json(&checkout_body()).send().await.unwrap();
+
+    // Assert: the client learns which dependency failed.
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "dependency_unavailable");
+    assert_eq!(body["error"]["dependency"], "payment-service");
+    assert!(body["error"]["message"].as_str().unwrap().contains("payment-service"));
+    let trace_id = body["error"]["trace_id"].as_str().unwrap().to_owned();
+
+    // Assert: the trace shows the failed CLIENT span, and the error at each level above it.
+    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 6).await.unwrap();
+    for service in [gateway, order] {
+        assert!(service.stop().await.success());
+    }
+    let spans = of_trace(&all, &trace_id);
+    let failed = the_span(&spans, "order-service", Kind::Client, "POST /payments");
+    assert_eq!(failed.status, StatusCode::Error);
+    assert_eq!(failed.str_attribute("error.type"), Some("connection_error"));
+    assert_eq!(failed.attribute("http.response.status_code"), None, "no HTTP answer was received");
+    let order_server = the_span(&spans, "order-service", Kind::Server, "POST /orders");
+    assert_eq!(
+        (order_server.status, order_server.str_attribute("error.type")),
+        (StatusCode::Error, Some("503"))
+    );
+    let gw_server = the_span(&spans, "gateway", Kind::Server, "POST /api/checkout");
+    assert_eq!(gw_server.status, StatusCode::Error);
+    assert_eq!(the_span(&spans, "gateway", Kind::Client, "POST /orders").status, StatusCode::Error);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_a_4xx_json_error_that_says_what_is_wrong_never_a_5xx() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+    let json = "application/json";
+    let cases: &[(&str, &str, &str, u16, &str, &str)] = &[
+        // (what, content type, body, status, code, message contains)
+        ("malformed JSON", json, r#"{"customer_id": "c","#, 400, "malformed_json", "not valid JSON"),
+        (
+            "missing items",
+            json,
+            r#"{"customer_id":"c","card_token":"tok_visa"}"#,
+            422,
+            "invalid_request",
+            "items",
+        ),
+        (
+            "missing card_token",
+            json,
+            r#"{"customer_id":"c","items":[{"sku":"sku-book","quantity":1}]}"#,
+            422,
+            "invalid_request",
+            "card_token",
+        ),
+        (
+            "zero quantity",
+            json,
+            r#"{"customer_id":"c","items":[{"sku":"sku-book","quantity":0}],"card_token":"t"}"#,
+            422,
+            "invalid_request",
+            "items[0].quantity",
+        ),
+        (
+            "negative quantity",
+            json,
+            r#"{"customer_id":"c","items":[{"sku":"sku-book","quantity":-2}],"card_token":"t"}"#,
+            422,
+            "invalid_request",
+            "got -2",
+        ),
+        (
+            "quantity over 100",
+            json,
+            r#"{"customer_id":"c","items":[{"sku":"sku-book","quantity":101}],"card_token":"t"}"#,
+            422,
+            "invalid_request",
+            "between 1 and 100",
+        ),
+        (
+            "empty customer",
+            json,
+            r#"{"customer_id":"","items":[{"sku":"sku-book","quantity":1}],"card_token":"t"}"#,
+            422,
+            "invalid_request",
+            "customer_id",
+        ),
+        (
+            "no items",
+            json,
+            r#"{"customer_id":"c","items":[],"card_token":"t"}"#,
+            422,
+            "invalid_request",
+            "items must hold",
+        ),
+        (
+            "empty sku",
+            json,
+            r#"{"customer_id":"c","items":[{"sku":"","quantity":1}],"card_token":"t"}"#,
+            422,
+            "invalid_request",
+            "items[0].sku",
+        ),
+        (
+            "empty card token",
+            json,
+            r#"{"customer_id":"c","items":[{"sku":"sku-book","quantity":1}],"card_token":""}"#,
+            422,
+            "invalid_request",
+            "card_token",
+        ),
+        (
+            "unknown sku",
+            json,
+            r#"{"customer_id":"c","items":[{"sku":"sku-unicorn","quantity":1}],"card_token":"t"}"#,
+            422,
+            "unknown_sku",
+            "sku-unicorn",
+        ),
+        (
+            "wrong content type",
+            "text/plain",
+            r#"{"customer_id":"c","items":[{"sku":"sku-book","quantity":1}],"card_token":"t"}"#,
+            415,
+            "unsupported_media_type",
+            "application/json",
+        ),
+        ("array body", json, "[]", 422, "invalid_request", "expected struct"),
+    ];
+
+    for (what, content_type, body, status, code, needle) in cases {
+        let response = http()
+            .post(stack.checkout_url())
+            .header("content-type", *content_type)
+            .body(*body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), *status, "{what}");
+        let error: Value = response.json().await.unwrap_or_else(|e| panic!("{what}: body is not JSON: {e}"));
+        assert_eq!(error["error"]["code"], *code, "{what}: {error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{what}: {message:?} should mention {needle:?}");
+        assert_eq!(error["error"]["trace_id"].as_str().map(str::len), Some(32), "{what}");
+    }
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_span_of_requests_completed_before_sigterm_is_exported_at_shutdown() {
+    // A schedule delay of 10 minutes: nothing is exported until shutdown flushes the queue.
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[("OTEL_BSP_SCHEDULE_DELAY", "600000")]).await;
+
+    let mut trace_ids = Vec::new();
+    for _ in 0..5 {
+        let body: Value = post_checkout(&stack).await.json().await.unwrap();
+        trace_ids.push(body["trace_id"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        receiver.store.spans().is_empty(),
+        "spans were exported before shutdown; the test proves nothing"
+    );
+    stack.stop().await;
+
+    let spans = receiver.store.spans();
+    for trace_id in &trace_ids {
+        assert_eq!(
+            of_trace(&spans, trace_id).len(),
+            CHECKOUT_SPANS,
+            "trace {trace_id} lost spans at shutdown"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_telemetry_disabled_checkouts_still_succeed_and_nothing_is_exported() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[("OTEL_SDK_DISABLED", "true")]).await;
+
+    let response = post_checkout(&stack).await;
+
+    assert_eq!(response.status(), 201);
+    assert!(response.headers().get("traceresponse").is_none());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["trace_id"], Value::Null);
+    assert_eq!(body["trace_url"], Value::Null);
+    stack.stop().await;
+    assert!(receiver.store.spans().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_collector_that_never_answers_costs_spans_not_request_latency() {
+    // Arrange: a "collector" that accepts connections and never answers, and an export timeout of
+    // 60 s. If exporting blocked requests, each checkout would take a minute.
+    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", blackhole.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = blackhole.accept().await {
+            held.push(socket);
+        }
+    });
+    let stack = Stack::start(&endpoint, &[("OTEL_EXPORTER_OTLP_TIMEOUT", "60000")]).await;
+
+    // Act & Assert: every checkout answers well inside the export timeout.
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let response = tokio::time::timeout(Duration::from_secs(20), post_checkout(&stack))
+            .await
+            .expect("a checkout blocked on telemetry export");
+        assert_eq!(response.status(), 201);
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+    // Shutdown is bounded too, even with spans stuck in the exporter.
+    tokio::time::timeout(Duration::from_secs(60), stack.stop()).await.expect("shutdown hung on the exporter");
+}

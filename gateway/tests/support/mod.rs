@@ -1,0 +1,235 @@
+//! Test harness: a real OTLP receiver, and the three real service binaries started as processes
+//! that export to it.
+//!
+//! Services start with `PORT=0`; the harness learns each one's port from its JSON "listening" log
+//! line, so tests never race for ports and never sleep. Every process is killed if a test panics
+//! (`kill_on_drop`), and [`Service::stop`] sends SIGTERM and waits for a clean exit.
+
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses a different part of the harness
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    process::{ExitStatus, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use nix::{sys::signal, unistd::Pid};
+use serde_json::Value;
+use tokio::{
+    io::{AsyncBufReadExt as _, BufReader},
+    process::{Child, Command},
+    sync::oneshot,
+};
+use tracectl::{
+    model::{Kind, Span},
+    receiver::{RunningReceiver, SpanStore},
+};
+
+/// Generous bounds: they only decide how long a *broken* run takes to fail.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub const SPANS_TIMEOUT: Duration = Duration::from_secs(30);
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The checkout body of DESIGN.md.
+pub fn checkout_body() -> Value {
+    serde_json::json!({
+        "customer_id": "cust-42",
+        "items": [{"sku": "sku-book", "quantity": 2}, {"sku": "sku-mug", "quantity": 1}],
+        "card_token": "tok_visa"
+    })
+}
+
+/// Starts an OTLP/HTTP receiver on a free loopback port.
+pub async fn receiver() -> RunningReceiver {
+    tracectl::receiver::spawn("127.0.0.1:0".parse().unwrap(), SpanStore::default()).await.unwrap()
+}
+
+/// The path of a workspace binary. `cargo test --workspace` builds all three, since every service
+/// package has integration tests; they sit beside this package's own binary.
+fn binary(name: &str) -> PathBuf {
+    let gateway = PathBuf::from(env!("CARGO_BIN_EXE_gateway"));
+    let path = gateway.with_file_name(name);
+    assert!(path.exists(), "{} is missing: run the tests with `cargo test --workspace`", path.display());
+    path
+}
+
+/// A running service process.
+pub struct Service {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Service {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every line the service wrote to stdout so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub async fn stop(mut self) -> ExitStatus {
+        let pid = Pid::from_raw(self.child.id().expect("still running") as i32);
+        signal::kill(pid, signal::Signal::SIGTERM).unwrap();
+        tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not exit within {STOP_TIMEOUT:?} of SIGTERM", self.name))
+            .unwrap()
+    }
+}
+
+/// Environment shared by every service in a test: fast simulated latencies, no jitter, JSON
+/// logs (so the harness can read them), and a short batch delay so spans arrive quickly.
+pub fn base_env(otlp_endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_endpoint),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ("SIM_JITTER_PERCENT", "0"),
+        ("ORDER_VALIDATION_MS", "2"),
+        ("INVENTORY_MS", "2"),
+        ("FRAUD_CHECK_MS", "2"),
+        ("STRIPE_LATENCY_MS", "2"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Starts one service binary with `env` and waits until it listens.
+pub async fn start(name: &'static str, env: &[(String, String)]) -> Service {
+    let mut command = Command::new(binary(name));
+    // Hermetic: the developer's own OTEL_* settings must not leak into the test.
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("OTEL_")) {
+        command.env_remove(key);
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    command.stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
+    let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let (addr_tx, addr_rx) = oneshot::channel();
+    let stdout = child.stdout.take().unwrap();
+    let sink = logs.clone();
+    tokio::spawn(async move {
+        let mut addr_tx = Some(addr_tx);
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(addr) = listening_address(&line) {
+                if let Some(tx) = addr_tx.take() {
+                    let _ = tx.send(addr);
+                }
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let addr = tokio::time::timeout(START_TIMEOUT, addr_rx)
+        .await
+        .unwrap_or_else(|_| panic!("{name} did not start listening within {START_TIMEOUT:?}"))
+        .unwrap_or_else(|_| panic!("{name} exited before listening; logs: {:?}", logs.lock().unwrap()));
+    Service { name, addr, child, logs }
+}
+
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    let v: Value = serde_json::from_str(line).ok()?;
+    (v["message"] == "listening").then(|| v["fields"]["address"].as_str()?.parse().ok())?
+}
+
+/// The three services, wired to each other and exporting to `otlp_endpoint`.
+pub struct Stack {
+    pub gateway: Service,
+    pub order: Service,
+    pub payment: Service,
+}
+
+impl Stack {
+    /// Starts payment-service, then order-service, then the gateway, each with `base_env` plus
+    /// `extra` (which wins).
+    pub async fn start(otlp_endpoint: &str, extra: &[(&str, &str)]) -> Stack {
+        let env = with_extra(base_env(otlp_endpoint), extra);
+        let payment = start("payment-service", &env).await;
+        let order = start("order-service", &with_var(&env, "PAYMENT_SERVICE_URL", &payment.url())).await;
+        let gateway = start("gateway", &with_var(&env, "ORDER_SERVICE_URL", &order.url())).await;
+        Stack { gateway, order, payment }
+    }
+
+    pub fn checkout_url(&self) -> String {
+        format!("{}/api/checkout", self.gateway.url())
+    }
+
+    /// Stops all three with SIGTERM (callers first) and asserts each exited 0.
+    pub async fn stop(self) {
+        for service in [self.gateway, self.order, self.payment] {
+            let name = service.name;
+            let status = service.stop().await;
+            assert!(status.success(), "{name} exited with {status} after SIGTERM");
+        }
+    }
+}
+
+pub fn with_extra(mut env: Vec<(String, String)>, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    for (k, v) in extra {
+        env = with_var(&env, k, v);
+    }
+    env
+}
+
+pub fn with_var(env: &[(String, String)], key: &str, value: &str) -> Vec<(String, String)> {
+    let mut env: Vec<_> = env.iter().filter(|(k, _)| k != key).cloned().collect();
+    env.push((key.to_owned(), value.to_owned()));
+    env
+}
+
+/// An HTTP client for the tests themselves (no tracing of its own).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+/// Posts the DESIGN.md checkout.
+pub async fn post_checkout(stack: &Stack) -> reqwest::Response {
+    http().post(stack.checkout_url()).json(&checkout_body()).send().await.unwrap()
+}
+
+/// The spans of one trace.
+pub fn of_trace<'a>(spans: &'a [Span], trace_id: &str) -> Vec<&'a Span> {
+    spans.iter().filter(|s| s.trace_id == trace_id).collect()
+}
+
+/// The one span with this service, kind and name; fails listing what there is otherwise.
+pub fn the_span<'a>(spans: &[&'a Span], service: &str, kind: Kind, name: &str) -> &'a Span {
+    let found: Vec<&Span> = spans
+        .iter()
+        .copied()
+        .filter(|s| s.service_name == service && s.kind == kind && s.name == name)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one {service} {kind:?} span {name:?}, found {}; trace has: {:#?}",
+        found.len(),
+        summary(spans)
+    );
+    found[0]
+}
+
+/// `service kind name` of each span, for readable failures.
+pub fn summary(spans: &[&Span]) -> Vec<String> {
+    spans
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {:?} {:?} id={} parent={:?}",
+                s.service_name, s.kind, s.name, s.span_id, s.parent_span_id
+            )
+        })
+        .collect()
+}

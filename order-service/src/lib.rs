@@ -1,0 +1,23 @@
+//! order-service: prices an order against a small catalog and charges it through payment-service.
+//!
+//! `POST /orders` → `validate_order` span (event "Validating order") → `inventory_and_pricing`
+//! span → CLIENT span `POST /payments` (context injected) → `201` with the order.
+//!
+//! # Layout
+//! - [`config`]: settings from the environment, read once in `main`.
+//! - [`startup`]: the router, and [`startup::build`], which binds it into a ready server.
+//! - [`orders`]: the `POST /orders` handler and its request/response types.
+//! - [`catalog`]: the built-in product catalog (sku → price in cents).
+//! - [`error`]: [`error::AppError`], how every failure becomes a JSON answer.
+
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod orders;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::{build, router};
+
+/// This service's `service.name`.
+pub const SERVICE_NAME: &str = "order-service";

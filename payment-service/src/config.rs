@@ -1,0 +1,44 @@
+//! payment-service settings, read once from the environment (see the README's table).
+
+use std::time::Duration;
+
+use shared_tracing::{
+    settings::{SettingError, Settings},
+    simulate::Latency,
+};
+
+/// Everything payment-service can be told at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (`HOST`, default `0.0.0.0`).
+    pub host: String,
+    /// Port to listen on (`PORT`, default 3002; 0 picks a free port).
+    pub port: u16,
+    /// Simulated fraud screening (`FRAUD_CHECK_MS`, default 100).
+    pub fraud_check: Latency,
+    /// Simulated Stripe response time (`STRIPE_LATENCY_MS`, default 80).
+    pub stripe_latency: Latency,
+    /// How long we wait for Stripe before giving up (`STRIPE_TIMEOUT_MS`, default 5000).
+    pub stripe_timeout: Duration,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, SettingError> {
+        Self::from_settings(&Settings::from_env())
+    }
+
+    /// Reads the configuration through `settings`.
+    pub fn from_settings<F: Fn(&str) -> Option<String>>(
+        settings: &Settings<F>,
+    ) -> Result<Self, SettingError> {
+        let jitter = settings.parse("SIM_JITTER_PERCENT", 20u8)?;
+        Ok(Self {
+            host: settings.string("HOST", "0.0.0.0"),
+            port: settings.parse("PORT", 3002)?,
+            fraud_check: Latency::from_millis(settings.parse("FRAUD_CHECK_MS", 100)?, jitter),
+            stripe_latency: Latency::from_millis(settings.parse("STRIPE_LATENCY_MS", 80)?, jitter),
+            stripe_timeout: settings.timeout_millis("STRIPE_TIMEOUT_MS", 5_000)?,
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! `POST /payments`: screen for fraud, charge through Stripe, answer with the payment.
+
+use axum::{extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use shared_tracing::{OpenTelemetrySpanExt as _, json::ApiJson, sensitive::CardToken};
+use tracing::Instrument as _;
+
+use crate::{error::AppError, startup::AppState};
+
+/// What order-service sends.
+#[derive(Debug, Deserialize)]
+pub struct PaymentRequest {
+    /// The order being paid.
+    pub order_id: String,
+    /// The amount, in the currency's smallest unit.
+    pub amount_cents: u64,
+    /// ISO currency code, lowercase (`usd`).
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// The card to charge (redacted whenever printed).
+    pub card_token: CardToken,
+}
+
+fn default_currency() -> String {
+    "usd".to_owned()
+}
+
+/// The answer: a payment that succeeded.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PaymentResponse {
+    /// Our id for the payment.
+    pub payment_id: String,
+    /// Always `succeeded` here.
+    pub status: String,
+    /// What was charged.
+    pub amount_cents: u64,
+    /// Stripe's id for the charge.
+    pub charge_id: String,
+}
+
+/// Handles `POST /payments`.
+pub async fn create_payment(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<PaymentRequest>,
+) -> Result<(StatusCode, axum::Json<PaymentResponse>), AppError> {
+    if request.amount_cents == 0 {
+        return Err(AppError::Invalid("amount_cents must be greater than 0".into()));
+    }
+    if request.order_id.trim().is_empty() {
+        return Err(AppError::Invalid("order_id must not be empty".into()));
+    }
+
+    let span = tracing::Span::current();
+    span.set_attribute("payment.amount_cents", request.amount_cents as i64);
+    span.set_attribute("order.id", request.order_id.clone());
+    // An event on the SERVER span: a timestamped line inside the span, shown in Jaeger's "Logs".
+    tracing::info!(order.id = %request.order_id, amount_cents = request.amount_cents, "Processing payment");
+
+    state
+        .config
+        .fraud_check
+        .wait()
+        .instrument(tracing::info_span!("fraud_check", payment.amount_cents = request.amount_cents as i64))
+        .await;
+
+    let charge = state.stripe.charge(request.amount_cents, &request.currency, &request.card_token).await?;
+
+    let payment_id = format!("pay_{}", uuid::Uuid::new_v4().simple());
+    span.set_attribute("payment.id", payment_id.clone());
+    tracing::info!(payment.id = %payment_id, charge.id = %charge.id, "Payment succeeded");
+
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(PaymentResponse {
+            payment_id,
+            status: "succeeded".into(),
+            amount_cents: request.amount_cents,
+            charge_id: charge.id,
+        }),
+    ))
+}

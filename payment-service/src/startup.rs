@@ -1,0 +1,32 @@
+//! Building the service: the router and the state every handler shares.
+
+use std::sync::Arc;
+
+use axum::{Router, routing::get, routing::post};
+use shared_tracing::{inbound, remote::RemoteSystem, server::Server};
+
+use crate::{config::Config, payments, stripe::SimulatedStripe};
+
+/// What every request handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The service's configuration.
+    pub config: Arc<Config>,
+    /// The Stripe client.
+    pub stripe: SimulatedStripe,
+}
+
+/// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
+pub fn router(config: Config, stripe: RemoteSystem) -> Router {
+    let stripe = SimulatedStripe::new(stripe, config.stripe_latency, config.stripe_timeout);
+    let state = AppState { config: Arc::new(config), stripe };
+    inbound::traced(Router::new().route("/payments", post(payments::create_payment)))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// Binds the configured address and builds the router: a server ready to run.
+pub async fn build(config: Config, stripe: RemoteSystem) -> std::io::Result<Server> {
+    let (host, port) = (config.host.clone(), config.port);
+    Server::bind(&host, port, router(config, stripe)).await
+}

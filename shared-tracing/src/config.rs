@@ -1,0 +1,210 @@
+//! Telemetry configuration, read once from the standard `OTEL_*` environment variables.
+//!
+//! Parsing is a pure function of a lookup closure (`|name| std::env::var(name).ok()` in production,
+//! a map in tests), so the rules can be unit-tested without touching the process environment.
+//! Following the OpenTelemetry specification, an invalid value is never fatal: it produces a
+//! warning (logged once logging is up) and the default is used instead.
+//!
+//! Variables the SDK and exporter already read on their own are *not* parsed here:
+//! `OTEL_TRACES_SAMPLER(_ARG)` (sampler), `OTEL_BSP_*` (batch processor),
+//! `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/TIMEOUT/HEADERS` (exporter) and `OTEL_RESOURCE_ATTRIBUTES`.
+
+/// How spans leave the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OTLP over HTTP with protobuf bodies (`http/protobuf`, port 4318): the spec's default.
+    HttpProtobuf,
+    /// OTLP over gRPC (`grpc`, port 4317).
+    Grpc,
+}
+
+/// How log lines are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event, for people.
+    Text,
+    /// One JSON object per line, for log pipelines (`LOG_FORMAT=json`).
+    Json,
+}
+
+/// Which context formats are read from and written to HTTP headers (`OTEL_PROPAGATORS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Propagators {
+    /// W3C `traceparent` / `tracestate`.
+    pub trace_context: bool,
+    /// W3C `baggage`.
+    pub baggage: bool,
+}
+
+/// Everything `shared_tracing::init` needs to know, resolved from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// `service.name`: `OTEL_SERVICE_NAME` if set, else the service's own default.
+    pub service_name: String,
+    /// `service.version`: the crate version of the binary.
+    pub service_version: String,
+    /// `OTEL_SDK_DISABLED=true`: no spans are created or exported; logs still work.
+    pub sdk_disabled: bool,
+    /// `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub protocol: Protocol,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `OTEL_PROPAGATORS`.
+    pub propagators: Propagators,
+    /// Problems found while reading the environment, to be logged once logging is initialised.
+    pub warnings: Vec<String>,
+}
+
+impl TelemetryConfig {
+    /// Reads the configuration from the process environment.
+    pub fn from_env(default_service_name: &str, service_version: &str) -> Self {
+        Self::from_lookup(default_service_name, service_version, |name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (a variable name to its value, if set).
+    pub fn from_lookup(
+        default_service_name: &str,
+        service_version: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        let mut warnings = Vec::new();
+        // Empty values count as unset, as the specification asks.
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let service_name = get("OTEL_SERVICE_NAME").unwrap_or_else(|| default_service_name.to_owned());
+
+        let sdk_disabled = match get("OTEL_SDK_DISABLED").map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(v) => {
+                warnings.push(format!("OTEL_SDK_DISABLED={v:?} is not true or false; telemetry stays on"));
+                false
+            }
+        };
+
+        let protocol_var = if get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").is_some() {
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+        } else {
+            "OTEL_EXPORTER_OTLP_PROTOCOL"
+        };
+        let protocol = match get(protocol_var).as_deref() {
+            None | Some("http/protobuf") => Protocol::HttpProtobuf,
+            Some("grpc") => Protocol::Grpc,
+            Some(other) => {
+                warnings.push(format!(
+                    "{protocol_var}={other:?} is not supported (use http/protobuf or grpc); using http/protobuf"
+                ));
+                Protocol::HttpProtobuf
+            }
+        };
+
+        let log_format = match get("LOG_FORMAT").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("text") | Some("pretty") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                warnings.push(format!("LOG_FORMAT={other:?} is not text or json; using text"));
+                LogFormat::Text
+            }
+        };
+
+        let propagators = match get("OTEL_PROPAGATORS") {
+            None => Propagators { trace_context: true, baggage: true },
+            Some(list) => {
+                let mut p = Propagators { trace_context: false, baggage: false };
+                for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    match name {
+                        "tracecontext" => p.trace_context = true,
+                        "baggage" => p.baggage = true,
+                        "none" => {}
+                        other => warnings.push(format!(
+                            "OTEL_PROPAGATORS entry {other:?} is not supported here (tracecontext, baggage, none); ignored"
+                        )),
+                    }
+                }
+                p
+            }
+        };
+
+        Self {
+            service_name,
+            service_version: service_version.to_owned(),
+            sdk_disabled,
+            protocol,
+            log_format,
+            propagators,
+            warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> TelemetryConfig {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        TelemetryConfig::from_lookup("gateway", "1.2.3", |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_http_protobuf_text_logs_and_both_w3c_propagators() {
+        let c = config(&[]);
+        assert_eq!(c.service_name, "gateway");
+        assert_eq!(c.service_version, "1.2.3");
+        assert!(!c.sdk_disabled);
+        assert_eq!(c.protocol, Protocol::HttpProtobuf);
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.propagators, Propagators { trace_context: true, baggage: true });
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn otel_service_name_overrides_the_built_in_name() {
+        assert_eq!(config(&[("OTEL_SERVICE_NAME", "edge")]).service_name, "edge");
+        assert_eq!(config(&[("OTEL_SERVICE_NAME", "  ")]).service_name, "gateway");
+    }
+
+    #[test]
+    fn sdk_disabled_accepts_true_case_insensitively_and_warns_on_garbage() {
+        assert!(config(&[("OTEL_SDK_DISABLED", "TRUE")]).sdk_disabled);
+        let c = config(&[("OTEL_SDK_DISABLED", "yes")]);
+        assert!(!c.sdk_disabled);
+        assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn grpc_is_chosen_by_the_generic_or_the_traces_specific_variable() {
+        assert_eq!(config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).protocol, Protocol::Grpc);
+        let c = config(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+        ]);
+        assert_eq!(c.protocol, Protocol::HttpProtobuf);
+    }
+
+    #[test]
+    fn an_unsupported_protocol_falls_back_to_http_protobuf_with_a_warning() {
+        let c = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]);
+        assert_eq!(c.protocol, Protocol::HttpProtobuf);
+        assert!(c.warnings[0].contains("http/json"));
+    }
+
+    #[test]
+    fn propagators_list_is_parsed_and_none_disables_both() {
+        let c = config(&[("OTEL_PROPAGATORS", "tracecontext")]);
+        assert_eq!(c.propagators, Propagators { trace_context: true, baggage: false });
+        let c = config(&[("OTEL_PROPAGATORS", "none")]);
+        assert_eq!(c.propagators, Propagators { trace_context: false, baggage: false });
+        let c = config(&[("OTEL_PROPAGATORS", "b3,baggage")]);
+        assert_eq!(c.propagators, Propagators { trace_context: false, baggage: true });
+        assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn log_format_json_is_selected_by_log_format() {
+        assert_eq!(config(&[("LOG_FORMAT", "json")]).log_format, LogFormat::Json);
+    }
+}

@@ -1,0 +1,127 @@
+//! The inbound side: one OpenTelemetry SERVER span per HTTP request, continuing the caller's trace.
+//!
+//! This is the first half of distributed tracing. The caller's `traceparent` header names the
+//! span that made the call (the caller's CLIENT span); the SERVER span made here takes it as its
+//! parent, which is what joins two services into one trace.
+//!
+//! Integer attributes are recorded as `i64`: OTLP integers are signed, and tracing-opentelemetry
+//! turns a `u64`/`u16` field into a *string* attribute.
+//!
+//! The span is named `METHOD route-template` (`POST /orders`, never `POST /orders/8f3a…`) so that
+//! span names stay low-cardinality, and carries the stable HTTP semantic-convention attributes.
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request},
+    http::{HeaderMap, Version, header},
+    middleware::{self, Next},
+    response::Response,
+};
+use opentelemetry::trace::TraceContextExt as _;
+use tracing::{Instrument as _, field::Empty};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::propagation::{self, TRACERESPONSE};
+
+/// Wraps every route of `router` in [`trace_request`].
+///
+/// Routes added to the router *after* this call are not traced: that is how services keep
+/// `GET /health` (polled every few seconds by Docker) out of their traces.
+pub fn traced<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    // `Router::layer` wraps each route (after routing), so `MatchedPath` is already known here.
+    router.layer(middleware::from_fn(trace_request))
+}
+
+/// axum middleware: runs the request inside a SERVER span and adds a `traceresponse` header.
+pub async fn trace_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    // Semantic conventions: `{method} {route}`, or just `{method}` when no route matched.
+    let span_name = match &route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_string(),
+    };
+    let (server_address, server_port) = host_and_port(request.headers());
+
+    // INFO level on purpose: a span disabled by a filter cannot take a remote parent, and the
+    // trace would silently break in two (tower-http's default request span is DEBUG).
+    let span = tracing::info_span!(
+        "http.server.request",
+        otel.name = %span_name,
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = route.as_deref(),
+        url.path = request.uri().path(),
+        url.scheme = "http",
+        server.address = server_address.as_deref(),
+        server.port = server_port.map(i64::from),
+        network.protocol.version = protocol_version(request.version()),
+        user_agent.original = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
+        http.response.status_code = Empty,
+        error.type = Empty,
+        otel.status_code = Empty,
+    );
+    // The parent must be set before the span is first entered. It only fails when telemetry is
+    // disabled (no OpenTelemetry layer), and then there is nothing to join.
+    let _ = span.set_parent(propagation::extract(request.headers()));
+
+    let mut response = next.run(request).instrument(span.clone()).await;
+
+    let status = response.status();
+    span.record("http.response.status_code", i64::from(status.as_u16()));
+    // For a SERVER span only 5xx is an error: a 4xx is the client's mistake, not ours.
+    if status.is_server_error() {
+        span.record("error.type", status.as_str());
+        span.record("otel.status_code", "ERROR");
+    }
+    if let Some(value) = propagation::traceresponse_value(span.context().span().span_context()) {
+        response.headers_mut().insert(TRACERESPONSE, value);
+    }
+    response
+}
+
+/// `server.address` and `server.port` as the client addressed us (the `Host` header).
+fn host_and_port(headers: &HeaderMap) -> (Option<String>, Option<u16>) {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return (None, None);
+    };
+    // `[::1]:3000` splits at the last colon; `[::1]` alone leaves `1]`, which is not a port.
+    match host.rsplit_once(':').map(|(name, port)| (name, port.parse::<u16>())) {
+        Some((name, Ok(port))) => (Some(name.to_owned()), Some(port)),
+        _ => (Some(host.to_owned()), None),
+    }
+}
+
+fn protocol_version(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => "1.1",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn host(value: &str) -> (Option<String>, Option<u16>) {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_str(value).expect("valid header"));
+        host_and_port(&headers)
+    }
+
+    #[test]
+    fn host_header_is_split_into_address_and_port() {
+        assert_eq!(host("localhost:3000"), (Some("localhost".into()), Some(3000)));
+        assert_eq!(host("example.com"), (Some("example.com".into()), None));
+        assert_eq!(host("[::1]:3000"), (Some("[::1]".into()), Some(3000)));
+        assert_eq!(host("[::1]"), (Some("[::1]".into()), None));
+        assert_eq!(host("example.com:notaport"), (Some("example.com:notaport".into()), None));
+    }
+}

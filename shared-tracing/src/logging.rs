@@ -1,0 +1,145 @@
+//! Log lines that point into the trace: every event written inside a traced request carries the
+//! `trace_id` and `span_id` of the span it happened in, so a log line found by grep leads straight
+//! to its trace in Jaeger (and a span in Jaeger to its log lines).
+//!
+//! How the ids are found: tracing-opentelemetry *activates* a span's OpenTelemetry context while
+//! the tracing span is entered, so `opentelemetry::Context::current()` is the innermost span the
+//! event happened in. No span, or telemetry disabled → no ids, and the fields are left out.
+
+use std::fmt;
+
+use opentelemetry::trace::TraceContextExt as _;
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::{
+    fmt::{
+        FmtContext, FormatEvent, FormatFields,
+        format::Writer,
+        time::{FormatTime as _, SystemTime},
+    },
+    registry::LookupSpan,
+};
+
+use crate::config::LogFormat;
+
+/// A `tracing-subscriber` event formatter that adds trace correlation ids, as text or JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct TraceAwareFormat {
+    format: LogFormat,
+}
+
+impl TraceAwareFormat {
+    /// A formatter writing `format`.
+    pub fn new(format: LogFormat) -> Self {
+        Self { format }
+    }
+}
+
+/// The ids of the span that is current on this thread, as lowercase hex, if it is a real span.
+fn current_ids() -> Option<(String, String)> {
+    opentelemetry::Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid().then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    })
+}
+
+/// RFC 3339 UTC, from tracing-subscriber's own timer (the same one its default format uses).
+fn timestamp() -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail; an error here would only mean a clock before 1970.
+    let _ = SystemTime.format_time(&mut Writer::new(&mut out));
+    out
+}
+
+impl<S, N> FormatEvent<S, N> for TraceAwareFormat
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let ids = current_ids();
+        let span_name = ctx.lookup_current().map(|span| span.name());
+        match self.format {
+            LogFormat::Text => {
+                write!(writer, "{} {:>5} {}", timestamp(), meta.level(), meta.target())?;
+                if let Some(name) = span_name {
+                    write!(writer, " [{name}]")?;
+                }
+                write!(writer, ": ")?;
+                ctx.field_format().format_fields(writer.by_ref(), event)?;
+                if let Some((trace_id, span_id)) = ids {
+                    write!(writer, " trace_id={trace_id} span_id={span_id}")?;
+                }
+                writeln!(writer)
+            }
+            LogFormat::Json => {
+                let mut fields = JsonFields::default();
+                event.record(&mut fields);
+                let mut line = Map::new();
+                line.insert("timestamp".into(), timestamp().into());
+                line.insert("level".into(), meta.level().as_str().into());
+                line.insert("target".into(), meta.target().into());
+                if let Some(name) = span_name {
+                    line.insert("span".into(), name.into());
+                }
+                if let Some(message) = fields.message {
+                    line.insert("message".into(), message.into());
+                }
+                line.insert("fields".into(), Value::Object(fields.fields));
+                if let Some((trace_id, span_id)) = ids {
+                    line.insert("trace_id".into(), trace_id.into());
+                    line.insert("span_id".into(), span_id.into());
+                }
+                writeln!(writer, "{}", Value::Object(line))
+            }
+        }
+    }
+}
+
+/// Collects an event's fields into JSON values, keeping numbers and booleans typed.
+#[derive(Default)]
+struct JsonFields {
+    message: Option<String>,
+    fields: Map<String, Value>,
+}
+
+impl JsonFields {
+    fn insert(&mut self, field: &Field, value: Value) {
+        if field.name() == "message" {
+            self.message = Some(match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            });
+        } else {
+            self.fields.insert(field.name().to_owned(), value);
+        }
+    }
+}
+
+impl Visit for JsonFields {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.insert(field, Value::String(format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.insert(field, Value::String(value.to_owned()));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.insert(field, value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.insert(field, value.into());
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.insert(field, value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.insert(field, value.into());
+    }
+}

@@ -1,0 +1,73 @@
+//! W3C Trace Context and Baggage on HTTP headers: the only module in the workspace that knows the
+//! header names `traceparent`, `tracestate` and `baggage`.
+//!
+//! *Extract* turns the headers of an incoming request into a parent context; *inject* writes the
+//! context of an outgoing call into its headers. Both go through the global propagator that
+//! [`crate::init`] installs from `OTEL_PROPAGATORS`, so swapping formats is configuration, not code.
+
+use http::{HeaderMap, HeaderValue};
+use opentelemetry::{
+    Context, global,
+    trace::{SpanContext, TraceContextExt as _},
+};
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+
+/// The W3C Trace Context Level 2 response header naming the trace and span that served a request.
+pub const TRACERESPONSE: &str = "traceresponse";
+
+/// Reads the parent context (trace context and baggage) from incoming request headers.
+///
+/// A missing or malformed `traceparent` yields an empty context, and the request starts a new
+/// trace, exactly as the W3C specification asks: bad context is ignored, never an error.
+pub fn extract(headers: &HeaderMap) -> Context {
+    global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
+}
+
+/// Writes `cx` (its span and its baggage) into outgoing request headers.
+pub fn inject(cx: &Context, headers: &mut HeaderMap) {
+    global::get_text_map_propagator(|p| p.inject_context(cx, &mut HeaderInjector(headers)));
+}
+
+/// Formats a span context as a W3C `traceresponse` value: `00-<trace-id>-<span-id>-<flags>`.
+/// Returns `None` for an invalid (telemetry off) context.
+pub fn traceresponse_value(sc: &SpanContext) -> Option<HeaderValue> {
+    if !sc.is_valid() {
+        return None;
+    }
+    let value = format!("00-{}-{}-{:02x}", sc.trace_id(), sc.span_id(), sc.trace_flags().to_u8());
+    HeaderValue::from_str(&value).ok()
+}
+
+/// The trace id of the span that is current on this task, as 32 lowercase hex digits, or `None`
+/// when there is no real span (telemetry disabled, or called outside a request).
+pub fn current_trace_id() -> Option<String> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let cx = tracing::Span::current().context();
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| sc.trace_id().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+
+    #[test]
+    fn traceresponse_uses_the_traceparent_layout() {
+        let sc = SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("valid hex"),
+            SpanId::from_hex("00f067aa0ba902b7").expect("valid hex"),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        );
+        let value = traceresponse_value(&sc).expect("valid context");
+        assert_eq!(value, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    }
+
+    #[test]
+    fn an_invalid_context_has_no_traceresponse() {
+        assert!(traceresponse_value(&SpanContext::empty_context()).is_none());
+    }
+}

@@ -1,0 +1,106 @@
+//! Serving with graceful shutdown: on SIGTERM or Ctrl-C, stop accepting, let in-flight requests
+//! finish (for a bounded time), then return so `main` can flush telemetry and exit 0.
+//!
+//! Order matters for tracing: the tracer provider is shut down *after* the server has drained,
+//! so the spans of the last requests are finished and in the export queue when it flushes.
+
+use std::{future::Future, time::Duration};
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Completes when the process receives SIGTERM (`docker stop`, Kubernetes) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received: shutting down"),
+        () = terminate => tracing::info!("SIGTERM received: shutting down"),
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains in-flight requests for at
+/// most `drain_timeout`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    drain_timeout: Duration,
+) -> std::io::Result<()> {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    // The drain deadline starts when shutdown begins, not when the server starts.
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(drain_timeout).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!(timeout_ms = drain_timeout.as_millis() as u64, "in-flight requests did not finish in time; closing them");
+            Ok(())
+        }
+    }
+}
+
+/// A bound, ready-to-run HTTP server: what every service's `startup::build` returns.
+///
+/// Binding happens in [`Server::bind`], before serving, so a test can bind port 0 and ask
+/// [`Server::port`] which port it got before any request is sent.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Server {
+    /// Binds `host:port` (port 0 picks a free port).
+    pub async fn bind(host: &str, port: u16, router: Router) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((host, port)).await?;
+        tracing::info!(address = %listener.local_addr()?, "listening");
+        Ok(Self { listener, router })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests for at most
+    /// [`DEFAULT_DRAIN_TIMEOUT`].
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        serve(self.listener, self.router, shutdown, DEFAULT_DRAIN_TIMEOUT).await
+    }
+}

@@ -1,0 +1,229 @@
+//! The one entry point every service calls at start-up: [`init`], and the [`Telemetry`] handle
+//! whose [`Telemetry::shutdown`] flushes every finished span before the process exits.
+//!
+//! What `init` wires together:
+//! ```text
+//! tracing::info_span!/info!  ──►  tracing-subscriber Registry
+//!                                   ├─ fmt layer (filtered by RUST_LOG)      ──► stdout, with trace_id/span_id
+//!                                   └─ tracing-opentelemetry layer            ──► SdkTracerProvider
+//!                                        (own filter: INFO+, never the HTTP       └─ BatchSpanProcessor (own thread)
+//!                                         stack the exporter itself uses)             └─ OTLP exporter (http or gRPC)
+//! ```
+//! The two layers have separate filters on purpose: `RUST_LOG=warn` makes the logs quiet but must
+//! not silently switch tracing off.
+
+use std::{io::IsTerminal as _, time::Duration};
+
+use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
+use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+use opentelemetry_sdk::{
+    Resource,
+    propagation::{BaggagePropagator, TraceContextPropagator},
+    resource::{EnvResourceDetector, TelemetryResourceDetector},
+    trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider},
+};
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::{
+    EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+};
+
+use crate::config::{Propagators, Protocol, TelemetryConfig};
+use crate::logging::TraceAwareFormat;
+use crate::remote::RemoteSystem;
+
+/// The log filter used when `RUST_LOG` is not set: our INFO lines, and only the SDK's warnings
+/// (export failures) rather than its start-up chatter.
+pub const DEFAULT_LOG_FILTER: &str = "info,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry-otlp=warn";
+
+/// How long shutdown may take to flush the last spans before giving up on them.
+const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Crates whose spans and events must never reach the OpenTelemetry layer: the exporter uses them
+/// to send spans, so tracing them would make the exporter trace its own exports, forever.
+const TRANSPORT_CRATES: [&str; 7] =
+    ["hyper", "hyper_util", "h2", "tonic", "tower", "reqwest", "opentelemetry"];
+
+/// Why telemetry could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The OTLP exporter could not be built (for example, a malformed endpoint URL).
+    #[error("could not build the OTLP span exporter: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// A global `tracing` subscriber was already installed.
+    #[error("could not install the tracing subscriber: {0}")]
+    Subscriber(#[from] tracing_subscriber::util::TryInitError),
+}
+
+/// The running telemetry of one service. Keep it alive for the life of the process and call
+/// [`Telemetry::shutdown`] at the end: dropping it does not flush.
+#[derive(Debug)]
+pub struct Telemetry {
+    config: TelemetryConfig,
+    /// `None` when `OTEL_SDK_DISABLED=true`.
+    provider: Option<SdkTracerProvider>,
+    /// One provider per simulated remote system (see [`Telemetry::remote_system`]).
+    remote_providers: Vec<SdkTracerProvider>,
+}
+
+/// Initialises logging, propagation and (unless disabled) span export for one service.
+///
+/// Must be called from inside a multi-threaded Tokio runtime: the gRPC exporter needs one.
+pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
+    set_propagator(config.propagators);
+
+    let provider = if config.sdk_disabled {
+        None
+    } else {
+        let resource = service_resource(&config);
+        Some(build_provider(config.protocol, resource)?)
+    };
+
+    let log_filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+            eprintln!("RUST_LOG={spec:?} is not a valid filter ({e}); using {DEFAULT_LOG_FILTER:?}");
+            EnvFilter::new(DEFAULT_LOG_FILTER)
+        }),
+        _ => EnvFilter::new(DEFAULT_LOG_FILTER),
+    };
+    let fmt_layer = tracing_subscriber::fmt::layer()
+        .event_format(TraceAwareFormat::new(config.log_format))
+        .with_writer(std::io::stdout)
+        // Colours for a person at a terminal, plain text for files, pipes and `docker logs`.
+        .with_ansi(std::io::stdout().is_terminal())
+        .with_filter(log_filter);
+
+    let otel_layer = provider.as_ref().map(|provider| {
+        let tracer = provider.tracer(config.service_name.clone());
+        let span_filter =
+            TRANSPORT_CRATES.iter().fold(Targets::new().with_default(LevelFilter::INFO), |targets, krate| {
+                targets.with_target(*krate, LevelFilter::OFF)
+            });
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            // Thread names and source locations add bytes to every span and teach nothing here.
+            .with_threads(false)
+            .with_location(false)
+            .with_filter(span_filter)
+    });
+
+    tracing_subscriber::registry().with(fmt_layer).with(otel_layer).try_init()?;
+
+    if let Some(provider) = &provider {
+        global::set_tracer_provider(provider.clone());
+    }
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    tracing::info!(
+        service.name = %config.service_name,
+        service.version = %config.service_version,
+        telemetry = if config.sdk_disabled { "disabled (OTEL_SDK_DISABLED=true)" } else { "enabled" },
+        protocol = ?config.protocol,
+        "telemetry initialised"
+    );
+
+    Ok(Telemetry { config, provider, remote_providers: Vec::new() })
+}
+
+impl Telemetry {
+    /// The resolved configuration this telemetry was started with.
+    pub fn config(&self) -> &TelemetryConfig {
+        &self.config
+    }
+
+    /// Returns a [`RemoteSystem`] whose spans are exported under their own `service.name`.
+    ///
+    /// This is how payment-service makes the simulated Stripe show up as a separate node in Jaeger,
+    /// as Jaeger's HotROD demo does for its fake MySQL and Redis: a span's `service.name` comes from
+    /// the *resource* of the provider that made it, so a second provider with a second resource is
+    /// the honest way to speak for another service.
+    pub fn remote_system(&mut self, name: &'static str) -> Result<RemoteSystem, TelemetryError> {
+        let tracer: SdkTracer = match &self.provider {
+            Some(_) => {
+                let resource = remote_resource(name);
+                let provider = build_provider(self.config.protocol, resource)?;
+                let tracer = provider.tracer(name);
+                self.remote_providers.push(provider);
+                tracer
+            }
+            // Telemetry is off: spans that are never recorded.
+            None => return Ok(RemoteSystem::disabled(name)),
+        };
+        Ok(RemoteSystem::new(name, tracer))
+    }
+
+    /// Flushes every finished span and stops the exporters. Call it once, at the very end.
+    pub async fn shutdown(self) {
+        let providers: Vec<_> = self.provider.into_iter().chain(self.remote_providers).collect();
+        if providers.is_empty() {
+            return;
+        }
+        // `shutdown_with_timeout` blocks while the batch thread exports; never block a runtime
+        // worker with it (on a current-thread runtime the gRPC exporter would deadlock).
+        let outcome = tokio::task::spawn_blocking(move || {
+            providers
+                .iter()
+                .map(|p| p.shutdown_with_timeout(SHUTDOWN_FLUSH_TIMEOUT))
+                .filter_map(Result::err)
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+        })
+        .await;
+        match outcome {
+            Ok(errors) if errors.is_empty() => tracing::info!("telemetry flushed and shut down"),
+            Ok(errors) => tracing::warn!(?errors, "telemetry shutdown was not clean; some spans may be lost"),
+            Err(e) => tracing::warn!(error = %e, "telemetry shutdown task failed"),
+        }
+    }
+}
+
+/// Installs the W3C propagators chosen by `OTEL_PROPAGATORS`. The global default is a no-op that
+/// silently drops all context, which is why every service must call this.
+fn set_propagator(choice: Propagators) {
+    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+    let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    if choice.trace_context {
+        propagators.push(Box::new(TraceContextPropagator::new()));
+    }
+    if choice.baggage {
+        propagators.push(Box::new(BaggagePropagator::new()));
+    }
+    global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
+}
+
+/// The service's resource. Precedence, lowest first: the built-in name and version, then
+/// `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME` (already folded into `config.service_name`).
+fn service_resource(config: &TelemetryConfig) -> Resource {
+    Resource::builder_empty()
+        .with_attribute(KeyValue::new("service.version", config.service_version.clone()))
+        .with_detectors(&[Box::new(TelemetryResourceDetector), Box::new(EnvResourceDetector::new())])
+        .with_service_name(config.service_name.clone())
+        .build()
+}
+
+/// The resource of a simulated remote system: only its name and the SDK's own attributes.
+/// Deployment attributes from `OTEL_RESOURCE_ATTRIBUTES` describe *our* process, not Stripe's.
+fn remote_resource(name: &'static str) -> Resource {
+    Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
+        .with_service_name(name)
+        .build()
+}
+
+fn build_provider(protocol: Protocol, resource: Resource) -> Result<SdkTracerProvider, TelemetryError> {
+    // Endpoint, timeout and headers come from the standard OTEL_EXPORTER_OTLP_* variables, which the
+    // exporter reads itself (and appends `/v1/traces` to the generic endpoint for http).
+    let exporter = match protocol {
+        Protocol::HttpProtobuf => SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .build()?,
+        Protocol::Grpc => SpanExporter::builder().with_tonic().build()?,
+    };
+    // The batch processor exports from its own thread, so a slow or missing collector never adds
+    // latency to a request; its queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory, and spans beyond it
+    // are dropped and counted rather than blocking.
+    let processor = BatchSpanProcessor::builder(exporter).build();
+    // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG via the SDK's defaults.
+    Ok(SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource).build())
+}

@@ -1,0 +1,10 @@
+//! tracectl: read traces without leaving the terminal.
+//!
+//! # Layout
+//! - [`model`]: one span model built from OTLP (protobuf or OTLP/JSON), whatever sent it.
+//! - [`receiver`]: an OTLP/HTTP receiver (`POST /v1/traces`) that keeps what it receives in a
+//!   bounded [`receiver::SpanStore`]. The end-to-end tests of the services use it as their
+//!   collector, so the project has one receiver, exercised by every test run.
+
+pub mod model;
+pub mod receiver;

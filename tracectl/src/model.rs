@@ -1,0 +1,226 @@
+//! The span model: an OTLP span flattened with its resource's `service.name`, ids as lowercase
+//! hex (as Jaeger and W3C `traceparent` show them), attribute values typed.
+
+use std::collections::BTreeMap;
+
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::ExportTraceServiceRequest,
+    common::v1::{AnyValue, KeyValue, any_value},
+    trace::v1::{span, status},
+};
+
+/// An attribute value, keeping the OTLP type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string.
+    Str(String),
+    /// A 64-bit integer.
+    Int(i64),
+    /// A float.
+    Double(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Raw bytes.
+    Bytes(Vec<u8>),
+    /// An array of values.
+    Array(Vec<Value>),
+    /// A nested map.
+    Map(BTreeMap<String, Value>),
+    /// No value was set.
+    Empty,
+}
+
+impl Value {
+    /// The string, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is an integer.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+impl From<&AnyValue> for Value {
+    fn from(value: &AnyValue) -> Self {
+        match &value.value {
+            Some(any_value::Value::StringValue(s)) => Value::Str(s.clone()),
+            Some(any_value::Value::IntValue(i)) => Value::Int(*i),
+            Some(any_value::Value::DoubleValue(d)) => Value::Double(*d),
+            Some(any_value::Value::BoolValue(b)) => Value::Bool(*b),
+            Some(any_value::Value::BytesValue(b)) => Value::Bytes(b.clone()),
+            Some(any_value::Value::ArrayValue(a)) => Value::Array(a.values.iter().map(Value::from).collect()),
+            Some(any_value::Value::KvlistValue(kv)) => Value::Map(attributes(&kv.values)),
+            // An index into a profiles string table: never used by trace exports.
+            Some(any_value::Value::StringValueStrindex(_)) | None => Value::Empty,
+        }
+    }
+}
+
+/// The role of a span in a call (OTLP `SpanKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Not specified.
+    Unspecified,
+    /// Work inside a service.
+    Internal,
+    /// The server side of a call.
+    Server,
+    /// The client side of a call.
+    Client,
+    /// Sending a message.
+    Producer,
+    /// Receiving a message.
+    Consumer,
+}
+
+impl From<i32> for Kind {
+    fn from(kind: i32) -> Self {
+        match span::SpanKind::try_from(kind) {
+            Ok(span::SpanKind::Internal) => Kind::Internal,
+            Ok(span::SpanKind::Server) => Kind::Server,
+            Ok(span::SpanKind::Client) => Kind::Client,
+            Ok(span::SpanKind::Producer) => Kind::Producer,
+            Ok(span::SpanKind::Consumer) => Kind::Consumer,
+            _ => Kind::Unspecified,
+        }
+    }
+}
+
+/// A span's status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusCode {
+    /// Not set: the default for success.
+    Unset,
+    /// Explicitly fine.
+    Ok,
+    /// Failed.
+    Error,
+}
+
+/// A timestamped event inside a span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The event's name (for `tracing` events, the message).
+    pub name: String,
+    /// When it happened, in nanoseconds since the Unix epoch.
+    pub time_unix_nano: u64,
+    /// Its attributes.
+    pub attributes: BTreeMap<String, Value>,
+}
+
+/// One span, with the resource of the service that produced it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    /// 32 lowercase hex digits.
+    pub trace_id: String,
+    /// 16 lowercase hex digits.
+    pub span_id: String,
+    /// The parent's span id, `None` for a root span.
+    pub parent_span_id: Option<String>,
+    /// The operation name (`POST /orders`).
+    pub name: String,
+    /// The span's role.
+    pub kind: Kind,
+    /// The resource's `service.name` (`unknown_service` if missing).
+    pub service_name: String,
+    /// Start, in nanoseconds since the Unix epoch.
+    pub start_unix_nano: u64,
+    /// End, in nanoseconds since the Unix epoch.
+    pub end_unix_nano: u64,
+    /// Span attributes.
+    pub attributes: BTreeMap<String, Value>,
+    /// Resource attributes.
+    pub resource: BTreeMap<String, Value>,
+    /// Events, in the order recorded.
+    pub events: Vec<Event>,
+    /// Status code.
+    pub status: StatusCode,
+    /// Status message (for errors).
+    pub status_message: String,
+}
+
+impl Span {
+    /// A span attribute.
+    pub fn attribute(&self, key: &str) -> Option<&Value> {
+        self.attributes.get(key)
+    }
+
+    /// A string span attribute.
+    pub fn str_attribute(&self, key: &str) -> Option<&str> {
+        self.attribute(key).and_then(Value::as_str)
+    }
+
+    /// Duration in nanoseconds (0 if the clock went backwards).
+    pub fn duration_nanos(&self) -> u64 {
+        self.end_unix_nano.saturating_sub(self.start_unix_nano)
+    }
+
+    /// Whether an event with this name was recorded.
+    pub fn has_event(&self, name: &str) -> bool {
+        self.events.iter().any(|e| e.name == name)
+    }
+}
+
+fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, Value> {
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), kv.value.as_ref().map(Value::from).unwrap_or(Value::Empty)))
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Flattens an OTLP export request into spans.
+pub fn spans_from_request(request: &ExportTraceServiceRequest) -> Vec<Span> {
+    let mut spans = Vec::new();
+    for resource_spans in &request.resource_spans {
+        let resource =
+            resource_spans.resource.as_ref().map(|r| attributes(&r.attributes)).unwrap_or_default();
+        let service_name =
+            resource.get("service.name").and_then(Value::as_str).unwrap_or("unknown_service").to_owned();
+        for scope_spans in &resource_spans.scope_spans {
+            for s in &scope_spans.spans {
+                let status = match s.status.as_ref().map(|st| status::StatusCode::try_from(st.code)) {
+                    Some(Ok(status::StatusCode::Error)) => StatusCode::Error,
+                    Some(Ok(status::StatusCode::Ok)) => StatusCode::Ok,
+                    _ => StatusCode::Unset,
+                };
+                spans.push(Span {
+                    trace_id: hex(&s.trace_id),
+                    span_id: hex(&s.span_id),
+                    // An all-zero or empty parent id means "no parent".
+                    parent_span_id: (!s.parent_span_id.iter().all(|b| *b == 0))
+                        .then(|| hex(&s.parent_span_id)),
+                    name: s.name.clone(),
+                    kind: Kind::from(s.kind),
+                    service_name: service_name.clone(),
+                    start_unix_nano: s.start_time_unix_nano,
+                    end_unix_nano: s.end_time_unix_nano,
+                    attributes: attributes(&s.attributes),
+                    resource: resource.clone(),
+                    events: s
+                        .events
+                        .iter()
+                        .map(|e| Event {
+                            name: e.name.clone(),
+                            time_unix_nano: e.time_unix_nano,
+                            attributes: attributes(&e.attributes),
+                        })
+                        .collect(),
+                    status,
+                    status_message: s.status.as_ref().map(|st| st.message.clone()).unwrap_or_default(),
+                });
+            }
+        }
+    }
+    spans
+}

@@ -1,0 +1,174 @@
+//! An OTLP/HTTP trace receiver: `POST /v1/traces` with a protobuf (`application/x-protobuf`) or
+//! OTLP/JSON (`application/json`) `ExportTraceServiceRequest`, answered as the OTLP spec asks.
+//!
+//! Received spans go into a [`SpanStore`], bounded (oldest dropped first, with a log line) so a
+//! long-running receiver cannot grow without limit. [`SpanStore::wait_for`] lets a test wait for
+//! the spans it expects without sleeping: it wakes on every export and gives up at a deadline.
+
+use std::{
+    collections::VecDeque,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message as _;
+use tokio::sync::watch;
+
+use crate::model::{Span, spans_from_request};
+
+/// How many spans a store keeps unless told otherwise.
+pub const DEFAULT_CAPACITY: usize = 100_000;
+
+/// Received spans, shared between the receiver and its readers.
+#[derive(Debug, Clone)]
+pub struct SpanStore {
+    spans: Arc<Mutex<VecDeque<Span>>>,
+    capacity: usize,
+    /// Bumped on every export, so waiters wake up.
+    version: Arc<watch::Sender<u64>>,
+}
+
+impl Default for SpanStore {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+impl SpanStore {
+    /// A store keeping at most `capacity` spans.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            spans: Arc::new(Mutex::new(VecDeque::new())),
+            capacity: capacity.max(1),
+            version: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    /// Adds spans, dropping the oldest beyond capacity. Returns how many were dropped.
+    pub fn push(&self, new: Vec<Span>) -> usize {
+        let dropped = {
+            // A poisoned lock only means another thread panicked mid-push; the data is still usable.
+            let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+            spans.extend(new);
+            let excess = spans.len().saturating_sub(self.capacity);
+            spans.drain(..excess);
+            excess
+        };
+        if dropped > 0 {
+            tracing::warn!(dropped, capacity = self.capacity, "span store full: dropped the oldest spans");
+        }
+        self.version.send_modify(|v| *v += 1);
+        dropped
+    }
+
+    /// A copy of every span held.
+    pub fn spans(&self) -> Vec<Span> {
+        self.spans.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    }
+
+    /// Waits until `done(spans)` holds, or `timeout` passes. Returns the spans either way:
+    /// `Ok` when the condition held, `Err` with what had arrived when time ran out.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        mut done: impl FnMut(&[Span]) -> bool,
+    ) -> Result<Vec<Span>, Vec<Span>> {
+        let mut changes = self.version.subscribe();
+        let wait = async {
+            loop {
+                let spans = self.spans();
+                if done(&spans) {
+                    return spans;
+                }
+                // The sender lives in `self`, so this cannot fail while we wait.
+                if changes.changed().await.is_err() {
+                    return spans;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.map_err(|_| self.spans())
+    }
+}
+
+/// The receiver's routes: `POST /v1/traces`.
+pub fn router(store: SpanStore) -> Router {
+    Router::new().route("/v1/traces", post(export)).with_state(store)
+}
+
+async fn export(State(store): State<SpanStore>, headers: HeaderMap, body: Bytes) -> Response {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let is_json = content_type.starts_with("application/json");
+    let request = if is_json {
+        serde_json::from_slice::<ExportTraceServiceRequest>(&body).map_err(|e| e.to_string())
+    } else if content_type.starts_with("application/x-protobuf") || content_type.is_empty() {
+        ExportTraceServiceRequest::decode(body).map_err(|e| e.to_string())
+    } else {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send application/x-protobuf or application/json (OTLP/HTTP)",
+        )
+            .into_response();
+    };
+    let request = match request {
+        Ok(request) => request,
+        // 400: the OTLP spec says the client must not retry a malformed request.
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("not an OTLP trace export: {e}")).into_response(),
+    };
+    store.push(spans_from_request(&request));
+
+    let response = ExportTraceServiceResponse::default();
+    if is_json {
+        ([(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&response).unwrap_or_default())
+            .into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/x-protobuf")], response.encode_to_vec()).into_response()
+    }
+}
+
+/// A receiver running on a Tokio task.
+#[derive(Debug)]
+pub struct RunningReceiver {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// What it has received.
+    pub store: SpanStore,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningReceiver {
+    /// The OTLP/HTTP base endpoint, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RunningReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a receiver on `addr` (use port 0 for a free port).
+pub async fn spawn(addr: SocketAddr, store: SpanStore) -> std::io::Result<RunningReceiver> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let app = router(store.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "OTLP receiver stopped");
+        }
+    });
+    Ok(RunningReceiver { addr, store, task })
+}
