@@ -48,16 +48,13 @@ pub async fn checkout(
     span.set_attribute("checkout.items_count", checkout.items.len() as i64);
 
     let order_service = state.orders.peer_service();
-    let answer = state
-        .orders
-        .post_json("/orders", &checkout)
-        .await
-        .map_err(|e| AppError::Order(DownstreamError::from_outbound(&e)))?;
+    let answer =
+        state.orders.post_json("/orders", &checkout).await.map_err(|e| DownstreamError::from_outbound(&e))?;
     if !answer.status.is_success() {
-        return Err(AppError::Order(DownstreamError::relay(order_service, &answer)));
+        return Err(AppError::from(DownstreamError::relay(order_service, &answer)));
     }
     let order: OrderResponse =
-        answer.json().map_err(|_| AppError::Order(DownstreamError::relay(order_service, &answer)))?;
+        answer.json().map_err(|_| AppError::from(DownstreamError::relay(order_service, &answer)))?;
 
     let trace_id = current_trace_id();
     let trace_url = trace_id.as_ref().map(|id| format!("{}/trace/{id}", state.config.jaeger_ui_url));

@@ -16,7 +16,14 @@ pub enum AppError {
     Invalid(#[from] ValidationError),
     /// order-service (or something behind it) failed or refused.
     #[error("order failed")]
-    Order(DownstreamError),
+    Order(Box<DownstreamError>),
+}
+
+impl From<DownstreamError> for AppError {
+    fn from(error: DownstreamError) -> Self {
+        // Boxed: the failure path is rare, and a small `Result` keeps the happy path cheap.
+        AppError::Order(Box::new(error))
+    }
 }
 
 impl IntoResponse for AppError {

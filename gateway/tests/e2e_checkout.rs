@@ -1,6 +1,8 @@
 //! End to end over real processes: the three service binaries export OTLP/HTTP to a receiver this
 //! test runs, and the exported spans must form the trace drawn in DESIGN.md.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod support;
 
 use std::time::Duration;
@@ -150,8 +152,9 @@ async fn a_checkout_produces_one_trace_shaped_as_designed_across_all_services_an
 
 /// The `http://host:port` a SERVER span was addressed at.
 fn stack_url(server: &Span) -> String {
-    let host = server.str_attribute("server.address").unwrap();
-    let port = server.attribute("server.port").and_then(Attr::as_i64).unwrap();
+    let host = server.str_attribute("server.address").expect("SERVER spans record server.address");
+    let port =
+        server.attribute("server.port").and_then(Attr::as_i64).expect("SERVER spans record server.port");
     format!("http://{host}:{port}")
 }
 

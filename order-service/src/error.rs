@@ -17,7 +17,14 @@ pub enum AppError {
     UnknownSku(String),
     /// payment-service failed or refused.
     #[error("payment failed")]
-    Payment(DownstreamError),
+    Payment(Box<DownstreamError>),
+}
+
+impl From<DownstreamError> for AppError {
+    fn from(error: DownstreamError) -> Self {
+        // Boxed: the failure path is rare, and a small `Result` keeps the happy path cheap.
+        AppError::Payment(Box::new(error))
+    }
 }
 
 impl IntoResponse for AppError {

@@ -87,13 +87,13 @@ pub async fn create_order(
         .payments
         .post_json("/payments", &payment)
         .await
-        .map_err(|e| AppError::Payment(DownstreamError::from_outbound(&e)))?;
+        .map_err(|e| DownstreamError::from_outbound(&e))?;
     if !answer.status.is_success() {
-        return Err(AppError::Payment(DownstreamError::relay(state.payments.peer_service(), &answer)));
+        return Err(AppError::from(DownstreamError::relay(state.payments.peer_service(), &answer)));
     }
     let payment: PaymentResponse = answer
         .json()
-        .map_err(|_| AppError::Payment(DownstreamError::relay(state.payments.peer_service(), &answer)))?;
+        .map_err(|_| AppError::from(DownstreamError::relay(state.payments.peer_service(), &answer)))?;
 
     tracing::info!(order.id = %order_id, payment.id = %payment.payment_id, total_cents, "Order confirmed");
     Ok((

@@ -5,7 +5,7 @@
 //! line, so tests never race for ports and never sleep. Every process is killed if a test panics
 //! (`kill_on_drop`), and [`Service::stop`] sends SIGTERM and waits for a clean exit.
 
-#![allow(dead_code, clippy::unwrap_used)] // each test file uses a different part of the harness
+#![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::{
     net::SocketAddr,
@@ -124,10 +124,10 @@ pub async fn start(name: &'static str, env: &[(String, String)]) -> Service {
         let mut addr_tx = Some(addr_tx);
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(addr) = listening_address(&line) {
-                if let Some(tx) = addr_tx.take() {
-                    let _ = tx.send(addr);
-                }
+            if let Some(addr) = listening_address(&line)
+                && let Some(tx) = addr_tx.take()
+            {
+                let _ = tx.send(addr);
             }
             sink.lock().unwrap().push(line);
         }
