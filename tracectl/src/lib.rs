@@ -5,6 +5,10 @@
 //! - [`receiver`]: an OTLP/HTTP receiver (`POST /v1/traces`) that keeps what it receives in a
 //!   bounded [`receiver::SpanStore`]. The end-to-end tests of the services use it as their
 //!   collector, so the project has one receiver, exercised by every test run.
+//! - [`listen`]: `tracectl listen`, the receiver printing each trace as a waterfall once it is quiet.
+//! - [`waterfall`]: a trace drawn as an indented tree with bars on a shared time axis.
 
+pub mod listen;
 pub mod model;
 pub mod receiver;
+pub mod waterfall;

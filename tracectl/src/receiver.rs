@@ -73,6 +73,16 @@ impl SpanStore {
         dropped
     }
 
+    /// Takes every span held, leaving the store empty.
+    pub fn drain(&self) -> Vec<Span> {
+        self.spans.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect()
+    }
+
+    /// A receiver for "something arrived" notifications (see [`SpanStore::push`]).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
     /// A copy of every span held.
     pub fn spans(&self) -> Vec<Span> {
         self.spans.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()

@@ -46,8 +46,11 @@ pub async fn receiver() -> RunningReceiver {
     tracectl::receiver::spawn("127.0.0.1:0".parse().unwrap(), SpanStore::default()).await.unwrap()
 }
 
-/// The path of a workspace binary. `cargo test --workspace` builds all three, since every service
-/// package has integration tests; they sit beside this package's own binary.
+/// The path of a workspace binary. `cargo test --workspace` builds all of them (every package has
+/// integration tests); they sit beside this package's own binary.
+///
+/// Beware `cargo test -p gateway`: it rebuilds only the gateway, and the other services would be
+/// whatever an earlier build left behind. Always run these tests with `--workspace`.
 fn binary(name: &str) -> PathBuf {
     let gateway = PathBuf::from(env!("CARGO_BIN_EXE_gateway"));
     let path = gateway.with_file_name(name);

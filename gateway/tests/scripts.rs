@@ -1,0 +1,144 @@
+//! The README's scripts, run for real: `scripts/checkout.sh` against running services, and
+//! `scripts/run-local.sh` (the no-Docker path) from start to Ctrl-C, with its terminal waterfall.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+mod support;
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
+
+use nix::{sys::signal, unistd::Pid};
+use support::*;
+use tokio::{
+    io::{AsyncBufReadExt as _, BufReader, Lines},
+    process::{ChildStdout, Command},
+};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+async fn checkout_sh(gateway_url: &str, body: Option<&str>) -> (bool, String) {
+    let mut command = Command::new("bash");
+    command.arg(repo().join("scripts/checkout.sh")).env("GATEWAY_URL", gateway_url);
+    if let Some(body) = body {
+        command.arg(body);
+    }
+    let output = command.output().await.unwrap();
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checkout_sh_prints_the_order_and_where_to_find_its_trace() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+
+    let (ok, out) = checkout_sh(&stack.gateway.url(), None).await;
+    let (bad_ok, bad_out) =
+        checkout_sh(&stack.gateway.url(), Some(r#"{"customer_id":"c","items":[],"card_token":"t"}"#)).await;
+    stack.stop().await;
+
+    assert!(ok, "{out}");
+    assert!(out.starts_with("HTTP/1.1 201 Created"), "{out}");
+    let trace_line = out.lines().find(|l| l.starts_with("Trace ")).expect("a trace line");
+    let trace_id = &trace_line[6..38];
+    assert!(trace_id.chars().all(|c| c.is_ascii_hexdigit()), "{trace_line}");
+    assert!(trace_line.ends_with(&format!("http://localhost:16686/trace/{trace_id}")), "{trace_line}");
+    assert!(out.contains(&format!("traceresponse: 00-{trace_id}-")), "{out}");
+
+    assert!(!bad_ok, "a 422 must make the script fail: {bad_out}");
+    assert!(bad_out.contains("422") && bad_out.contains("items must hold"), "{bad_out}");
+}
+
+/// Stops the script (and, through its trap, everything it started) if the test fails midway.
+struct StopOnDrop(u32);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = signal::kill(Pid::from_raw(self.0 as i32), signal::Signal::SIGTERM);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn read_until(lines: &mut Lines<BufReader<ChildStdout>>, seen: &mut String, needle: &str) {
+    let found = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(needle) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(matches!(found, Ok(true)), "never saw {needle:?}; output so far:\n{seen}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_on_ctrl_c() {
+    // Arrange: the binaries this test run already built, on free ports.
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_gateway")).parent().unwrap().to_owned();
+    assert!(bin_dir.join("tracectl").exists(), "run with `cargo test --workspace` so tracectl is built");
+    let gateway_port = free_port();
+    let mut command = Command::new("bash");
+    command
+        .arg(repo().join("scripts/run-local.sh"))
+        .env("SKIP_BUILD", "1")
+        .env("BIN_DIR", &bin_dir)
+        .env("GATEWAY_PORT", gateway_port.to_string())
+        .env("ORDER_PORT", free_port().to_string())
+        .env("PAYMENT_PORT", free_port().to_string())
+        .env("TRACECTL_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("STRIPE_LATENCY_MS", "5")
+        .env("FRAUD_CHECK_MS", "5")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut script = command.spawn().unwrap();
+    let _guard = StopOnDrop(script.id().unwrap());
+    let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    read_until(&mut lines, &mut seen, "Ready:").await;
+
+    // Act: a checkout, then Ctrl-C.
+    let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
+    assert!(ok, "{out}");
+    let trace_id = out.lines().find(|l| l.starts_with("Trace ")).unwrap()[6..38].to_owned();
+    read_until(&mut lines, &mut seen, &format!("trace {trace_id} ")).await;
+    signal::kill(Pid::from_raw(script.id().unwrap() as i32), signal::Signal::SIGINT).unwrap();
+    read_until(&mut lines, &mut seen, "Stopped.").await;
+    let status = tokio::time::timeout(Duration::from_secs(30), script.wait()).await.unwrap().unwrap();
+
+    // Assert: the whole trace was drawn, nested, with all four services, and the script exited 0.
+    assert!(status.success(), "run-local.sh exited with {status}\n{seen}");
+    let header = format!("trace {trace_id} · 9 spans · 4 services");
+    assert!(seen.contains(&header), "{seen}");
+    let waterfall: Vec<&str> =
+        seen.lines().skip_while(|l| !l.starts_with(&header)).skip(1).take_while(|l| !l.is_empty()).collect();
+    let rows: Vec<&str> = waterfall.into_iter().filter(|l| !l.trim_start().starts_with('·')).collect();
+    let expected = [
+        ("gateway", "POST /api/checkout"),
+        ("gateway", "└─ POST /orders"),
+        ("order-service", "   └─ POST /orders"),
+        ("order-service", "      ├─ validate_order"),
+        ("order-service", "      ├─ inventory_and_pricing"),
+        ("order-service", "      └─ POST /payments"),
+        ("payment-service", "         └─ POST /payments"),
+        ("payment-service", "            ├─ fraud_check"),
+        ("stripe", "            └─ POST /v1/charges"),
+    ];
+    assert_eq!(rows.len(), expected.len(), "{seen}");
+    for (row, (service, label)) in rows.iter().zip(expected) {
+        let (row_service, rest) = row.split_once(' ').unwrap();
+        assert_eq!(row_service, service, "{row}");
+        assert!(
+            rest.trim_start_matches(' ').starts_with(label.trim_start()),
+            "{row:?} should show {label:?}"
+        );
+        assert!(row.contains(label), "{row:?} should be indented as {label:?}");
+    }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Runs the demo without Docker: builds the workspace, starts `tracectl listen` (a terminal trace
+# viewer that receives OTLP/HTTP on 4318, as Jaeger does) and the three services exporting to it,
+# then draws every trace in this terminal. Ctrl-C stops everything cleanly.
+#
+# Settings (environment):
+#   GATEWAY_PORT / ORDER_PORT / PAYMENT_PORT   default 3000 / 3001 / 3002
+#   TRACECTL_ADDR                              default 127.0.0.1:4318
+#   OTEL_EXPORTER_OTLP_ENDPOINT                if set (e.g. a Jaeger you run yourself), export there
+#                                              instead, and do not start tracectl
+#   PROFILE=release                            build and run optimised binaries (default: debug)
+#   SKIP_BUILD=1, BIN_DIR=DIR                  use binaries already built in DIR
+#   any service setting from the README table (STRIPE_LATENCY_MS, ...) is passed through
+set -euo pipefail
+# Job control: each background process gets its own process group, so Ctrl-C reaches only this
+# script, which then stops the services *before* tracectl (their last spans need somewhere to go).
+set -m
+cd "$(dirname "$0")/.."
+
+GATEWAY_PORT=${GATEWAY_PORT:-3000}
+ORDER_PORT=${ORDER_PORT:-3001}
+PAYMENT_PORT=${PAYMENT_PORT:-3002}
+TRACECTL_ADDR=${TRACECTL_ADDR:-127.0.0.1:4318}
+PROFILE=${PROFILE:-debug}
+LOG_DIR=target/run-local
+mkdir -p "$LOG_DIR"
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+  echo "Building (the first build takes a few minutes)..."
+  if [ "$PROFILE" = release ]; then cargo build --release --bins; else cargo build --bins; fi
+fi
+BIN_DIR=${BIN_DIR:-target/$PROFILE}
+
+pids=()
+stop_all() { # exit code
+  trap - INT TERM EXIT
+  echo
+  echo "Stopping..."
+  # Callers first, so no request is cut off by a dependency that already left; tracectl last,
+  # so the spans the services flush on the way out are still received and drawn.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  echo "Stopped."
+  exit "$1"
+}
+trap 'stop_all 0' INT TERM
+trap 'stop_all $?' EXIT
+
+if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
+  "$BIN_DIR/tracectl" listen --addr "$TRACECTL_ADDR" --events &
+  pids+=($!)
+  export OTEL_EXPORTER_OTLP_ENDPOINT="http://$TRACECTL_ADDR"
+  # A trace is drawn once it has been quiet for 1.5 s: export faster than that.
+  export OTEL_BSP_SCHEDULE_DELAY=${OTEL_BSP_SCHEDULE_DELAY:-500}
+  traces_at="below, drawn by tracectl as each checkout completes"
+else
+  traces_at="at $OTEL_EXPORTER_OTLP_ENDPOINT (your collector)"
+fi
+
+wait_healthy() { # name port pid
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$2/health" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$3" 2>/dev/null; then
+      echo "$1 exited during start-up; its log:" >&2
+      cat "$LOG_DIR/$1.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "$1 did not become healthy on port $2; see $LOG_DIR/$1.log" >&2
+  exit 1
+}
+
+start() { # name port [VAR=value...]
+  local name=$1 port=$2
+  shift 2
+  env HOST=127.0.0.1 PORT="$port" "$@" "$BIN_DIR/$name" >"$LOG_DIR/$name.log" 2>&1 &
+  pids+=($!)
+  wait_healthy "$name" "$port" "$!"
+}
+
+start payment-service "$PAYMENT_PORT"
+start order-service "$ORDER_PORT" PAYMENT_SERVICE_URL="http://127.0.0.1:$PAYMENT_PORT"
+start gateway "$GATEWAY_PORT" ORDER_SERVICE_URL="http://127.0.0.1:$ORDER_PORT"
+
+cat <<INFO
+Ready: gateway on http://localhost:$GATEWAY_PORT (logs in $LOG_DIR/).
+Send a checkout from another terminal:
+  GATEWAY_URL=http://localhost:$GATEWAY_PORT scripts/checkout.sh
+Traces appear $traces_at. Ctrl-C stops everything.
+INFO
+
+# Wait for Ctrl-C (the trap above then stops everything in order).
+wait || true

@@ -1,0 +1,133 @@
+//! `tracectl listen`: an OTLP/HTTP receiver that prints each trace as a waterfall once it is
+//! complete, so a learner without Jaeger sees every checkout's trace in the terminal.
+//!
+//! "Complete" is a guess, as it is for every tracing backend: spans of one trace arrive from
+//! several processes, each exporting on its own schedule, so a trace is printed once no new span
+//! of it has arrived for `quiet` (default 1.5 s, above the services' 1 s export delay in the demo).
+//! A span arriving after that is printed as a new, partial trace, its parent shown as missing.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    io::Write,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    model::Span,
+    receiver::{self, SpanStore},
+    waterfall::{self, Options},
+};
+
+/// What `listen` needs to know.
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    /// Where to listen for OTLP/HTTP.
+    pub addr: SocketAddr,
+    /// How long a trace must be quiet before it is printed.
+    pub quiet: Duration,
+    /// Most traces held while waiting; beyond it the oldest is printed early, with a warning.
+    pub max_traces: usize,
+    /// Draw span events too.
+    pub events: bool,
+}
+
+/// A trace whose spans are still arriving.
+struct Pending {
+    spans: Vec<Span>,
+    first_seen: Instant,
+    last_seen: Instant,
+}
+
+/// Runs the receiver until `shutdown` completes, writing waterfalls to `out`; prints what is
+/// still pending before returning.
+pub async fn run(
+    options: ListenOptions,
+    mut out: impl Write,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let store = SpanStore::default();
+    let running = receiver::spawn(options.addr, store.clone()).await?;
+    writeln!(out, "tracectl: receiving OTLP/HTTP traces on {}/v1/traces", running.endpoint())?;
+    writeln!(
+        out,
+        "tracectl: each trace is drawn once it has been quiet for {} ms",
+        options.quiet.as_millis()
+    )?;
+    out.flush()?;
+
+    let mut pending: HashMap<String, Pending> = HashMap::new();
+    let mut tick = tokio::time::interval(
+        (options.quiet / 4).clamp(Duration::from_millis(10), Duration::from_millis(250)),
+    );
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = tick.tick() => {}
+        }
+        let now = Instant::now();
+        collect(&store, &mut pending, now);
+        evict_over_limit(&mut pending, options.max_traces, &options, &mut out)?;
+        let quiet: Vec<String> = pending
+            .iter()
+            .filter(|(_, p)| now.duration_since(p.last_seen) >= options.quiet)
+            .map(|(id, _)| id.clone())
+            .collect();
+        print_traces(&mut pending, quiet, &options, &mut out)?;
+    }
+    // Shutting down: whatever has arrived is printed rather than lost.
+    collect(&store, &mut pending, Instant::now());
+    let all: Vec<String> = pending.keys().cloned().collect();
+    print_traces(&mut pending, all, &options, &mut out)
+}
+
+fn collect(store: &SpanStore, pending: &mut HashMap<String, Pending>, now: Instant) {
+    for span in store.drain() {
+        let entry = pending.entry(span.trace_id.clone()).or_insert_with(|| Pending {
+            spans: Vec::new(),
+            first_seen: now,
+            last_seen: now,
+        });
+        entry.last_seen = now;
+        entry.spans.push(span);
+    }
+}
+
+fn evict_over_limit(
+    pending: &mut HashMap<String, Pending>,
+    max_traces: usize,
+    options: &ListenOptions,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let excess = pending.len().saturating_sub(max_traces.max(1));
+    if excess == 0 {
+        return Ok(());
+    }
+    let mut by_age: Vec<(Instant, String)> =
+        pending.iter().map(|(id, p)| (p.first_seen, id.clone())).collect();
+    by_age.sort();
+    let oldest: Vec<String> = by_age.into_iter().take(excess).map(|(_, id)| id).collect();
+    tracing::warn!(
+        traces = excess,
+        max_traces,
+        "too many traces in flight: drawing the oldest before they are quiet"
+    );
+    print_traces(pending, oldest, options, out)
+}
+
+fn print_traces(
+    pending: &mut HashMap<String, Pending>,
+    trace_ids: Vec<String>,
+    options: &ListenOptions,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let mut ready: Vec<Pending> = trace_ids.iter().filter_map(|id| pending.remove(id)).collect();
+    ready.sort_by_key(|p| p.first_seen);
+    for trace in ready {
+        writeln!(out, "\n{}", waterfall::render(&trace.spans, Options { events: options.events }))?;
+    }
+    out.flush()
+}
