@@ -34,15 +34,19 @@ BIN_DIR=${BIN_DIR:-target/$PROFILE}
 pids=()
 stop_all() { # exit code
   trap - INT TERM EXIT
-  echo
-  echo "Stopping..."
+  # Whoever reads our output may be gone (a closed terminal or pipe): printing must not kill us
+  # before the services are stopped, so ignore SIGPIPE and treat every message as best effort.
+  trap '' PIPE
+  say() { echo "$@" 2>/dev/null || true; }
+  say
+  say "Stopping..."
   # Callers first, so no request is cut off by a dependency that already left; tracectl last,
   # so the spans the services flush on the way out are still received and drawn.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill -TERM "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
   done
-  echo "Stopped."
+  say "Stopped."
   exit "$1"
 }
 trap 'stop_all 0' INT TERM

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use shared_tracing::settings::{SettingError, Settings};
+use shared_tracing::settings::{FromSettings, SettingError, Settings};
 
 /// Everything the gateway can be told at start-up.
 #[derive(Debug, Clone)]
@@ -21,16 +21,8 @@ pub struct Config {
     pub jaeger_ui_url: String,
 }
 
-impl Config {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, SettingError> {
-        Self::from_settings(&Settings::from_env())
-    }
-
-    /// Reads the configuration through `settings`.
-    pub fn from_settings<F: Fn(&str) -> Option<String>>(
-        settings: &Settings<F>,
-    ) -> Result<Self, SettingError> {
+impl FromSettings for Config {
+    fn from_settings<F: Fn(&str) -> Option<String>>(settings: &Settings<F>) -> Result<Self, SettingError> {
         Ok(Self {
             host: settings.string("HOST", "0.0.0.0"),
             port: settings.parse("PORT", 3000)?,

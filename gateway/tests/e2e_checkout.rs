@@ -511,3 +511,27 @@ async fn a_collector_that_never_answers_costs_spans_not_request_latency() {
     // Shutdown is bounded too, even with spans stuck in the exporter.
     tokio::time::timeout(Duration::from_secs(60), stack.stop()).await.expect("shutdown hung on the exporter");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_otlp_grpc_the_same_trace_arrives_over_grpc() {
+    // OTEL_EXPORTER_OTLP_PROTOCOL=grpc switches every service, stripe included, to the tonic exporter.
+    let store = tracectl::receiver::SpanStore::default();
+    let grpc = tracectl::grpc::spawn("127.0.0.1:0".parse().unwrap(), store.clone()).await.unwrap();
+    let stack = Stack::start(&grpc.endpoint(), &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).await;
+
+    let body: Value = post_checkout(&stack).await.json().await.unwrap();
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+
+    let all =
+        store.wait_for(SPANS_TIMEOUT, |s| is_complete_checkout(s, &trace_id)).await.unwrap_or_else(|got| {
+            panic!("trace incomplete over gRPC: {:#?}", summary(&got.iter().collect::<Vec<_>>()))
+        });
+    stack.stop().await;
+    let spans = of_trace(&all, &trace_id);
+    assert_eq!(spans.len(), CHECKOUT_SPANS);
+    let pay_server = the_span(&spans, "payment-service", Kind::Server, "POST /payments");
+    assert_eq!(
+        the_span(&spans, "stripe", Kind::Client, "POST /v1/charges").parent_span_id.as_deref(),
+        Some(pay_server.span_id.as_str())
+    );
+}

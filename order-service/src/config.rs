@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use shared_tracing::{
-    settings::{SettingError, Settings},
+    settings::{FromSettings, SettingError, Settings},
     simulate::Latency,
 };
 
@@ -24,16 +24,8 @@ pub struct Config {
     pub inventory: Latency,
 }
 
-impl Config {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, SettingError> {
-        Self::from_settings(&Settings::from_env())
-    }
-
-    /// Reads the configuration through `settings`.
-    pub fn from_settings<F: Fn(&str) -> Option<String>>(
-        settings: &Settings<F>,
-    ) -> Result<Self, SettingError> {
+impl FromSettings for Config {
+    fn from_settings<F: Fn(&str) -> Option<String>>(settings: &Settings<F>) -> Result<Self, SettingError> {
         let jitter = settings.parse("SIM_JITTER_PERCENT", 20u8)?;
         Ok(Self {
             host: settings.string("HOST", "0.0.0.0"),

@@ -1,32 +1,16 @@
-//! order-service binary: read config, start telemetry, serve until SIGTERM/Ctrl-C, flush.
+//! order-service binary: read config, serve until SIGTERM/Ctrl-C (telemetry around it all).
 
 use std::process::ExitCode;
 
 use order_service::{Config, SERVICE_NAME};
-use shared_tracing::{TelemetryConfig, server::shutdown_signal};
+use shared_tracing::{server::shutdown_signal, service::service_main, settings::FromSettings as _};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = TelemetryConfig::from_env(SERVICE_NAME, env!("CARGO_PKG_VERSION"));
-    let telemetry = match shared_tracing::init(config) {
-        Ok(telemetry) => telemetry,
-        Err(e) => {
-            eprintln!("{SERVICE_NAME}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = run().await;
-    if let Err(e) = &outcome {
-        tracing::error!(error = %e, "{SERVICE_NAME} stopped with an error");
-    }
-    // Last: the server has drained, so every finished span is in the queue to be flushed.
-    telemetry.shutdown().await;
-    if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
-}
-
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_env()?;
-    let server = order_service::build(config).await?;
-    server.run_until_stopped(shutdown_signal()).await?;
-    Ok(())
+    service_main(SERVICE_NAME, env!("CARGO_PKG_VERSION"), async |_telemetry| {
+        let server = order_service::build(Config::from_env()?).await?;
+        server.run_until_stopped(shutdown_signal()).await?;
+        Ok(())
+    })
+    .await
 }

@@ -3,7 +3,11 @@
 use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
-use shared_tracing::{inbound, outbound::TracedClient, server::Server};
+use shared_tracing::{
+    inbound,
+    outbound::TracedClient,
+    server::{Server, StartError},
+};
 
 use crate::{config::Config, orders};
 
@@ -16,19 +20,8 @@ pub struct AppState {
     pub payments: TracedClient,
 }
 
-/// Why the service could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// `PAYMENT_SERVICE_URL` is not an http URL.
-    #[error(transparent)]
-    Url(#[from] shared_tracing::outbound::InvalidBaseUrl),
-    /// The address could not be bound.
-    #[error("cannot listen: {0}")]
-    Bind(#[from] std::io::Error),
-}
-
 /// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
-pub fn router(config: Config) -> Result<Router, BuildError> {
+pub fn router(config: Config) -> Result<Router, StartError> {
     let payments =
         TracedClient::new("payment-service", &config.payment_service_url, config.payment_service_timeout)?;
     let state = AppState { config: Arc::new(config), payments };
@@ -38,7 +31,7 @@ pub fn router(config: Config) -> Result<Router, BuildError> {
 }
 
 /// Binds the configured address and builds the router: a server ready to run.
-pub async fn build(config: Config) -> Result<Server, BuildError> {
+pub async fn build(config: Config) -> Result<Server, StartError> {
     let (host, port) = (config.host.clone(), config.port);
     Ok(Server::bind(&host, port, router(config)?).await?)
 }

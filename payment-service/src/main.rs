@@ -1,33 +1,19 @@
-//! payment-service binary: read config, start telemetry, serve until SIGTERM/Ctrl-C, flush.
+//! payment-service binary: read config, serve until SIGTERM/Ctrl-C (telemetry around it all).
 
 use std::process::ExitCode;
 
 use payment_service::{Config, SERVICE_NAME};
-use shared_tracing::{Telemetry, TelemetryConfig, server::shutdown_signal};
+use shared_tracing::{server::shutdown_signal, service::service_main, settings::FromSettings as _};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = TelemetryConfig::from_env(SERVICE_NAME, env!("CARGO_PKG_VERSION"));
-    let mut telemetry = match shared_tracing::init(config) {
-        Ok(telemetry) => telemetry,
-        Err(e) => {
-            eprintln!("{SERVICE_NAME}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = run(&mut telemetry).await;
-    if let Err(e) = &outcome {
-        tracing::error!(error = %e, "{SERVICE_NAME} stopped with an error");
-    }
-    // Last: the server has drained, so every finished span is in the queue to be flushed.
-    telemetry.shutdown().await;
-    if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
-}
-
-async fn run(telemetry: &mut Telemetry) -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_env()?;
-    let stripe = telemetry.remote_system("stripe")?;
-    let server = payment_service::build(config, stripe).await?;
-    server.run_until_stopped(shutdown_signal()).await?;
-    Ok(())
+    service_main(SERVICE_NAME, env!("CARGO_PKG_VERSION"), async |telemetry| {
+        let config = Config::from_env()?;
+        // The simulated Stripe exports its spans under its own service.name.
+        let stripe = telemetry.remote_system("stripe")?;
+        let server = payment_service::build(config, stripe).await?;
+        server.run_until_stopped(shutdown_signal()).await?;
+        Ok(())
+    })
+    .await
 }

@@ -11,6 +11,7 @@
 //! - [`outbound`]: a reqwest client making one CLIENT span per call and injecting its context.
 //! - [`remote`]: spans for a simulated remote system under its own `service.name` (the fake Stripe).
 //! - [`server`]: serving with graceful shutdown on SIGTERM / Ctrl-C.
+//! - [`service`]: [`service::service_main`], the life of a service binary (telemetry around serving).
 //! - [`simulate`], [`settings`]: simulated latency; service settings read from the environment.
 //! - [`error_body`], [`downstream`], [`json`], [`sensitive`]: the HTTP conventions every service
 //!   shares: the JSON error body (with the trace id), mapping a failed call to 502/503/504, a JSON
@@ -35,6 +36,7 @@ pub mod propagation;
 pub mod remote;
 pub mod sensitive;
 pub mod server;
+pub mod service;
 pub mod settings;
 pub mod simulate;
 pub mod telemetry;

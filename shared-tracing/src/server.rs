@@ -104,3 +104,14 @@ impl Server {
         serve(self.listener, self.router, shutdown, DEFAULT_DRAIN_TIMEOUT).await
     }
 }
+
+/// Why a service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A dependency's URL setting is not an http URL.
+    #[error(transparent)]
+    Url(#[from] crate::outbound::InvalidBaseUrl),
+    /// The address could not be bound (in use, or not ours).
+    #[error("cannot listen: {0}")]
+    Bind(#[from] std::io::Error),
+}

@@ -15,6 +15,17 @@ pub struct SettingError {
     reason: String,
 }
 
+/// A configuration that can be read from [`Settings`]: implement `from_settings`, get `from_env`.
+pub trait FromSettings: Sized {
+    /// Reads the configuration through `settings`.
+    fn from_settings<F: Fn(&str) -> Option<String>>(settings: &Settings<F>) -> Result<Self, SettingError>;
+
+    /// Reads the configuration from the process environment.
+    fn from_env() -> Result<Self, SettingError> {
+        Self::from_settings(&Settings::from_env())
+    }
+}
+
 /// Reads settings through a lookup function (the process environment, or a map in tests).
 pub struct Settings<F> {
     lookup: F,

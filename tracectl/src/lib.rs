@@ -5,9 +5,11 @@
 //! - [`receiver`]: an OTLP/HTTP receiver (`POST /v1/traces`) that keeps what it receives in a
 //!   bounded [`receiver::SpanStore`]. The end-to-end tests of the services use it as their
 //!   collector, so the project has one receiver, exercised by every test run.
+//! - [`grpc`]: the same receiver over OTLP/gRPC (`TraceService/Export`, port 4317 by convention).
 //! - [`listen`]: `tracectl listen`, the receiver printing each trace as a waterfall once it is quiet.
 //! - [`waterfall`]: a trace drawn as an indented tree with bars on a shared time axis.
 
+pub mod grpc;
 pub mod listen;
 pub mod model;
 pub mod receiver;

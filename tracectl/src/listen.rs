@@ -25,6 +25,8 @@ use crate::{
 pub struct ListenOptions {
     /// Where to listen for OTLP/HTTP.
     pub addr: SocketAddr,
+    /// Where to listen for OTLP/gRPC too, if anywhere.
+    pub grpc_addr: Option<SocketAddr>,
     /// How long a trace must be quiet before it is printed.
     pub quiet: Duration,
     /// Most traces held while waiting; beyond it the oldest is printed early, with a warning.
@@ -50,6 +52,14 @@ pub async fn run(
     let store = SpanStore::default();
     let running = receiver::spawn(options.addr, store.clone()).await?;
     writeln!(out, "tracectl: receiving OTLP/HTTP traces on {}/v1/traces", running.endpoint())?;
+    let _grpc = match options.grpc_addr {
+        Some(addr) => {
+            let grpc = crate::grpc::spawn(addr, store.clone()).await?;
+            writeln!(out, "tracectl: receiving OTLP/gRPC traces on {}", grpc.endpoint())?;
+            Some(grpc)
+        }
+        None => None,
+    };
     writeln!(
         out,
         "tracectl: each trace is drawn once it has been quiet for {} ms",

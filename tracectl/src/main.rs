@@ -20,6 +20,9 @@ enum Command {
         /// Address to listen on; point services at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://<addr>.
         #[arg(long, default_value = "127.0.0.1:4318", env = "TRACECTL_ADDR")]
         addr: SocketAddr,
+        /// Also receive OTLP/gRPC here (e.g. 127.0.0.1:4317), for OTEL_EXPORTER_OTLP_PROTOCOL=grpc.
+        #[arg(long)]
+        grpc_addr: Option<SocketAddr>,
         /// Draw a trace once no span of it has arrived for this many milliseconds.
         #[arg(long, default_value_t = 1_500)]
         quiet_ms: u64,
@@ -37,8 +40,9 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Listen { addr, quiet_ms, max_traces, events } => {
-            let options = ListenOptions { addr, quiet: Duration::from_millis(quiet_ms), max_traces, events };
+        Command::Listen { addr, grpc_addr, quiet_ms, max_traces, events } => {
+            let options =
+                ListenOptions { addr, grpc_addr, quiet: Duration::from_millis(quiet_ms), max_traces, events };
             listen::run(options, std::io::stdout(), shutdown_signal()).await
         }
     };

@@ -1,0 +1,72 @@
+//! The OTLP/gRPC side of the receiver (`opentelemetry.proto.collector.trace.v1.TraceService/Export`,
+//! conventionally on port 4317), feeding the same [`SpanStore`] as the HTTP side.
+//!
+//! With it, services configured with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` can be checked end to end
+//! just like the default `http/protobuf` ones.
+
+use std::net::SocketAddr;
+
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    trace_service_server::{TraceService, TraceServiceServer},
+};
+use tonic::transport::server::TcpIncoming;
+
+use crate::{model::spans_from_request, receiver::SpanStore};
+
+/// The gRPC `TraceService`, storing what it receives.
+#[derive(Debug, Clone)]
+struct Collector {
+    store: SpanStore,
+}
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.store.push(spans_from_request(request.get_ref()));
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+/// A gRPC receiver running on a Tokio task.
+#[derive(Debug)]
+pub struct RunningGrpcReceiver {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// What it has received.
+    pub store: SpanStore,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningGrpcReceiver {
+    /// The endpoint, for `OTEL_EXPORTER_OTLP_ENDPOINT` with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RunningGrpcReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a gRPC receiver on `addr` (use port 0 for a free port), storing into `store`.
+pub async fn spawn(addr: SocketAddr, store: SpanStore) -> std::io::Result<RunningGrpcReceiver> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let service = TraceServiceServer::new(Collector { store: store.clone() });
+    let task = tokio::spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(TcpIncoming::from(listener))
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "OTLP gRPC receiver stopped");
+        }
+    });
+    Ok(RunningGrpcReceiver { addr, store, task })
+}
