@@ -535,3 +535,57 @@ async fn with_otlp_grpc_the_same_trace_arrives_over_grpc() {
         Some(pay_server.span_id.as_str())
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_context_and_baggage_reach_the_next_hop_from_the_client_span() {
+    // Arrange: in place of payment-service, a server that records the headers it receives.
+    use axum::{Json, Router, http::HeaderMap, routing::post};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None::<HeaderMap>));
+    let recorder = seen.clone();
+    let app = Router::new().route(
+        "/payments",
+        post(move |headers: HeaderMap| async move {
+            *recorder.lock().unwrap() = Some(headers);
+            (axum::http::StatusCode::CREATED, Json(serde_json::json!({"payment_id": "pay_recorded"})))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let payment_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let receiver = receiver().await;
+    let env = base_env(&receiver.endpoint());
+    let order = start("order-service", &with_var(&env, "PAYMENT_SERVICE_URL", &payment_url)).await;
+    let gateway = start("gateway", &with_var(&env, "ORDER_SERVICE_URL", &order.url())).await;
+
+    // Act: a checkout carrying W3C baggage from the client.
+    let response = http()
+        .post(format!("{}/api/checkout", gateway.url()))
+        .header("baggage", "scenario=happy,tenant=acme")
+        .json(&checkout_body())
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: the checkout went through the recorder, and the headers order-service sent it
+    // carry the same trace, the client's baggage, and order-service's CLIENT span as parent.
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["payment_id"], "pay_recorded");
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+    let headers = seen.lock().unwrap().take().expect("order-service called the payment recorder");
+    let baggage = headers["baggage"].to_str().unwrap();
+    let mut entries: Vec<&str> = baggage.split(',').map(str::trim).collect();
+    entries.sort_unstable();
+    assert_eq!(entries, ["scenario=happy", "tenant=acme"]);
+    let traceparent = headers["traceparent"].to_str().unwrap().to_owned();
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    assert_eq!((parts[0], parts[1], parts[3]), ("00", trace_id.as_str(), "01"), "{traceparent}");
+
+    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 6).await.unwrap();
+    for service in [gateway, order] {
+        assert!(service.stop().await.success());
+    }
+    let spans = of_trace(&all, &trace_id);
+    let client = the_span(&spans, "order-service", Kind::Client, "POST /payments");
+    assert_eq!(parts[2], client.span_id, "the next hop's parent must be the CLIENT span, not its caller");
+}
