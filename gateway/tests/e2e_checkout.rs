@@ -589,3 +589,74 @@ async fn trace_context_and_baggage_reach_the_next_hop_from_the_client_span() {
     let client = the_span(&spans, "order-service", Kind::Client, "POST /payments");
     assert_eq!(parts[2], client.span_id, "the next hop's parent must be the CLIENT span, not its caller");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sampler_comes_from_otel_traces_sampler() {
+    let unsampled_parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+
+    // always_on ignores the caller's decision: the unsampled request is traced anyway.
+    let always_on = receiver().await;
+    let stack = Stack::start(&always_on.endpoint(), &[("OTEL_TRACES_SAMPLER", "always_on")]).await;
+    let response = http()
+        .post(stack.checkout_url())
+        .header("traceparent", unsampled_parent)
+        .json(&checkout_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let traced = always_on
+        .store
+        .wait_for(SPANS_TIMEOUT, |s| is_complete_checkout(s, "0af7651916cd43dd8448eb211c80319c"))
+        .await;
+    stack.stop().await;
+    assert!(traced.is_ok(), "always_on must record a request whose parent was not sampled");
+
+    // traceidratio with a ratio of 0 samples nothing, yet the checkout works and still has a trace id.
+    let ratio_zero = receiver().await;
+    let stack = Stack::start(
+        &ratio_zero.endpoint(),
+        &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0")],
+    )
+    .await;
+    let response = post_checkout(&stack).await;
+    assert_eq!(response.status(), 201);
+    assert!(response.headers()["traceresponse"].to_str().unwrap().ends_with("-00"));
+    stack.stop().await;
+    assert!(ratio_zero.store.spans().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_payment_service_is_a_504_and_the_client_span_records_the_timeout() {
+    // payment-service takes 2 s; order-service waits 100 ms for it.
+    let receiver = receiver().await;
+    let stack = Stack::start(
+        &receiver.endpoint(),
+        &[("FRAUD_CHECK_MS", "2000"), ("PAYMENT_SERVICE_TIMEOUT_MS", "100")],
+    )
+    .await;
+
+    let response = post_checkout(&stack).await;
+
+    assert_eq!(response.status(), 504);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "dependency_timeout");
+    assert_eq!(body["error"]["dependency"], "payment-service");
+    assert_eq!(body["error"]["message"], "payment-service did not answer within 100 ms");
+    let trace_id = body["error"]["trace_id"].as_str().unwrap().to_owned();
+    // When order-service gives up it closes the connection, and payment-service's request is
+    // cancelled mid-way: its SERVER span ends early, marked, and Stripe is never called.
+    // Every span of the checkout but Stripe's: 8.
+    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 8).await.unwrap();
+    stack.stop().await;
+    let spans = of_trace(&all, &trace_id);
+    let client = the_span(&spans, "order-service", Kind::Client, "POST /payments");
+    assert_eq!((client.status, client.str_attribute("error.type")), (StatusCode::Error, Some("timeout")));
+    let pay_server = the_span(&spans, "payment-service", Kind::Server, "POST /payments");
+    assert_eq!(pay_server.str_attribute("error.type"), Some("cancelled"));
+    assert_eq!(pay_server.attribute("http.response.status_code"), None, "no response was ever made");
+    assert!(pay_server.duration_nanos() < 1_500_000_000, "the 2 s fraud check was cut short");
+    assert!(spans.iter().all(|s| s.service_name != "stripe"), "Stripe was never called");
+    let gw_server = the_span(&spans, "gateway", Kind::Server, "POST /api/checkout");
+    assert_eq!(gw_server.attribute("http.response.status_code").and_then(Attr::as_i64), Some(504));
+}

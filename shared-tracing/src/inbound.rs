@@ -68,7 +68,11 @@ pub async fn trace_request(request: Request, next: Next) -> Response {
     // disabled (no OpenTelemetry layer), and then there is nothing to join.
     let _ = span.set_parent(propagation::extract(request.headers()));
 
+    // If the client disconnects first (say, its timeout fired), hyper drops this future and the
+    // handler's work stops mid-way. The guard makes the span say so instead of ending silently.
+    let cancelled = CancelledGuard { span: span.clone(), completed: false };
     let mut response = next.run(request).instrument(span.clone()).await;
+    cancelled.complete();
 
     let status = response.status();
     span.record("http.response.status_code", i64::from(status.as_u16()));
@@ -81,6 +85,30 @@ pub async fn trace_request(request: Request, next: Next) -> Response {
         response.headers_mut().insert(TRACERESPONSE, value);
     }
     response
+}
+
+/// Marks the SERVER span when the request is dropped before a response exists.
+struct CancelledGuard {
+    span: tracing::Span,
+    completed: bool,
+}
+
+impl CancelledGuard {
+    fn complete(mut self) {
+        self.completed = true;
+    }
+}
+
+impl Drop for CancelledGuard {
+    fn drop(&mut self) {
+        if !self.completed {
+            self.span.record("error.type", "cancelled");
+            self.span.record("otel.status_code", "ERROR");
+            self.span.in_scope(|| {
+                tracing::warn!("request cancelled: the client went away before the response was ready")
+            });
+        }
+    }
 }
 
 /// `server.address` and `server.port` as the client addressed us (the `Host` header).
