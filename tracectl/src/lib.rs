@@ -9,8 +9,10 @@
 //! - [`listen`]: `tracectl listen`, the receiver printing each trace as a waterfall once it is quiet.
 //! - [`waterfall`]: a trace drawn as an indented tree with bars on a shared time axis.
 
+pub mod analyze;
 pub mod grpc;
 pub mod listen;
 pub mod model;
 pub mod receiver;
+pub mod trace;
 pub mod waterfall;
