@@ -17,6 +17,7 @@ use std::{
 use crate::{
     model::Span,
     receiver::{self, SpanStore},
+    trace::Trace,
     waterfall::{self, Options},
 };
 
@@ -33,6 +34,12 @@ pub struct ListenOptions {
     pub max_traces: usize,
     /// Draw span events too.
     pub events: bool,
+    /// Also print the analysis (critical path, self time, …) of each trace.
+    pub analyze: bool,
+    /// Use ANSI colours.
+    pub colour: bool,
+    /// Print one JSON line per trace instead of a drawing.
+    pub json: bool,
 }
 
 /// A trace whose spans are still arriving.
@@ -51,20 +58,25 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let store = SpanStore::default();
     let running = receiver::spawn(options.addr, store.clone()).await?;
-    writeln!(out, "tracectl: receiving OTLP/HTTP traces on {}/v1/traces", running.endpoint())?;
+    let mut banner = |text: String| -> std::io::Result<()> {
+        // With --json, stdout carries only JSON lines; the banner goes to the log on stderr.
+        if options.json {
+            tracing::info!("{text}");
+            Ok(())
+        } else {
+            writeln!(out, "tracectl: {text}")
+        }
+    };
+    banner(format!("receiving OTLP/HTTP traces on {}/v1/traces", running.endpoint()))?;
     let _grpc = match options.grpc_addr {
         Some(addr) => {
             let grpc = crate::grpc::spawn(addr, store.clone()).await?;
-            writeln!(out, "tracectl: receiving OTLP/gRPC traces on {}", grpc.endpoint())?;
+            banner(format!("receiving OTLP/gRPC traces on {}", grpc.endpoint()))?;
             Some(grpc)
         }
         None => None,
     };
-    writeln!(
-        out,
-        "tracectl: each trace is drawn once it has been quiet for {} ms",
-        options.quiet.as_millis()
-    )?;
+    banner(format!("each trace is drawn once it has been quiet for {} ms", options.quiet.as_millis()))?;
     out.flush()?;
 
     let mut pending: HashMap<String, Pending> = HashMap::new();
@@ -136,8 +148,25 @@ fn print_traces(
 ) -> std::io::Result<()> {
     let mut ready: Vec<Pending> = trace_ids.iter().filter_map(|id| pending.remove(id)).collect();
     ready.sort_by_key(|p| p.first_seen);
-    for trace in ready {
-        writeln!(out, "\n{}", waterfall::render(&trace.spans, Options { events: options.events }))?;
+    for pending in ready {
+        let trace = Trace::new(pending.spans);
+        let analysis = options.analyze.then(|| crate::analyze::analyze(&trace));
+        if options.json {
+            // One JSON document per line, so `tracectl listen --json | jq` works as a stream.
+            let line = serde_json::json!({
+                "trace_id": trace.trace_id,
+                "duration_nanos": trace.duration_nanos(),
+                "spans": trace.spans,
+                "analysis": analysis,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            let options = Options { events: options.events, colour: options.colour };
+            writeln!(out, "\n{}", waterfall::render(&trace, options))?;
+            if let Some(analysis) = &analysis {
+                writeln!(out, "{}", crate::report::analysis_text(analysis, options.colour))?;
+            }
+        }
     }
     out.flush()
 }

@@ -1,23 +1,36 @@
-//! tracectl binary: parse the command line and run the chosen command.
+//! tracectl binary: parse the command line, run the command, print for people or (`--json`) for
+//! programs. Every failure is one line on stderr and exit code 1.
 
-use std::{net::SocketAddr, process::ExitCode, time::Duration};
+use std::{io::IsTerminal as _, net::SocketAddr, process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
-use tracectl::listen::{self, ListenOptions};
+use serde::Serialize;
+use tracectl::{
+    analyze::analyze,
+    jaeger::{DEFAULT_URL, Jaeger, SearchQuery},
+    listen::{self, ListenOptions},
+    report::{self, TraceSummary},
+    trace::Trace,
+    waterfall::{self, Options},
+};
 
-/// Read traces from the terminal.
+/// Read traces from the terminal: receive them (`listen`) or fetch them from Jaeger (`show`,
+/// `analyze`, `search`, `services`), draw them as waterfalls, and find where the time went.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Print JSON (one document; `listen` prints one line per trace) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Receive OTLP/HTTP traces (as Jaeger would on 4318) and draw each one as a waterfall.
+    /// Receive OTLP traces (as Jaeger does on 4318) and draw each one as a waterfall.
     Listen {
-        /// Address to listen on; point services at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://<addr>.
+        /// OTLP/HTTP address; point services at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://<addr>.
         #[arg(long, default_value = "127.0.0.1:4318", env = "TRACECTL_ADDR")]
         addr: SocketAddr,
         /// Also receive OTLP/gRPC here (e.g. 127.0.0.1:4317), for OTEL_EXPORTER_OTLP_PROTOCOL=grpc.
@@ -32,27 +45,163 @@ enum Command {
         /// Also draw each span's events (log lines such as "Validating order").
         #[arg(long)]
         events: bool,
+        /// Also analyse each trace (critical path, self time, errors, gaps).
+        #[arg(long)]
+        analyze: bool,
     },
+    /// Fetch a trace from Jaeger and draw it as a waterfall.
+    Show {
+        /// The 32-hex-digit trace id (from a response's trace_id or a log line).
+        trace_id: String,
+        /// Also draw each span's events.
+        #[arg(long)]
+        events: bool,
+        #[command(flatten)]
+        jaeger: JaegerArg,
+    },
+    /// Fetch a trace from Jaeger and say where its time went.
+    Analyze {
+        /// The 32-hex-digit trace id.
+        trace_id: String,
+        #[command(flatten)]
+        jaeger: JaegerArg,
+    },
+    /// List traces from Jaeger, slowest first.
+    Search {
+        /// Traces that passed through this service.
+        #[arg(long)]
+        service: String,
+        /// … and this operation (span name), e.g. "POST /api/checkout".
+        #[arg(long)]
+        operation: Option<String>,
+        /// Only traces at least this long (e.g. 500ms, 1s).
+        #[arg(long)]
+        min_duration: Option<humantime::Duration>,
+        /// How far back to look (e.g. 15m, 1h, 2d).
+        #[arg(long, default_value = "1h")]
+        lookback: humantime::Duration,
+        /// Most traces to list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Only traces with an error.
+        #[arg(long)]
+        errors: bool,
+        #[command(flatten)]
+        jaeger: JaegerArg,
+    },
+    /// List the services Jaeger has seen.
+    Services {
+        #[command(flatten)]
+        jaeger: JaegerArg,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct JaegerArg {
+    /// Jaeger's query URL.
+    #[arg(long = "jaeger", env = "JAEGER_URL", default_value = DEFAULT_URL)]
+    url: String,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Listen { addr, grpc_addr, quiet_ms, max_traces, events } => {
-            let options =
-                ListenOptions { addr, grpc_addr, quiet: Duration::from_millis(quiet_ms), max_traces, events };
-            listen::run(options, std::io::stdout(), shutdown_signal()).await
-        }
-    };
-    match result {
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tracectl: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Colour only for a person at a terminal, and never when NO_COLOR is set.
+fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn print_json(value: &impl Serialize) -> Result<(), Box<dyn std::error::Error>> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct TraceJson<'a> {
+    trace_id: &'a str,
+    duration_nanos: u64,
+    spans: &'a [tracectl::model::Span],
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Listen { addr, grpc_addr, quiet_ms, max_traces, events, analyze } => {
+            let options = ListenOptions {
+                addr,
+                grpc_addr,
+                quiet: Duration::from_millis(quiet_ms),
+                max_traces,
+                events,
+                analyze,
+                colour: colour(),
+                json: cli.json,
+            };
+            listen::run(options, std::io::stdout(), shutdown_signal()).await?;
+        }
+        Command::Show { trace_id, events, jaeger } => {
+            let trace = Trace::new(Jaeger::new(&jaeger.url)?.trace(&trace_id).await?);
+            if cli.json {
+                print_json(&TraceJson {
+                    trace_id: &trace.trace_id,
+                    duration_nanos: trace.duration_nanos(),
+                    spans: &trace.spans,
+                })?;
+            } else {
+                print!("{}", waterfall::render(&trace, Options { events, colour: colour() }));
+            }
+        }
+        Command::Analyze { trace_id, jaeger } => {
+            let trace = Trace::new(Jaeger::new(&jaeger.url)?.trace(&trace_id).await?);
+            let analysis = analyze(&trace);
+            if cli.json {
+                print_json(&analysis)?;
+            } else {
+                print!("{}", waterfall::render(&trace, Options { events: false, colour: colour() }));
+                println!();
+                print!("{}", report::analysis_text(&analysis, colour()));
+            }
+        }
+        Command::Search { service, operation, min_duration, lookback, limit, errors, jaeger } => {
+            let query = SearchQuery {
+                service,
+                operation,
+                min_duration: min_duration.map(Into::into),
+                lookback: lookback.into(),
+                limit: limit.max(1),
+            };
+            let spans = Jaeger::new(&jaeger.url)?.search(&query).await?;
+            let mut rows: Vec<TraceSummary> = Trace::group(spans).iter().map(TraceSummary::of).collect();
+            rows.retain(|r| !errors || r.error);
+            rows.sort_by(|a, b| b.duration_nanos.cmp(&a.duration_nanos).then(a.trace_id.cmp(&b.trace_id)));
+            rows.truncate(query.limit);
+            if cli.json {
+                print_json(&rows)?;
+            } else {
+                print!("{}", report::search_text(&rows, colour()));
+            }
+        }
+        Command::Services { jaeger } => {
+            let services = Jaeger::new(&jaeger.url)?.services().await?;
+            if cli.json {
+                print_json(&services)?;
+            } else {
+                for service in services {
+                    println!("{service}");
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM.

@@ -3,14 +3,17 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use opentelemetry_proto::tonic::{
     collector::trace::v1::ExportTraceServiceRequest,
     common::v1::{AnyValue, KeyValue, any_value},
     trace::v1::{span, status},
 };
 
-/// An attribute value, keeping the OTLP type.
-#[derive(Debug, Clone, PartialEq)]
+/// An attribute value, keeping the OTLP type. Serialises as the plain JSON value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum Value {
     /// A string.
     Str(String),
@@ -65,7 +68,8 @@ impl From<&AnyValue> for Value {
 }
 
 /// The role of a span in a call (OTLP `SpanKind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Not specified.
     Unspecified,
@@ -95,7 +99,8 @@ impl From<i32> for Kind {
 }
 
 /// A span's status code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StatusCode {
     /// Not set: the default for success.
     Unset,
@@ -106,7 +111,7 @@ pub enum StatusCode {
 }
 
 /// A timestamped event inside a span.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
     /// The event's name (for `tracing` events, the message).
     pub name: String,
@@ -117,7 +122,7 @@ pub struct Event {
 }
 
 /// One span, with the resource of the service that produced it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Span {
     /// 32 lowercase hex digits.
     pub trace_id: String,

@@ -1,0 +1,265 @@
+//! A client of Jaeger's HTTP query API, version 3 (`/api/v3`), whose answers are OTLP/JSON
+//! wrapped in `{"result": …}`: hex ids, nanosecond timestamps as strings, enums as numbers.
+//!
+//! Every way a call can fail is one [`JaegerError`] variant whose message is one line a person can
+//! act on: Jaeger unreachable, trace not found, an error status, an answer that is not OTLP/JSON.
+
+use std::time::{Duration, SystemTime};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use serde::Deserialize;
+
+use crate::model::{Span, spans_from_request};
+
+/// Where `tracectl` looks for Jaeger unless told otherwise.
+pub const DEFAULT_URL: &str = "http://localhost:16686";
+
+/// Why a Jaeger query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JaegerError {
+    /// Not 32 hex digits, or all zeros.
+    #[error("{0:?} is not a trace id: expected 32 hexadecimal digits, not all zero")]
+    InvalidTraceId(String),
+    /// The `--jaeger` URL is not usable.
+    #[error("{0:?} is not a usable Jaeger URL: expected http://host:port (this build has no TLS)")]
+    InvalidUrl(String),
+    /// No connection, or no answer in time.
+    #[error("cannot reach Jaeger at {url}: {cause}")]
+    Unreachable {
+        /// The Jaeger base URL.
+        url: String,
+        /// What went wrong.
+        cause: String,
+    },
+    /// Jaeger has no trace with that id (it answered 404, or an empty result).
+    #[error("trace {0} was not found in Jaeger (it may not have arrived yet, or Jaeger was restarted)")]
+    TraceNotFound(String),
+    /// Jaeger answered with an error status.
+    #[error("Jaeger answered {status} for {path}: {body}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The request path.
+        path: String,
+        /// The start of the body.
+        body: String,
+    },
+    /// The answer is not what the v3 API returns.
+    #[error("Jaeger's answer to {path} is not the expected JSON: {cause}")]
+    Malformed {
+        /// The request path.
+        path: String,
+        /// What did not parse.
+        cause: String,
+    },
+}
+
+/// Checks and normalises a trace id to 32 lowercase hex digits.
+pub fn parse_trace_id(id: &str) -> Result<String, JaegerError> {
+    let trimmed = id.trim();
+    let valid = trimmed.len() == 32
+        && trimmed.bytes().all(|b| b.is_ascii_hexdigit())
+        && trimmed.bytes().any(|b| b != b'0');
+    if valid { Ok(trimmed.to_ascii_lowercase()) } else { Err(JaegerError::InvalidTraceId(id.to_owned())) }
+}
+
+/// Parses OTLP/JSON spans: Jaeger's `{"result": {"resourceSpans": […]}}` or a bare export request.
+pub fn parse_otlp_json(body: &[u8]) -> Result<Vec<Span>, String> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        result: ExportTraceServiceRequest,
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let request = if value.get("result").is_some() {
+        serde_json::from_value::<Envelope>(value).map(|e| e.result)
+    } else {
+        serde_json::from_value::<ExportTraceServiceRequest>(value)
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(spans_from_request(&request))
+}
+
+/// What `tracectl search` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Traces with a span of this service.
+    pub service: String,
+    /// … and, if given, of this operation.
+    pub operation: Option<String>,
+    /// At least this long.
+    pub min_duration: Option<Duration>,
+    /// Started at most this long ago.
+    pub lookback: Duration,
+    /// How many traces Jaeger should look at.
+    pub limit: usize,
+}
+
+/// A Jaeger query service.
+#[derive(Debug, Clone)]
+pub struct Jaeger {
+    base: reqwest::Url,
+    http: reqwest::Client,
+}
+
+impl Jaeger {
+    /// A client for the Jaeger at `url` (e.g. `http://localhost:16686`).
+    pub fn new(url: &str) -> Result<Self, JaegerError> {
+        let invalid = || JaegerError::InvalidUrl(url.to_owned());
+        let base = reqwest::Url::parse(url.trim_end_matches('/')).map_err(|_| invalid())?;
+        if base.scheme() != "http" || base.host_str().is_none() {
+            return Err(invalid());
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|_| invalid())?;
+        Ok(Self { base, http })
+    }
+
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<(u16, Vec<u8>), JaegerError> {
+        let mut url = self.base.clone();
+        url.set_path(&format!("{}{path}", self.base.path().trim_end_matches('/')));
+        let unreachable = |e: reqwest::Error| JaegerError::Unreachable {
+            url: self.base.to_string().trim_end_matches('/').to_owned(),
+            cause: root_cause(&e),
+        };
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        let response = self.http.get(url).send().await.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(unreachable)?;
+        Ok((status, body.to_vec()))
+    }
+
+    fn fail(path: &str, status: u16, body: &[u8]) -> JaegerError {
+        let text: String = String::from_utf8_lossy(body).chars().take(200).collect();
+        JaegerError::Status {
+            status,
+            path: path.to_owned(),
+            body: text.split_whitespace().collect::<Vec<_>>().join(" "),
+        }
+    }
+
+    /// Every span of one trace.
+    pub async fn trace(&self, trace_id: &str) -> Result<Vec<Span>, JaegerError> {
+        let id = parse_trace_id(trace_id)?;
+        let path = format!("/api/v3/traces/{id}");
+        let (status, body) = self.get(&path, &[]).await?;
+        match status {
+            200 => {}
+            404 => return Err(JaegerError::TraceNotFound(id)),
+            _ => return Err(Self::fail(&path, status, &body)),
+        }
+        let spans =
+            parse_otlp_json(&body).map_err(|cause| JaegerError::Malformed { path: path.clone(), cause })?;
+        let spans: Vec<Span> = spans.into_iter().filter(|s| s.trace_id == id).collect();
+        if spans.is_empty() {
+            return Err(JaegerError::TraceNotFound(id));
+        }
+        Ok(spans)
+    }
+
+    /// The spans of the traces matching `query` (Jaeger answers 404 when nothing matches).
+    pub async fn search(&self, query: &SearchQuery) -> Result<Vec<Span>, JaegerError> {
+        let path = "/api/v3/traces";
+        let now = SystemTime::now();
+        let since = now.checked_sub(query.lookback).unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut params = vec![
+            ("query.service_name", query.service.clone()),
+            ("query.start_time_min", humantime::format_rfc3339_micros(since).to_string()),
+            ("query.start_time_max", humantime::format_rfc3339_micros(now).to_string()),
+            ("query.search_depth", query.limit.to_string()),
+        ];
+        if let Some(operation) = &query.operation {
+            params.push(("query.operation_name", operation.clone()));
+        }
+        if let Some(min) = query.min_duration {
+            // Jaeger parses Go durations: "1500ms".
+            params.push(("query.duration_min", format!("{}ms", min.as_millis())));
+        }
+        let (status, body) = self.get(path, &params).await?;
+        match status {
+            200 => {
+                parse_otlp_json(&body).map_err(|cause| JaegerError::Malformed { path: path.into(), cause })
+            }
+            404 => Ok(Vec::new()),
+            _ => Err(Self::fail(path, status, &body)),
+        }
+    }
+
+    /// The services Jaeger has seen.
+    pub async fn services(&self) -> Result<Vec<String>, JaegerError> {
+        #[derive(Deserialize)]
+        struct Services {
+            #[serde(default)]
+            services: Vec<String>,
+        }
+        let path = "/api/v3/services";
+        let (status, body) = self.get(path, &[]).await?;
+        if status != 200 {
+            return Err(Self::fail(path, status, &body));
+        }
+        let mut services = serde_json::from_slice::<Services>(&body)
+            .map_err(|e| JaegerError::Malformed { path: path.into(), cause: e.to_string() })?
+            .services;
+        services.sort();
+        Ok(services)
+    }
+}
+
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_ids_are_32_hex_digits_normalised_to_lowercase() {
+        assert_eq!(
+            parse_trace_id("0AF7651916CD43DD8448EB211C80319C").unwrap(),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        for bad in [
+            "",
+            "xyz",
+            "0af7651916cd43dd8448eb211c80319",
+            "00000000000000000000000000000000",
+            "0af7651916cd43dd8448eb211c80319g",
+        ] {
+            assert!(parse_trace_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_http_urls_are_accepted() {
+        assert!(Jaeger::new("http://localhost:16686/").is_ok());
+        assert!(Jaeger::new("localhost:16686").is_err());
+        assert!(Jaeger::new("https://jaeger.example.com").is_err());
+    }
+
+    #[test]
+    fn otlp_json_parses_with_or_without_the_result_envelope() {
+        let bare = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"gateway"}}]},
+            "scopeSpans":[{"scope":{},"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331",
+            "parentSpanId":"","name":"GET /","kind":2,"startTimeUnixNano":"1000","endTimeUnixNano":"5000","status":{"code":2}}]}]}]}"#;
+        let wrapped = format!(r#"{{"result":{bare}}}"#);
+        for body in [bare.to_owned(), wrapped] {
+            let spans = parse_otlp_json(body.as_bytes()).unwrap();
+            assert_eq!(spans.len(), 1);
+            assert_eq!(spans[0].parent_span_id, None);
+            assert_eq!(spans[0].service_name, "gateway");
+            assert_eq!(spans[0].duration_nanos(), 4000);
+            assert_eq!(spans[0].status, crate::model::StatusCode::Error);
+        }
+        assert!(parse_otlp_json(b"<html>").is_err());
+        assert!(parse_otlp_json(br#"{"result": {"resourceSpans": "nope"}}"#).is_err());
+    }
+}
