@@ -186,13 +186,7 @@ async fn a_valid_incoming_traceparent_is_continued() {
     let stack = Stack::start(&receiver.endpoint(), &[]).await;
     let (trace_id, parent_id) = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331");
 
-    let response = http()
-        .post(stack.checkout_url())
-        .header("traceparent", format!("00-{trace_id}-{parent_id}-01"))
-        .json(&checkout_body())
-        .send()
-        .await
-        .unwrap();
+    let response = post_checkout_with(&stack, "traceparent", &format!("00-{trace_id}-{parent_id}-01")).await;
 
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
@@ -216,13 +210,7 @@ async fn an_invalid_traceparent_starts_a_fresh_trace_and_the_request_still_succe
         "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", // uppercase
         "garbage",
     ] {
-        let response = http()
-            .post(stack.checkout_url())
-            .header("traceparent", bad)
-            .json(&checkout_body())
-            .send()
-            .await
-            .unwrap();
+        let response = post_checkout_with(&stack, "traceparent", bad).await;
         assert_eq!(response.status(), 201, "traceparent {bad:?}");
         let body: Value = response.json().await.unwrap();
         let trace_id = body["trace_id"].as_str().unwrap().to_owned();
@@ -246,13 +234,9 @@ async fn an_unsampled_incoming_traceparent_is_respected_and_nothing_is_exported(
     let receiver = receiver().await;
     let stack = Stack::start(&receiver.endpoint(), &[]).await;
 
-    let response = http()
-        .post(stack.checkout_url())
-        .header("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")
-        .json(&checkout_body())
-        .send()
-        .await
-        .unwrap();
+    let response =
+        post_checkout_with(&stack, "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")
+            .await;
 
     assert_eq!(response.status(), 201);
     let traceresponse = response.headers()["traceresponse"].to_str().unwrap().to_owned();
@@ -597,13 +581,7 @@ async fn the_sampler_comes_from_otel_traces_sampler() {
     // always_on ignores the caller's decision: the unsampled request is traced anyway.
     let always_on = receiver().await;
     let stack = Stack::start(&always_on.endpoint(), &[("OTEL_TRACES_SAMPLER", "always_on")]).await;
-    let response = http()
-        .post(stack.checkout_url())
-        .header("traceparent", unsampled_parent)
-        .json(&checkout_body())
-        .send()
-        .await
-        .unwrap();
+    let response = post_checkout_with(&stack, "traceparent", unsampled_parent).await;
     assert_eq!(response.status(), 201);
     let traced = always_on
         .store

@@ -56,12 +56,12 @@ impl From<JsonRejection> for JsonError {
             JsonRejection::JsonSyntaxError(e) => (
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
-                format!("the body is not valid JSON: {}", inner(e)),
+                format!("the body is not valid JSON: {}", crate::outbound::root_cause(e)),
             ),
             JsonRejection::JsonDataError(e) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_request",
-                format!("the body is not a valid request: {}", inner(e)),
+                format!("the body is not a valid request: {}", crate::outbound::root_cause(e)),
             ),
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is too large".to_owned())
@@ -73,15 +73,6 @@ impl From<JsonRejection> for JsonError {
         tracing::debug!(status = status.as_u16(), code, "rejected request body");
         JsonError { status, body: ErrorBody::new(code, message) }
     }
-}
-
-/// serde's own sentence ("missing field `items` at line 1 column 30"), without axum's prefix.
-fn inner(error: &dyn std::error::Error) -> String {
-    let mut current = error;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
 }
 
 impl<T, S> FromRequest<S> for ApiJson<T>

@@ -202,6 +202,11 @@ pub async fn post_checkout(stack: &Stack) -> reqwest::Response {
     http().post(stack.checkout_url()).json(&checkout_body()).send().await.unwrap()
 }
 
+/// Posts the DESIGN.md checkout with one extra request header (`traceparent`, `baggage`, …).
+pub async fn post_checkout_with(stack: &Stack, header: &str, value: &str) -> reqwest::Response {
+    http().post(stack.checkout_url()).header(header, value).json(&checkout_body()).send().await.unwrap()
+}
+
 /// The spans of one trace.
 pub fn of_trace<'a>(spans: &'a [Span], trace_id: &str) -> Vec<&'a Span> {
     spans.iter().filter(|s| s.trace_id == trace_id).collect()
