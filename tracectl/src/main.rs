@@ -109,11 +109,27 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        // `tracectl search | head -1`: the reader left, which is not our failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("tracectl: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes to stdout, returning an error instead of panicking as `print!` does when the reader is
+/// gone (a closed pipe).
+fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
 }
 
 /// Colour only for a person at a terminal, and never when NO_COLOR is set.
@@ -122,7 +138,7 @@ fn colour() -> bool {
 }
 
 fn print_json(value: &impl Serialize) -> Result<(), Box<dyn std::error::Error>> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    emit(&format!("{}\n", serde_json::to_string_pretty(value)?))?;
     Ok(())
 }
 
@@ -157,7 +173,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     spans: &trace.spans,
                 })?;
             } else {
-                print!("{}", waterfall::render(&trace, Options { events, colour: colour() }));
+                emit(&waterfall::render(&trace, Options { events, colour: colour() }))?;
             }
         }
         Command::Analyze { trace_id, jaeger } => {
@@ -166,9 +182,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if cli.json {
                 print_json(&analysis)?;
             } else {
-                print!("{}", waterfall::render(&trace, Options { events: false, colour: colour() }));
-                println!();
-                print!("{}", report::analysis_text(&analysis, colour()));
+                let drawing = waterfall::render(&trace, Options { events: false, colour: colour() });
+                emit(&format!("{drawing}\n{}", report::analysis_text(&analysis, colour())))?;
             }
         }
         Command::Search { service, operation, min_duration, lookback, limit, errors, jaeger } => {
@@ -187,7 +202,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if cli.json {
                 print_json(&rows)?;
             } else {
-                print!("{}", report::search_text(&rows, colour()));
+                emit(&report::search_text(&rows, colour()))?;
             }
         }
         Command::Services { jaeger } => {
@@ -195,9 +210,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if cli.json {
                 print_json(&services)?;
             } else {
-                for service in services {
-                    println!("{service}");
-                }
+                emit(&services.iter().map(|s| format!("{s}\n")).collect::<String>())?;
             }
         }
     }

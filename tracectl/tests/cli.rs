@@ -238,6 +238,22 @@ async fn search_lists_traces_slowest_first_and_sends_the_query_jaeger_expects() 
 }
 
 #[tokio::test]
+async fn a_reader_that_leaves_early_is_not_a_failure() {
+    // `tracectl show … | head -1`: stdout closes after the first line.
+    let (url, _) = jaeger().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tracectl"))
+        .args(["show", CHECKOUT, "--events", "--jaeger", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success(), "{:?}: {}", output.status, String::from_utf8_lossy(&output.stderr));
+    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
 async fn services_are_listed_sorted() {
     let (url, _) = jaeger().await;
     let run = tracectl(&["services", "--jaeger", &url]).await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use opentelemetry_proto::tonic::{
     collector::trace::v1::ExportTraceServiceRequest,
-    common::v1::{AnyValue, ArrayValue, KeyValue, any_value},
+    common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value},
     resource::v1::Resource,
     trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span::SpanKind, status::StatusCode},
 };
@@ -39,6 +39,12 @@ fn request() -> ExportTraceServiceRequest {
                 "list",
                 any_value::Value::ArrayValue(ArrayValue {
                     values: vec![AnyValue { value: Some(any_value::Value::IntValue(1)) }],
+                }),
+            ),
+            kv(
+                "map",
+                any_value::Value::KvlistValue(KeyValueList {
+                    values: vec![kv("nested", any_value::Value::StringValue("yes".into()))],
                 }),
             ),
         ],
@@ -77,6 +83,8 @@ fn assert_decoded(spans: &[model::Span]) {
     assert_eq!(span.attribute("retry"), Some(&Value::Bool(true)));
     assert_eq!(span.attribute("raw"), Some(&Value::Bytes(vec![1, 2])));
     assert_eq!(span.attribute("list"), Some(&Value::Array(vec![Value::Int(1)])));
+    let nested = std::collections::BTreeMap::from([("nested".to_owned(), Value::Str("yes".into()))]);
+    assert_eq!(span.attribute("map"), Some(&Value::Map(nested)));
     assert_eq!(span.status, model::StatusCode::Error);
     assert_eq!(span.status_message, "payment-service is unavailable");
 }
