@@ -11,12 +11,17 @@ pub struct Config {
     pub host: String,
     /// Port to listen on (`PORT`, default 3000; 0 picks a free port).
     pub port: u16,
+    /// The longest a request may take before it is answered 408 (`REQUEST_TIMEOUT_MS`, default 30000).
+    pub request_timeout: Duration,
     /// Where order-service listens (`ORDER_SERVICE_URL`, default `http://127.0.0.1:3001`).
     pub order_service_url: String,
     /// Timeout of the whole call to order-service (`ORDER_SERVICE_TIMEOUT_MS`, default 10000).
     /// Longer than order-service's own timeout for payment-service, so the deepest failure is
     /// the one reported.
     pub order_service_timeout: Duration,
+    /// Baggage keys accepted from clients (`BAGGAGE_ALLOWLIST`, comma-separated, default
+    /// `scenario`); every other entry is dropped at the edge.
+    pub baggage_allowlist: Vec<String>,
     /// The Jaeger UI that `trace_url` points to (`JAEGER_UI_URL`, default `http://localhost:16686`).
     pub jaeger_ui_url: String,
 }
@@ -26,8 +31,16 @@ impl FromSettings for Config {
         Ok(Self {
             host: settings.string("HOST", "0.0.0.0"),
             port: settings.parse("PORT", 3000)?,
+            request_timeout: settings.timeout_millis("REQUEST_TIMEOUT_MS", 30_000)?,
             order_service_url: settings.string("ORDER_SERVICE_URL", "http://127.0.0.1:3001"),
             order_service_timeout: settings.timeout_millis("ORDER_SERVICE_TIMEOUT_MS", 10_000)?,
+            baggage_allowlist: settings
+                .string("BAGGAGE_ALLOWLIST", "scenario")
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect(),
             jaeger_ui_url: settings
                 .string("JAEGER_UI_URL", "http://localhost:16686")
                 .trim_end_matches('/')

@@ -6,7 +6,7 @@ use axum::{Router, routing::get, routing::post};
 use shared_tracing::{
     inbound,
     outbound::TracedClient,
-    server::{Server, StartError},
+    server::{self, Server, StartError},
 };
 
 use crate::{checkout, config::Config};
@@ -23,10 +23,14 @@ pub struct AppState {
 /// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
 pub fn router(config: Config) -> Result<Router, StartError> {
     let orders = TracedClient::new("order-service", &config.order_service_url, config.order_service_timeout)?;
+    let edge = inbound::EdgePolicy::allow_baggage(config.baggage_allowlist.clone());
+    let api = server::hardened(
+        Router::new().route("/api/checkout", post(checkout::checkout)),
+        config.request_timeout,
+    );
     let state = AppState { config: Arc::new(config), orders };
-    Ok(inbound::traced(Router::new().route("/api/checkout", post(checkout::checkout)))
-        .route("/health", get(|| async { "ok" }))
-        .with_state(state))
+    // The gateway is the edge: the only service that filters what clients send (see EdgePolicy).
+    Ok(inbound::traced_edge(api, edge).route("/health", get(|| async { "ok" })).with_state(state))
 }
 
 /// Binds the configured address and builds the router: a server ready to run.

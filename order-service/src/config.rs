@@ -14,6 +14,8 @@ pub struct Config {
     pub host: String,
     /// Port to listen on (`PORT`, default 3001; 0 picks a free port).
     pub port: u16,
+    /// The longest a request may take before it is answered 408 (`REQUEST_TIMEOUT_MS`, default 30000).
+    pub request_timeout: Duration,
     /// Where payment-service listens (`PAYMENT_SERVICE_URL`, default `http://127.0.0.1:3002`).
     pub payment_service_url: String,
     /// Timeout of the whole call to payment-service (`PAYMENT_SERVICE_TIMEOUT_MS`, default 8000).
@@ -30,6 +32,7 @@ impl FromSettings for Config {
         Ok(Self {
             host: settings.string("HOST", "0.0.0.0"),
             port: settings.parse("PORT", 3001)?,
+            request_timeout: settings.timeout_millis("REQUEST_TIMEOUT_MS", 30_000)?,
             payment_service_url: settings.string("PAYMENT_SERVICE_URL", "http://127.0.0.1:3002"),
             payment_service_timeout: settings.timeout_millis("PAYMENT_SERVICE_TIMEOUT_MS", 8_000)?,
             validation: Latency::from_millis(settings.parse("ORDER_VALIDATION_MS", 50)?, jitter),

@@ -6,7 +6,7 @@ use axum::{Router, routing::get, routing::post};
 use shared_tracing::{
     inbound,
     outbound::TracedClient,
-    server::{Server, StartError},
+    server::{self, Server, StartError},
 };
 
 use crate::{config::Config, orders};
@@ -24,10 +24,10 @@ pub struct AppState {
 pub fn router(config: Config) -> Result<Router, StartError> {
     let payments =
         TracedClient::new("payment-service", &config.payment_service_url, config.payment_service_timeout)?;
+    let api =
+        server::hardened(Router::new().route("/orders", post(orders::create_order)), config.request_timeout);
     let state = AppState { config: Arc::new(config), payments };
-    Ok(inbound::traced(Router::new().route("/orders", post(orders::create_order)))
-        .route("/health", get(|| async { "ok" }))
-        .with_state(state))
+    Ok(inbound::traced(api).route("/health", get(|| async { "ok" })).with_state(state))
 }
 
 /// Binds the configured address and builds the router: a server ready to run.

@@ -19,6 +19,7 @@ fn config(payment_service_url: String) -> Config {
     Config {
         host: "127.0.0.1".into(),
         port: 0,
+        request_timeout: Duration::from_secs(30),
         payment_service_url,
         payment_service_timeout: Duration::from_secs(5),
         validation: Latency::from_millis(0, 0),
@@ -33,6 +34,7 @@ async fn payment_service() -> String {
     let payment_config = payment_service::Config {
         host: "127.0.0.1".into(),
         port: 0,
+        request_timeout: Duration::from_secs(30),
         fraud_check: Latency::from_millis(0, 0),
         stripe_latency: Latency::from_millis(0, 0),
         stripe_timeout: Duration::from_secs(1),

@@ -14,6 +14,8 @@ pub struct Config {
     pub host: String,
     /// Port to listen on (`PORT`, default 3002; 0 picks a free port).
     pub port: u16,
+    /// The longest a request may take before it is answered 408 (`REQUEST_TIMEOUT_MS`, default 30000).
+    pub request_timeout: Duration,
     /// Simulated fraud screening (`FRAUD_CHECK_MS`, default 100).
     pub fraud_check: Latency,
     /// Simulated Stripe response time (`STRIPE_LATENCY_MS`, default 80).
@@ -28,6 +30,7 @@ impl FromSettings for Config {
         Ok(Self {
             host: settings.string("HOST", "0.0.0.0"),
             port: settings.parse("PORT", 3002)?,
+            request_timeout: settings.timeout_millis("REQUEST_TIMEOUT_MS", 30_000)?,
             fraud_check: Latency::from_millis(settings.parse("FRAUD_CHECK_MS", 100)?, jitter),
             stripe_latency: Latency::from_millis(settings.parse("STRIPE_LATENCY_MS", 80)?, jitter),
             stripe_timeout: settings.timeout_millis("STRIPE_TIMEOUT_MS", 5_000)?,

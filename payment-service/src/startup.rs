@@ -3,7 +3,11 @@
 use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
-use shared_tracing::{inbound, remote::RemoteSystem, server::Server};
+use shared_tracing::{
+    inbound,
+    remote::RemoteSystem,
+    server::{self, Server},
+};
 
 use crate::{config::Config, payments, stripe::SimulatedStripe};
 
@@ -19,10 +23,12 @@ pub struct AppState {
 /// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
 pub fn router(config: Config, stripe: RemoteSystem) -> Router {
     let stripe = SimulatedStripe::new(stripe, config.stripe_latency, config.stripe_timeout);
+    let api = server::hardened(
+        Router::new().route("/payments", post(payments::create_payment)),
+        config.request_timeout,
+    );
     let state = AppState { config: Arc::new(config), stripe };
-    inbound::traced(Router::new().route("/payments", post(payments::create_payment)))
-        .route("/health", get(|| async { "ok" }))
-        .with_state(state)
+    inbound::traced(api).route("/health", get(|| async { "ok" })).with_state(state)
 }
 
 /// Binds the configured address and builds the router: a server ready to run.

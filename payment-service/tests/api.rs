@@ -18,6 +18,7 @@ fn config() -> Config {
     Config {
         host: "127.0.0.1".into(),
         port: 0,
+        request_timeout: Duration::from_secs(30),
         fraud_check: Latency::from_millis(0, 0),
         stripe_latency: Latency::from_millis(0, 0),
         stripe_timeout: Duration::from_secs(1),

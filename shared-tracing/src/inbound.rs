@@ -10,14 +10,20 @@
 //! The span is named `METHOD route-template` (`POST /orders`, never `POST /orders/8f3a…`) so that
 //! span names stay low-cardinality, and carries the stable HTTP semantic-convention attributes.
 
+use std::sync::Arc;
+
 use axum::{
     Router,
-    extract::{MatchedPath, Request},
+    extract::{MatchedPath, Request, State},
     http::{HeaderMap, Version, header},
     middleware::{self, Next},
     response::Response,
 };
-use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::{
+    Context,
+    baggage::{Baggage, BaggageExt as _},
+    trace::TraceContextExt as _,
+};
 use tracing::{Instrument as _, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
@@ -35,8 +41,61 @@ where
     router.layer(middleware::from_fn(trace_request))
 }
 
+/// What a service at the edge of the system accepts from the outside world.
+///
+/// Baggage travels with a request to every service behind the edge, and services act on it
+/// (the teaching scenarios are chosen by a `scenario` entry). So the edge keeps only the keys it
+/// is prepared to vouch for and drops the rest: a client cannot plant `tenant=other-customer` or
+/// a megabyte of junk in every internal hop. The trace context itself is kept (continuing a
+/// caller's trace is the point of W3C Trace Context), but its validity is checked by the parser.
+#[derive(Debug, Clone)]
+pub struct EdgePolicy {
+    baggage_allowlist: Arc<[String]>,
+}
+
+impl EdgePolicy {
+    /// Keeps only the baggage entries whose key is in `keys`.
+    pub fn allow_baggage(keys: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self { baggage_allowlist: keys.into_iter().map(Into::into).collect() }
+    }
+
+    /// The baggage keys kept.
+    pub fn allowed_baggage(&self) -> &[String] {
+        &self.baggage_allowlist
+    }
+
+    /// `cx` with only the allowed baggage entries.
+    fn filter(&self, cx: Context) -> Context {
+        let kept: Baggage = cx
+            .baggage()
+            .iter()
+            .filter(|(key, _)| self.baggage_allowlist.iter().any(|allowed| allowed == key.as_str()))
+            .map(|(key, (value, metadata))| (key.clone(), (value.clone(), metadata.clone())))
+            .collect();
+        cx.with_cleared_baggage().with_baggage(kept)
+    }
+}
+
+/// Like [`traced`], for the service at the edge: incoming context is filtered by `policy`.
+pub fn traced_edge<S>(router: Router<S>, policy: EdgePolicy) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.layer(middleware::from_fn_with_state(policy, trace_edge_request))
+}
+
+async fn trace_edge_request(State(policy): State<EdgePolicy>, request: Request, next: Next) -> Response {
+    let parent = policy.filter(propagation::extract(request.headers()));
+    serve_in_span(request, next, parent).await
+}
+
 /// axum middleware: runs the request inside a SERVER span and adds a `traceresponse` header.
 pub async fn trace_request(request: Request, next: Next) -> Response {
+    let parent = propagation::extract(request.headers());
+    serve_in_span(request, next, parent).await
+}
+
+async fn serve_in_span(request: Request, next: Next, parent: Context) -> Response {
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     // Semantic conventions: `{method} {route}`, or just `{method}` when no route matched.
@@ -66,7 +125,7 @@ pub async fn trace_request(request: Request, next: Next) -> Response {
     );
     // The parent must be set before the span is first entered. It only fails when telemetry is
     // disabled (no OpenTelemetry layer), and then there is nothing to join.
-    let _ = span.set_parent(propagation::extract(request.headers()));
+    let _ = span.set_parent(parent);
 
     // If the client disconnects first (say, its timeout fired), hyper drops this future and the
     // handler's work stops mid-way. The guard makes the span say so instead of ending silently.

@@ -9,6 +9,7 @@
 //! - [`propagation`]: W3C `traceparent` / `tracestate` / `baggage` (the only module that touches them).
 //! - [`inbound`]: an axum layer making one SERVER span per request.
 //! - [`outbound`]: a reqwest client making one CLIENT span per call and injecting its context.
+//! - [`redact`]: card numbers and tokens masked in every exported span and log line.
 //! - [`remote`]: spans for a simulated remote system under its own `service.name` (the fake Stripe).
 //! - [`server`]: serving with graceful shutdown on SIGTERM / Ctrl-C.
 //! - [`service`]: [`service::service_main`], the life of a service binary (telemetry around serving).
@@ -33,6 +34,7 @@ pub mod json;
 pub mod logging;
 pub mod outbound;
 pub mod propagation;
+pub mod redact;
 pub mod remote;
 pub mod sensitive;
 pub mod server;

@@ -63,6 +63,24 @@ where
         mut writer: Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> fmt::Result {
+        // The line is built first, so card data can be masked before anything is written.
+        let mut line = String::new();
+        self.format_line(ctx, Writer::new(&mut line), event)?;
+        writer.write_str(&crate::redact::redact(&line))
+    }
+}
+
+impl TraceAwareFormat {
+    fn format_line<S, N>(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+        N: for<'a> FormatFields<'a> + 'static,
+    {
         let meta = event.metadata();
         let ids = current_ids();
         let span_name = ctx.lookup_current().map(|span| span.name());

@@ -6,7 +6,15 @@
 
 use std::{future::Future, time::Duration};
 
-use axum::Router;
+use axum::{
+    Router,
+    extract::Request,
+    http::StatusCode,
+    middleware::{self, Next},
+    response::Response,
+};
+
+use crate::error_body::ErrorBody;
 use tokio::net::TcpListener;
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -70,6 +78,36 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// The protections every API router gets, whatever its routes:
+/// - a request that takes longer than `request_timeout` (a client trickling its body, a handler
+///   stuck on something without its own timeout) is answered `408` rather than held forever;
+/// - an unknown path is a JSON `404`, a wrong method a JSON `405`, like every other error here.
+pub fn hardened<S>(router: Router<S>, request_timeout: Duration) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router
+        .fallback(|| async {
+            ErrorBody::new("not_found", "there is no such endpoint").into_response_with(StatusCode::NOT_FOUND)
+        })
+        .method_not_allowed_fallback(|| async {
+            ErrorBody::new("method_not_allowed", "this endpoint does not accept that method")
+                .into_response_with(StatusCode::METHOD_NOT_ALLOWED)
+        })
+        .layer(middleware::from_fn(move |request: Request, next: Next| async move {
+            match tokio::time::timeout(request_timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => request_timed_out(request_timeout),
+            }
+        }))
+}
+
+fn request_timed_out(limit: Duration) -> Response {
+    tracing::warn!(limit_ms = limit.as_millis() as u64, "request took too long; answered 408");
+    ErrorBody::new("request_timeout", format!("the request did not complete within {} ms", limit.as_millis()))
+        .into_response_with(StatusCode::REQUEST_TIMEOUT)
 }
 
 /// A bound, ready-to-run HTTP server: what every service's `startup::build` returns.

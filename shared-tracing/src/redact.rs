@@ -1,0 +1,180 @@
+//! Defence in depth for card data: whatever a span or a log line says, card numbers and card
+//! tokens are masked before they leave the process.
+//!
+//! The first line of defence is the type system ([`crate::sensitive::CardToken`] cannot be
+//! printed). This is the second: headers, paths and error messages carry whatever a client sent,
+//! and a well-meaning `span.set_attribute("http.request.header.referer", …)` must not become a
+//! PCI incident. So every exported span passes through [`RedactingProcessor`], and every log
+//! line through [`redact`], which masks
+//! - card numbers (PANs): 13 to 19 digits, optionally grouped with spaces or dashes, that pass
+//!   the Luhn check (so order ids and timestamps are left alone), and
+//! - card tokens: `tok_…`, the form Stripe's tokens take.
+
+use std::{borrow::Cow, sync::LazyLock, time::Duration};
+
+use opentelemetry::{Array, KeyValue, StringValue, Value, trace::Status};
+use opentelemetry_sdk::{
+    Resource,
+    error::OTelSdkResult,
+    trace::{Span, SpanData, SpanProcessor},
+};
+use regex::Regex;
+
+/// What a masked card number becomes.
+pub const PAN_MASK: &str = "[REDACTED-PAN]";
+/// What a masked card token becomes.
+pub const TOKEN_MASK: &str = "tok_****";
+
+static PAN: LazyLock<Regex> = LazyLock::new(|| {
+    // Checked against the Luhn sum below; the look-around-free pattern takes digit runs with
+    // single separators, so "4111 1111 1111 1111" and "4111-1111-1111-1111" both match.
+    Regex::new(r"\d(?:[ -]?\d){12,18}").unwrap_or_else(|e| unreachable!("valid pattern: {e}"))
+});
+static TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"tok_[A-Za-z0-9_]+").unwrap_or_else(|e| unreachable!("valid pattern: {e}")));
+
+fn luhn_valid(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(*d);
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// Masks card numbers and card tokens in `text`; borrows when there is nothing to mask.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(text);
+    if TOKEN.is_match(&out) {
+        out = Cow::Owned(TOKEN.replace_all(&out, TOKEN_MASK).into_owned());
+    }
+    if PAN.is_match(&out) {
+        let replaced = PAN.replace_all(&out, |caps: &regex::Captures<'_>| {
+            let found = &caps[0];
+            let digits: Vec<u8> = found.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+            if (13..=19).contains(&digits.len()) && luhn_valid(&digits) {
+                PAN_MASK.to_owned()
+            } else {
+                found.to_owned()
+            }
+        });
+        if replaced != out {
+            out = Cow::Owned(replaced.into_owned());
+        }
+    }
+    out
+}
+
+fn redact_value(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Cow::Owned(clean) = redact(s.as_str()) {
+                *s = StringValue::from(clean);
+            }
+        }
+        Value::Array(Array::String(items)) => {
+            for s in items {
+                if let Cow::Owned(clean) = redact(s.as_str()) {
+                    *s = StringValue::from(clean);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn redact_attributes(attributes: &mut [KeyValue]) {
+    for kv in attributes {
+        redact_value(&mut kv.value);
+    }
+}
+
+fn redact_cow(text: &mut Cow<'static, str>) {
+    if let Cow::Owned(clean) = redact(text) {
+        *text = Cow::Owned(clean);
+    }
+}
+
+/// A span processor that masks card data in every finished span, then hands it to `next` (the
+/// batch processor that exports it).
+#[derive(Debug)]
+pub struct RedactingProcessor<P> {
+    next: P,
+}
+
+impl<P> RedactingProcessor<P> {
+    /// Wraps `next`.
+    pub fn new(next: P) -> Self {
+        Self { next }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for RedactingProcessor<P> {
+    fn on_start(&self, span: &mut Span, cx: &opentelemetry::Context) {
+        self.next.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        redact_cow(&mut span.name);
+        redact_attributes(&mut span.attributes);
+        for event in &mut span.events.events {
+            redact_cow(&mut event.name);
+            redact_attributes(&mut event.attributes);
+        }
+        if let Status::Error { description } = &mut span.status {
+            redact_cow(description);
+        }
+        self.next.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.next.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.next.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.next.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_numbers_are_masked_in_any_common_grouping() {
+        for pan in ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "378282246310005"] {
+            assert_eq!(redact(&format!("card {pan} here")), format!("card {PAN_MASK} here"), "{pan}");
+        }
+    }
+
+    #[test]
+    fn digit_runs_that_fail_the_luhn_check_are_left_alone() {
+        // A 16-digit order number and a nanosecond timestamp are not card numbers.
+        for text in ["order 1234567890123456", "at 1795576455123456789"] {
+            assert!(matches!(redact(text), Cow::Borrowed(_)), "{text}");
+        }
+    }
+
+    #[test]
+    fn card_tokens_are_masked() {
+        assert_eq!(redact("charged tok_visa and tok_1NcL2x_abc"), "charged tok_**** and tok_****");
+    }
+
+    #[test]
+    fn clean_text_is_borrowed_not_copied() {
+        assert!(matches!(redact("POST /api/checkout"), Cow::Borrowed(_)));
+    }
+}
