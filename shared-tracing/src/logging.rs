@@ -161,3 +161,60 @@ impl Visit for JsonFields {
         self.insert(field, value.into());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Captures what a subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn log_line(format: LogFormat, emit: impl FnOnce()) -> String {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .event_format(TraceAwareFormat::new(format))
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, emit);
+        let bytes = captured.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    #[test]
+    fn card_data_in_a_log_event_is_masked_in_text_and_json() {
+        for format in [LogFormat::Text, LogFormat::Json] {
+            let line = log_line(format, || {
+                tracing::info!(referer = "https://x/?card=4111111111111111", token = "tok_live_abc", "paid")
+            });
+            assert!(line.contains("paid"), "{line}");
+            assert!(
+                !line.contains("4111111111111111") && !line.contains("tok_live_abc"),
+                "{format:?}: {line}"
+            );
+            assert!(line.contains("[REDACTED-PAN]") && line.contains("tok_****"), "{format:?}: {line}");
+        }
+    }
+
+    #[test]
+    fn json_lines_are_valid_json_with_typed_fields() {
+        let line = log_line(LogFormat::Json, || tracing::warn!(attempt = 3, retry = true, "slow"));
+        let value: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_default();
+        assert_eq!(value["level"], "WARN");
+        assert_eq!(value["message"], "slow");
+        assert_eq!(value["fields"]["attempt"], 3);
+        assert_eq!(value["fields"]["retry"], true);
+    }
+}

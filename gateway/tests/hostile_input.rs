@@ -1,0 +1,297 @@
+//! Hostile input, one table: every row is a request a careless or malicious client might send,
+//! with the answer the gateway must give. None may be a 5xx, none may hang, and every rejection
+//! the application makes is a JSON error naming what is wrong. HOSTILE-INPUTS.md lists the same
+//! table for people.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::*;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const JSON: &str = "application/json";
+const GOOD: &str = r#"{"customer_id":"c","items":[{"sku":"sku-book","quantity":1}],"card_token":"tok_visa"}"#;
+
+/// What to send.
+struct Probe {
+    method: &'static str,
+    path: &'static str,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn post(content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Probe {
+    let headers = content_type.map(|ct| vec![("content-type".to_owned(), ct.to_owned())]).unwrap_or_default();
+    Probe { method: "POST", path: "/api/checkout", headers, body: body.into() }
+}
+
+fn json(body: impl Into<String>) -> Probe {
+    post(Some(JSON), body.into())
+}
+
+fn with_header(name: &str, value: String) -> Probe {
+    let mut probe = json(GOOD);
+    probe.headers.push((name.to_owned(), value));
+    probe
+}
+
+fn item(sku: &str, quantity: &str) -> String {
+    format!(
+        r#"{{"customer_id":"c","items":[{{"sku":"{sku}","quantity":{quantity}}}],"card_token":"tok_visa"}}"#
+    )
+}
+
+/// `(what, probe, status, error code)`; `None` code: no JSON body is expected.
+fn table() -> Vec<(&'static str, Probe, u16, Option<&'static str>)> {
+    let many_items: Vec<String> = (0..51).map(|_| r#"{"sku":"sku-book","quantity":1}"#.to_owned()).collect();
+    let long = "x".repeat(10_000);
+    vec![
+        ("a well-formed checkout (control)", json(GOOD), 201, None),
+        ("no content type", post(None, GOOD), 415, Some("unsupported_media_type")),
+        ("text/plain", post(Some("text/plain"), GOOD), 415, Some("unsupported_media_type")),
+        (
+            "application/xml",
+            post(Some("application/xml"), "<checkout/>"),
+            415,
+            Some("unsupported_media_type"),
+        ),
+        ("JSON with a charset parameter", post(Some("application/json; charset=utf-8"), GOOD), 201, None),
+        ("empty body", json(""), 400, Some("malformed_json")),
+        ("truncated JSON", json(r#"{"customer_id": "c", "items": ["#), 400, Some("malformed_json")),
+        (
+            "invalid UTF-8",
+            post(Some(JSON), b"{\"customer_id\":\"\xff\xfe\",\"items\":[]}".to_vec()),
+            400,
+            Some("malformed_json"),
+        ),
+        ("JSON null", json("null"), 422, Some("invalid_request")),
+        ("a JSON array", json("[]"), 422, Some("invalid_request")),
+        ("a JSON string", json(r#""checkout""#), 422, Some("invalid_request")),
+        ("a JSON number", json("42"), 422, Some("invalid_request")),
+        (
+            "10 000 levels of nesting in an unknown field",
+            json(format!(r#"{{"x":{}{},"customer_id":"c"}}"#, "[".repeat(10_000), "]".repeat(10_000))),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "10 000 levels of nesting in items",
+            json(format!(
+                r#"{{"customer_id":"c","items":{}{},"card_token":"t"}}"#,
+                "[".repeat(10_000),
+                "]".repeat(10_000)
+            )),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "a 3 MiB body",
+            json(format!(r#"{{"customer_id":"{}"}}"#, "x".repeat(3 << 20))),
+            413,
+            Some("payload_too_large"),
+        ),
+        (
+            "missing customer_id",
+            json(r#"{"items":[{"sku":"sku-book","quantity":1}],"card_token":"t"}"#),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "customer_id is a number",
+            json(r#"{"customer_id":7,"items":[{"sku":"sku-book","quantity":1}],"card_token":"t"}"#),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "customer_id is empty",
+            json(r#"{"customer_id":"  ","items":[{"sku":"sku-book","quantity":1}],"card_token":"t"}"#),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "customer_id of 10 000 characters",
+            json(format!(
+                r#"{{"customer_id":"{long}","items":[{{"sku":"sku-book","quantity":1}}],"card_token":"t"}}"#
+            )),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "items is an object",
+            json(r#"{"customer_id":"c","items":{"sku":"sku-book"},"card_token":"t"}"#),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "no items",
+            json(r#"{"customer_id":"c","items":[],"card_token":"t"}"#),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "51 items",
+            json(format!(r#"{{"customer_id":"c","items":[{}],"card_token":"t"}}"#, many_items.join(","))),
+            422,
+            Some("invalid_request"),
+        ),
+        ("quantity 0", json(item("sku-book", "0")), 422, Some("invalid_request")),
+        ("quantity -1", json(item("sku-book", "-1")), 422, Some("invalid_request")),
+        ("quantity 101", json(item("sku-book", "101")), 422, Some("invalid_request")),
+        ("quantity 10^20", json(item("sku-book", "100000000000000000000")), 422, Some("invalid_request")),
+        ("quantity 1.5", json(item("sku-book", "1.5")), 422, Some("invalid_request")),
+        ("quantity as a string", json(item("sku-book", r#""2""#)), 422, Some("invalid_request")),
+        ("empty sku", json(item("", "1")), 422, Some("invalid_request")),
+        ("sku of 10 000 characters", json(item(&long, "1")), 422, Some("invalid_request")),
+        ("unknown sku", json(item("sku-unicorn", "1")), 422, Some("unknown_sku")),
+        (
+            "missing card_token",
+            json(r#"{"customer_id":"c","items":[{"sku":"sku-book","quantity":1}]}"#),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "empty card_token",
+            json(r#"{"customer_id":"c","items":[{"sku":"sku-book","quantity":1}],"card_token":""}"#),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "card_token of 300 characters",
+            json(format!(
+                r#"{{"customer_id":"c","items":[{{"sku":"sku-book","quantity":1}}],"card_token":"{}"}}"#,
+                "t".repeat(300)
+            )),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "a duplicated key",
+            json(
+                r#"{"customer_id":"a","customer_id":"b","items":[{"sku":"sku-book","quantity":1}],"card_token":"t"}"#,
+            ),
+            422,
+            Some("invalid_request"),
+        ),
+        (
+            "unknown extra fields (ignored)",
+            json(
+                r#"{"customer_id":"c","admin":true,"items":[{"sku":"sku-book","quantity":1,"price":0}],"card_token":"t"}"#,
+            ),
+            201,
+            None,
+        ),
+        (
+            "GET instead of POST",
+            Probe { method: "GET", path: "/api/checkout", headers: vec![], body: vec![] },
+            405,
+            Some("method_not_allowed"),
+        ),
+        ("PUT instead of POST", Probe { method: "PUT", ..json(GOOD) }, 405, Some("method_not_allowed")),
+        (
+            "an unknown path",
+            Probe { path: "/api/checkout/../../etc/passwd", ..json(GOOD) },
+            404,
+            Some("not_found"),
+        ),
+        ("a garbage traceparent (ignored)", with_header("traceparent", "garbage".into()), 201, None),
+        (
+            "a 5 KB traceparent (ignored)",
+            with_header("traceparent", format!("00-{}-b7ad6b7169203331-01", "a".repeat(5_000))),
+            201,
+            None,
+        ),
+        (
+            "a tracestate of 100 members (over the W3C limit of 32)",
+            {
+                let mut probe = with_header(
+                    "traceparent",
+                    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+                );
+                probe.headers.push((
+                    "tracestate".into(),
+                    (0..100).map(|i| format!("k{i}=v{i}")).collect::<Vec<_>>().join(","),
+                ));
+                probe
+            },
+            201,
+            None,
+        ),
+        (
+            "a 20 KB baggage header (over the W3C limit of 8 KB)",
+            with_header(
+                "baggage",
+                (0..200).map(|i| format!("k{i}={}", "v".repeat(100))).collect::<Vec<_>>().join(","),
+            ),
+            201,
+            None,
+        ),
+        ("a malformed baggage header", with_header("baggage", "=;,,=x;;=".into()), 201, None),
+        ("a 100 KB header value", with_header("x-padding", "a".repeat(100_000)), 201, None),
+        (
+            "200 headers (over the server's limit of 100)",
+            {
+                let mut probe = json(GOOD);
+                probe.headers.extend((0..200).map(|i| (format!("x-h{i}"), "v".to_owned())));
+                probe
+            },
+            431,
+            None,
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_hostile_input_gets_its_expected_4xx_and_never_a_5xx() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+    let client = http();
+    let cases = table();
+    assert!(cases.len() >= 30);
+
+    for (what, probe, status, code) in cases {
+        let url = format!("{}{}", stack.gateway.url(), probe.path);
+        let mut request = client.request(probe.method.parse().unwrap(), url).body(probe.body);
+        for (name, value) in probe.headers {
+            request = request.header(name, value);
+        }
+        let response = tokio::time::timeout(Duration::from_secs(20), request.send())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no answer within 20 s"))
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(response.status().as_u16(), status, "{what}");
+        if let Some(code) = code {
+            let body: Value = response.json().await.unwrap_or_else(|e| panic!("{what}: not JSON: {e}"));
+            assert_eq!(body["error"]["code"], code, "{what}: {body}");
+            assert!(!body["error"]["message"].as_str().unwrap().is_empty(), "{what}");
+        }
+    }
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_trickles_its_body_is_answered_408_when_the_request_timeout_passes() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[("REQUEST_TIMEOUT_MS", "300")]).await;
+
+    // Announce 200 bytes, send 10, then go quiet.
+    let mut socket = tokio::net::TcpStream::connect(stack.gateway.addr).await.unwrap();
+    let head = format!(
+        "POST /api/checkout HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{{\"customer",
+        stack.gateway.addr
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(20), socket.read(&mut answer))
+        .await
+        .expect("the server must answer a stalled request, not wait for it forever")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    drop(socket);
+    stack.stop().await;
+}
