@@ -36,5 +36,6 @@ pub fn router(config: Config) -> Result<Router, StartError> {
 /// Binds the configured address and builds the router: a server ready to run.
 pub async fn build(config: Config) -> Result<Server, StartError> {
     let (host, port) = (config.host.clone(), config.port);
-    Ok(Server::bind(&host, port, router(config)?).await?)
+    let header_timeout = config.request_timeout.min(server::DEFAULT_HEADER_TIMEOUT);
+    Ok(Server::bind(&host, port, router(config)?).await?.with_header_timeout(header_timeout))
 }

@@ -295,3 +295,21 @@ async fn a_client_that_trickles_its_body_is_answered_408_when_the_request_timeou
     drop(socket);
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_trickles_its_headers_is_disconnected_when_the_header_timeout_passes() {
+    // The "slowloris" attack: open a connection, start a request, never finish the headers.
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[("REQUEST_TIMEOUT_MS", "300")]).await;
+
+    let mut socket = tokio::net::TcpStream::connect(stack.gateway.addr).await.unwrap();
+    socket.write_all(b"POST /api/checkout HTTP/1.1\r\nhost: shop\r\nx-slow: ").await.unwrap();
+    let mut answer = Vec::new();
+    let outcome = tokio::time::timeout(Duration::from_secs(20), socket.read_to_end(&mut answer)).await;
+
+    let closed = matches!(outcome, Ok(Ok(_)) | Ok(Err(_)));
+    assert!(closed, "the server must close a connection whose headers never finish");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    stack.stop().await;
+}

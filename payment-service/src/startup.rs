@@ -34,5 +34,6 @@ pub fn router(config: Config, stripe: RemoteSystem) -> Router {
 /// Binds the configured address and builds the router: a server ready to run.
 pub async fn build(config: Config, stripe: RemoteSystem) -> std::io::Result<Server> {
     let (host, port) = (config.host.clone(), config.port);
-    Server::bind(&host, port, router(config, stripe)).await
+    let header_timeout = config.request_timeout.min(server::DEFAULT_HEADER_TIMEOUT);
+    Ok(Server::bind(&host, port, router(config, stripe)).await?.with_header_timeout(header_timeout))
 }

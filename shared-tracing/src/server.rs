@@ -20,6 +20,9 @@ use tokio::net::TcpListener;
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a client gets to send its request headers.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Completes when the process receives SIGTERM (`docker stop`, Kubernetes) or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -51,33 +54,61 @@ pub async fn shutdown_signal() {
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains in-flight requests for at
 /// most `drain_timeout`.
+///
+/// This is `axum::serve` written out with hyper-util, for one reason: a client must send its
+/// request headers within `header_timeout`. `axum::serve` sets no such limit, so a client that
+/// trickles its headers (the "slowloris" attack) could hold a connection open forever; the
+/// request timeout of [`hardened`] only starts once the headers have arrived.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain_timeout: Duration,
+    header_timeout: Duration,
 ) -> std::io::Result<()> {
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        let _ = stopping_tx.send(());
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo, TokioTimer},
+        server::{conn::auto::Builder, graceful::GracefulShutdown},
+        service::TowerToHyperService,
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
-    // The drain deadline starts when shutdown begins, not when the server starts.
-    let deadline = async move {
-        if stopping_rx.await.is_ok() {
-            tokio::time::sleep(drain_timeout).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(e) => {
+                    // Usually running out of file descriptors: log, breathe, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client hanging up mid-request is ordinary; nothing to report above debug.
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    // Stop accepting (the listener closes here), then let open connections finish their requests.
+    drop(listener);
     tokio::select! {
-        result = server => result,
-        () = deadline => {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(drain_timeout) => {
             tracing::warn!(timeout_ms = drain_timeout.as_millis() as u64, "in-flight requests did not finish in time; closing them");
-            Ok(())
         }
     }
+    Ok(())
 }
 
 /// The protections every API router gets, whatever its routes:
@@ -118,6 +149,7 @@ fn request_timed_out(limit: Duration) -> Response {
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    header_timeout: Duration,
 }
 
 impl Server {
@@ -125,7 +157,7 @@ impl Server {
     pub async fn bind(host: &str, port: u16, router: Router) -> std::io::Result<Self> {
         let listener = TcpListener::bind((host, port)).await?;
         tracing::info!(address = %listener.local_addr()?, "listening");
-        Ok(Self { listener, router })
+        Ok(Self { listener, router, header_timeout: DEFAULT_HEADER_TIMEOUT })
     }
 
     /// The port actually bound.
@@ -134,12 +166,18 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests for at most
-    /// [`DEFAULT_DRAIN_TIMEOUT`].
+    /// [`DEFAULT_DRAIN_TIMEOUT`]. Clients get the header timeout to send their request headers.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        serve(self.listener, self.router, shutdown, DEFAULT_DRAIN_TIMEOUT).await
+        serve(self.listener, self.router, shutdown, DEFAULT_DRAIN_TIMEOUT, self.header_timeout).await
+    }
+
+    /// Gives clients `timeout` to send their request headers (default [`DEFAULT_HEADER_TIMEOUT`]).
+    pub fn with_header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
     }
 }
 
