@@ -102,6 +102,7 @@ pub async fn serve(
     }
     // Stop accepting (the listener closes here), then let open connections finish their requests.
     drop(listener);
+    tracing::info!("stopped accepting connections; finishing in-flight requests");
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(drain_timeout) => {

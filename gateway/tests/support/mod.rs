@@ -64,6 +64,8 @@ pub struct Service {
     pub addr: SocketAddr,
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
+    /// Bumped for every log line, so tests can wait for a line without sleeping.
+    log_lines: tokio::sync::watch::Receiver<usize>,
 }
 
 impl Service {
@@ -74,6 +76,39 @@ impl Service {
     /// Every line the service wrote to stdout so far.
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
+    }
+
+    /// Waits until `done` holds for the log lines so far (or panics after `SPANS_TIMEOUT`).
+    pub async fn wait_for_logs(&self, what: &str, mut done: impl FnMut(&[String]) -> bool) {
+        let mut changes = self.log_lines.clone();
+        let waited = tokio::time::timeout(SPANS_TIMEOUT, async {
+            loop {
+                if done(&self.logs()) {
+                    return;
+                }
+                if changes.changed().await.is_err() {
+                    // The process closed its stdout: no more lines will come.
+                    assert!(done(&self.logs()), "{} exited before logging {what}", self.name);
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "{} did not log {what} within {SPANS_TIMEOUT:?}", self.name);
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn terminate(&self) {
+        let pid = Pid::from_raw(self.child.id().expect("still running") as i32);
+        signal::kill(pid, signal::Signal::SIGTERM).unwrap();
+    }
+
+    /// Waits for the process to exit (after [`Service::terminate`]).
+    pub async fn wait(mut self) -> ExitStatus {
+        tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not exit within {STOP_TIMEOUT:?}", self.name))
+            .unwrap()
     }
 
     /// Sends SIGTERM and waits for the process to exit.
@@ -120,6 +155,7 @@ pub async fn start(name: &'static str, env: &[(String, String)]) -> Service {
     let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
 
     let logs = Arc::new(Mutex::new(Vec::new()));
+    let (lines_tx, log_lines) = tokio::sync::watch::channel(0usize);
     let (addr_tx, addr_rx) = oneshot::channel();
     let stdout = child.stdout.take().unwrap();
     let sink = logs.clone();
@@ -133,13 +169,14 @@ pub async fn start(name: &'static str, env: &[(String, String)]) -> Service {
                 let _ = tx.send(addr);
             }
             sink.lock().unwrap().push(line);
+            lines_tx.send_modify(|n| *n += 1);
         }
     });
     let addr = tokio::time::timeout(START_TIMEOUT, addr_rx)
         .await
         .unwrap_or_else(|_| panic!("{name} did not start listening within {START_TIMEOUT:?}"))
         .unwrap_or_else(|_| panic!("{name} exited before listening; logs: {:?}", logs.lock().unwrap()));
-    Service { name, addr, child, logs }
+    Service { name, addr, child, logs, log_lines }
 }
 
 fn listening_address(line: &str) -> Option<SocketAddr> {
