@@ -48,6 +48,9 @@ enum Command {
         /// Also analyse each trace (critical path, self time, errors, gaps).
         #[arg(long)]
         analyze: bool,
+        /// Draw nothing; at exit print how many spans and traces arrived (for benchmarks).
+        #[arg(long, conflicts_with_all = ["events", "analyze"])]
+        stats: bool,
     },
     /// Fetch a trace from Jaeger and draw it as a waterfall.
     Show {
@@ -151,7 +154,7 @@ struct TraceJson<'a> {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Listen { addr, grpc_addr, quiet_ms, max_traces, events, analyze } => {
+        Command::Listen { addr, grpc_addr, quiet_ms, max_traces, events, analyze, stats } => {
             let options = ListenOptions {
                 addr,
                 grpc_addr,
@@ -161,6 +164,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 analyze,
                 colour: colour(),
                 json: cli.json,
+                stats,
             };
             listen::run(options, std::io::stdout(), shutdown_signal()).await?;
         }

@@ -346,3 +346,48 @@ fn nix_kill(pid: u32) {
     use nix::{sys::signal, unistd::Pid};
     signal::kill(Pid::from_raw(pid as i32), signal::Signal::SIGTERM).unwrap();
 }
+
+#[tokio::test]
+async fn listen_stats_counts_spans_per_trace_and_prints_them_at_exit() {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut listen = Command::new(env!("CARGO_BIN_EXE_tracectl"))
+        .args(["listen", "--stats", "--addr", &format!("127.0.0.1:{port}"), "--quiet-ms", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(listen.stdout.take().unwrap()).lines();
+    let banner =
+        tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap();
+    assert!(banner.unwrap().contains("receiving OTLP/HTTP traces"));
+
+    // The 9 spans of one checkout, sent as two exports (as two services would send them).
+    let export: Value =
+        serde_json::from_str::<Value>(&fixture("jaeger-trace-checkout.json")).unwrap()["result"].clone();
+    let resources = export["resourceSpans"].as_array().unwrap();
+    let (first, second) = resources.split_at(resources.len() / 2);
+    for part in [first, second] {
+        let body = serde_json::json!({"resourceSpans": part}).to_string();
+        let response = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/v1/traces"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    nix_kill(listen.id().unwrap());
+    let mut last = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        last = line;
+    }
+    let stats: Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(
+        stats["received"],
+        serde_json::json!({"spans": 9, "traces": 1, "min_spans_per_trace": 9, "max_spans_per_trace": 9})
+    );
+    assert!(listen.wait().await.unwrap().success());
+}

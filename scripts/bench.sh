@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# What does tracing cost? Runs the three services under load four ways, side by side, in one run:
+#   (a) telemetry disabled            (OTEL_SDK_DISABLED=true)
+#   (b) 100% sampling, live receiver  (every span exported to `tracectl listen --stats`)
+#   (c) 10% sampling, live receiver   (parentbased_traceidratio 0.1)
+#   (d) collector down                (100% sampling, exporting to a port nobody listens on)
+# and prints throughput, p50/p99 latency, CPU time per checkout and RSS per service, each as a
+# ratio to (a), plus spans received vs. expected (to catch dropped spans).
+#
+# Simulated latencies are 0, so the services do nothing but HTTP, JSON and telemetry: the worst
+# case for tracing overhead. Load comes from wrk on the same machine, which competes for the CPU;
+# compare the ratios, not the absolute numbers.
+#
+# Settings: DURATION (s, default 10), CONNECTIONS (default 32), WARMUP (s, default 2).
+# Needs: cargo, curl, wrk (installed with apt-get when run as root; else `apt install wrk` /
+# `brew install wrk`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+WARMUP=${WARMUP:-2}
+BIN=target/release
+LOGS=target/bench
+mkdir -p "$LOGS"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+  else
+    echo "bench.sh needs wrk: apt install wrk (Debian/Ubuntu) or brew install wrk (macOS)" >&2
+    exit 1
+  fi
+fi
+echo "Building release binaries..."
+cargo build --release --bins --quiet
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+wait_healthy() { # port
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "service on port $1 did not start; see $LOGS/" >&2
+  exit 1
+}
+
+ticks() { # pid... -> utime+stime clock ticks, summed
+  local total=0 pid
+  for pid in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
+rss_mib() { # pid -> resident set size in MiB
+  awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"
+}
+
+to_ms() { # wrk latency ("812.00us", "1.23ms", "1.02s") -> milliseconds
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+    else { printf "%s", v } }'
+}
+
+# run NAME RECEIVER(live|none) [VAR=value...] -> one result line in $LOGS/results
+run() {
+  local name=$1 receiver=$2
+  shift 2
+  local base=23100 otel_endpoint="http://127.0.0.1:1" # port 1: nobody listens
+  local rpid=""
+  pids=()
+  if [ "$receiver" = live ]; then
+    "$BIN/tracectl" listen --stats --addr 127.0.0.1:$((base + 18)) --quiet-ms 300 --max-traces 100000 \
+      >"$LOGS/$name-receiver.out" 2>"$LOGS/$name-receiver.log" &
+    rpid=$!
+    otel_endpoint="http://127.0.0.1:$((base + 18))"
+  fi
+  local common=(HOST=127.0.0.1 RUST_LOG=warn SIM_JITTER_PERCENT=0 ORDER_VALIDATION_MS=0 INVENTORY_MS=0
+    FRAUD_CHECK_MS=0 STRIPE_LATENCY_MS=0 OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
+  env "${common[@]}" PORT=$((base + 2)) "$BIN/payment-service" >"$LOGS/$name-payment.log" 2>&1 &
+  local pay=$!
+  env "${common[@]}" PORT=$((base + 1)) PAYMENT_SERVICE_URL=http://127.0.0.1:$((base + 2)) \
+    "$BIN/order-service" >"$LOGS/$name-order.log" 2>&1 &
+  local ord=$!
+  env "${common[@]}" PORT=$base ORDER_SERVICE_URL=http://127.0.0.1:$((base + 1)) \
+    "$BIN/gateway" >"$LOGS/$name-gateway.log" 2>&1 &
+  local gw=$!
+  pids=("$gw" "$ord" "$pay")
+  [ -n "$rpid" ] && pids+=("$rpid")
+  for port in $((base + 2)) $((base + 1)) $base; do wait_healthy "$port"; done
+
+  local url="http://127.0.0.1:$base/api/checkout"
+  wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s scripts/bench-post.lua "$url" >"$LOGS/$name-warmup.txt"
+  local before after
+  before=$(ticks "$gw" "$ord" "$pay")
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s scripts/bench-post.lua "$url" >"$LOGS/$name-wrk.txt"
+  after=$(ticks "$gw" "$ord" "$pay")
+  local rss
+  rss="$(rss_mib "$gw")/$(rss_mib "$ord")/$(rss_mib "$pay")"
+
+  # Stop the services (callers first), then the receiver, which prints what it received.
+  for pid in "$gw" "$ord" "$pay"; do kill -TERM "$pid"; wait "$pid" || true; done
+  local received="-"
+  if [ -n "$rpid" ]; then
+    kill -TERM "$rpid"
+    wait "$rpid" || true
+    # spans/traces, and the smallest..largest trace (9..9 means every trace arrived whole).
+    received=$(sed -n 's/.*"max_spans_per_trace":\([0-9]*\),"min_spans_per_trace":\([0-9]*\),"spans":\([0-9]*\),"traces":\([0-9]*\).*/\3\/\4(\2..\1)/p' "$LOGS/$name-receiver.out")
+  fi
+
+  local out="$LOGS/$name-wrk.txt" warm="$LOGS/$name-warmup.txt"
+  local rps requests warm_requests p50 p99 errors cpu_us hz
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  requests=$(awk '/requests in/ {print $1}' "$out")
+  warm_requests=$(awk '/requests in/ {print $1}' "$warm")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+  errors=$(awk '/Non-2xx/ {print $NF}' "$out")
+  hz=$(getconf CLK_TCK)
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN {printf "%.0f", t / hz / n * 1e6}')
+  echo "$name ${rps} ${p50} ${p99} ${cpu_us} ${rss} ${errors:-0} $((requests + warm_requests)) ${received}" >>"$LOGS/results"
+}
+
+rm -f "$LOGS/results"
+echo "Running 4 configurations, ${DURATION}s each at ${CONNECTIONS} connections..."
+run a-disabled none OTEL_SDK_DISABLED=true
+run b-full live
+run c-sampled live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+run d-collector-down none
+
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "Load: wrk, ${CONNECTIONS} connections, ${DURATION}s after a ${WARMUP}s warm-up; simulated latencies 0; RUST_LOG=warn"
+echo
+awk '
+  NR == 1 { base_rps = $2; base_p50 = $3; base_p99 = $4; base_cpu = $5 }
+  {
+    label["a-disabled"] = "(a) telemetry disabled"
+    label["b-full"] = "(b) 100% sampled, live receiver"
+    label["c-sampled"] = "(c) 10% sampled"
+    label["d-collector-down"] = "(d) collector down"
+    printf "%-32s %9.0f req/s (%.2f)  p50 %7.2f ms (%.2f)  p99 %7.2f ms (%.2f)  CPU %5d us/checkout (%.2f)  RSS MiB gw/order/pay %-15s  non-2xx %s  spans/traces(min..max per trace) %s for %s checkouts\n",
+      label[$1], $2, $2 / base_rps, $3, $3 / base_p50, $4, $4 / base_p99, $5, $5 / base_cpu, $6, $7, $9, $8
+  }' "$LOGS/results"
+echo
+echo "(ratios are to (a). A checkout is 9 spans: (9..9) means every trace arrived whole, and traces"
+echo " >= checkouts means none was lost (wrk does not count requests still in flight when it stops);"
+echo " with 10% sampling about a tenth of the checkouts is expected)"
