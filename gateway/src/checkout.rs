@@ -3,7 +3,11 @@
 use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use shared_tracing::{
-    OpenTelemetrySpanExt as _, downstream::DownstreamError, json::ApiJson, propagation::current_trace_id,
+    OpenTelemetrySpanExt as _,
+    downstream::DownstreamError,
+    json::ApiJson,
+    propagation::current_trace_id,
+    scenario::{self, Scenario},
 };
 
 use crate::{
@@ -43,6 +47,11 @@ pub async fn checkout(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CheckoutBody>,
 ) -> Result<(StatusCode, Json<CheckoutResponse>), AppError> {
+    // A scenario arrives as baggage (or `?scenario=`, which the edge turned into baggage); an
+    // unknown name is refused here, at the edge, before it travels any further.
+    if let Some(name) = scenario::raw_current() {
+        name.parse::<Scenario>()?;
+    }
     let checkout = Checkout::parse(body)?;
     let span = tracing::Span::current();
     span.set_attribute("checkout.items_count", checkout.items.len() as i64);
@@ -70,4 +79,20 @@ pub async fn checkout(
             trace_url,
         }),
     ))
+}
+
+/// One entry of `GET /api/scenarios`.
+#[derive(Debug, Serialize)]
+pub struct ScenarioInfo {
+    /// The name to put in `?scenario=` or the `baggage` header.
+    pub name: &'static str,
+    /// What its trace shows.
+    pub lesson: &'static str,
+}
+
+/// Handles `GET /api/scenarios`: every teaching scenario and what its trace shows.
+pub async fn scenarios() -> Json<serde_json::Value> {
+    let list: Vec<ScenarioInfo> =
+        Scenario::ALL.into_iter().map(|s| ScenarioInfo { name: s.name(), lesson: s.lesson() }).collect();
+    Json(serde_json::json!({ "scenarios": list }))
 }

@@ -14,6 +14,9 @@ pub enum AppError {
     /// The body broke a rule of the API.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// The request asked for a scenario that does not exist.
+    #[error(transparent)]
+    UnknownScenario(#[from] shared_tracing::scenario::UnknownScenario),
     /// order-service (or something behind it) failed or refused.
     #[error("order failed")]
     Order(Box<DownstreamError>),
@@ -32,6 +35,9 @@ impl IntoResponse for AppError {
             // Bad input is the caller's problem: answered, not logged as an error.
             AppError::Invalid(e) => {
                 ErrorBody::new("invalid_request", e.0).into_response_with(StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            AppError::UnknownScenario(e) => {
+                ErrorBody::new("unknown_scenario", e.to_string()).into_response_with(StatusCode::BAD_REQUEST)
             }
             // Logs once (for 5xx), inside the request span.
             AppError::Order(e) => e.into_response(),

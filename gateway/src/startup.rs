@@ -25,7 +25,9 @@ pub fn router(config: Config) -> Result<Router, StartError> {
     let orders = TracedClient::new("order-service", &config.order_service_url, config.order_service_timeout)?;
     let edge = inbound::EdgePolicy::allow_baggage(config.baggage_allowlist.clone());
     let api = server::hardened(
-        Router::new().route("/api/checkout", post(checkout::checkout)),
+        Router::new()
+            .route("/api/checkout", post(checkout::checkout))
+            .route("/api/scenarios", get(checkout::scenarios)),
         config.request_timeout,
     );
     let state = AppState { config: Arc::new(config), orders };

@@ -15,6 +15,9 @@ pub enum AppError {
     /// An item's sku is not in the catalog.
     #[error("unknown sku {0:?}")]
     UnknownSku(String),
+    /// An item is sold out.
+    #[error("{0:?} is out of stock")]
+    OutOfStock(String),
     /// payment-service failed or refused.
     #[error("payment failed")]
     Payment(Box<DownstreamError>),
@@ -37,6 +40,8 @@ impl IntoResponse for AppError {
                 ErrorBody::new("unknown_sku", format!("there is no product with sku {sku:?}"))
                     .into_response_with(StatusCode::UNPROCESSABLE_ENTITY)
             }
+            AppError::OutOfStock(sku) => ErrorBody::new("out_of_stock", format!("{sku:?} is out of stock"))
+                .into_response_with(StatusCode::CONFLICT),
             // Logs once (for 5xx), inside the request span.
             AppError::Payment(error) => error.into_response(),
         }

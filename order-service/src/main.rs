@@ -8,8 +8,10 @@ use shared_tracing::{server::shutdown_signal, service::service_main, settings::F
 #[tokio::main]
 async fn main() -> ExitCode {
     service_main(SERVICE_NAME, env!("CARGO_PKG_VERSION"), async |_telemetry| {
+        // Signal handlers first: from here on, SIGTERM means "drain and flush", never "die".
+        let stop = shutdown_signal();
         let server = order_service::build(Config::from_env()?).await?;
-        server.run_until_stopped(shutdown_signal()).await?;
+        server.run_until_stopped(stop).await?;
         Ok(())
     })
     .await

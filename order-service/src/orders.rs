@@ -3,8 +3,8 @@
 use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use shared_tracing::{
-    OpenTelemetrySpanExt as _, downstream::DownstreamError, json::ApiJson, sensitive::CardToken,
-    simulate::Latency,
+    OpenTelemetrySpanExt as _, downstream::DownstreamError, json::ApiJson, scenario::Scenario,
+    sensitive::CardToken, simulate::Latency,
 };
 
 use crate::{catalog, error::AppError, startup::AppState};
@@ -134,6 +134,13 @@ async fn validate(request: &OrderRequest, latency: &Latency) -> Result<(), AppEr
 #[tracing::instrument(name = "inventory_and_pricing", skip_all, fields(order.items_count = items.len() as i64))]
 async fn price(items: &[OrderItem], latency: &Latency) -> Result<u64, AppError> {
     latency.wait().await;
+    // The `out-of-stock` scenario (chosen by baggage at the edge): the first item is sold out.
+    if Scenario::current() == Some(Scenario::OutOfStock)
+        && let Some(item) = items.first()
+    {
+        tracing::info!(sku = %item.sku, "Out of stock");
+        return Err(AppError::OutOfStock(item.sku.clone()));
+    }
     items.iter().try_fold(0u64, |total, item| {
         let product = catalog::find(&item.sku).ok_or_else(|| AppError::UnknownSku(item.sku.clone()))?;
         Ok(total + product.price_cents * u64::from(item.quantity))

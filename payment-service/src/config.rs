@@ -20,8 +20,14 @@ pub struct Config {
     pub fraud_check: Latency,
     /// Simulated Stripe response time (`STRIPE_LATENCY_MS`, default 80).
     pub stripe_latency: Latency,
-    /// How long we wait for Stripe before giving up (`STRIPE_TIMEOUT_MS`, default 5000).
+    /// Stripe's response time in the `slow-stripe` scenario (`STRIPE_SLOW_LATENCY_MS`, default 3000).
+    pub stripe_slow_latency: Latency,
+    /// How long one call to Stripe may take (`STRIPE_TIMEOUT_MS`, default 1500).
     pub stripe_timeout: Duration,
+    /// Most attempts per charge (`STRIPE_MAX_ATTEMPTS`, default 3).
+    pub stripe_max_attempts: u32,
+    /// Backoff before the first retry, doubling after (`STRIPE_RETRY_BACKOFF_MS`, default 250).
+    pub stripe_retry_backoff: Duration,
 }
 
 impl FromSettings for Config {
@@ -33,7 +39,13 @@ impl FromSettings for Config {
             request_timeout: settings.timeout_millis("REQUEST_TIMEOUT_MS", 30_000)?,
             fraud_check: Latency::from_millis(settings.parse("FRAUD_CHECK_MS", 100)?, jitter),
             stripe_latency: Latency::from_millis(settings.parse("STRIPE_LATENCY_MS", 80)?, jitter),
-            stripe_timeout: settings.timeout_millis("STRIPE_TIMEOUT_MS", 5_000)?,
+            stripe_slow_latency: Latency::from_millis(
+                settings.parse("STRIPE_SLOW_LATENCY_MS", 3_000)?,
+                jitter,
+            ),
+            stripe_timeout: settings.timeout_millis("STRIPE_TIMEOUT_MS", 1_500)?,
+            stripe_max_attempts: settings.parse("STRIPE_MAX_ATTEMPTS", 3u32)?.max(1),
+            stripe_retry_backoff: settings.millis("STRIPE_RETRY_BACKOFF_MS", 250)?,
         })
     }
 }

@@ -25,12 +25,20 @@ impl IntoResponse for AppError {
             // Bad input is the caller's problem: answered, not logged as an error.
             AppError::Invalid(message) => ErrorBody::new("invalid_request", message)
                 .into_response_with(StatusCode::UNPROCESSABLE_ENTITY),
-            AppError::Stripe(error @ StripeError::Timeout(_)) => {
+            // A declined card is Stripe's business answer, passed on as one: no error logged.
+            AppError::Stripe(StripeError::Declined) => {
+                ErrorBody::new("card_declined", "the card was declined")
+                    .with_dependency("stripe")
+                    .into_response_with(StatusCode::PAYMENT_REQUIRED)
+            }
+            AppError::Stripe(error) => {
                 // Logged once, inside the request span, so the log line carries the trace id.
                 tracing::error!(error = %error, "charge failed");
-                ErrorBody::new("dependency_timeout", error.to_string())
-                    .with_dependency("stripe")
-                    .into_response_with(StatusCode::GATEWAY_TIMEOUT)
+                let (status, code) = match error {
+                    StripeError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "dependency_timeout"),
+                    _ => (StatusCode::SERVICE_UNAVAILABLE, "dependency_unavailable"),
+                };
+                ErrorBody::new(code, error.to_string()).with_dependency("stripe").into_response_with(status)
             }
         }
     }

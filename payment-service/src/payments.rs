@@ -2,7 +2,7 @@
 
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
-use shared_tracing::{OpenTelemetrySpanExt as _, json::ApiJson, sensitive::CardToken};
+use shared_tracing::{OpenTelemetrySpanExt as _, json::ApiJson, scenario::Scenario, sensitive::CardToken};
 use tracing::Instrument as _;
 
 use crate::{error::AppError, startup::AppState};
@@ -63,7 +63,10 @@ pub async fn create_payment(
         .instrument(tracing::info_span!("fraud_check", payment.amount_cents = request.amount_cents as i64))
         .await;
 
-    let charge = state.stripe.charge(request.amount_cents, &request.currency, &request.card_token).await?;
+    // The scenario arrived as W3C baggage; nothing in the request body says it.
+    let scenario = Scenario::current();
+    let charge =
+        state.stripe.charge(request.amount_cents, &request.currency, &request.card_token, scenario).await?;
 
     let payment_id = format!("pay_{}", uuid::Uuid::new_v4().simple());
     span.set_attribute("payment.id", payment_id.clone());

@@ -9,7 +9,11 @@ use shared_tracing::{
     server::{self, Server},
 };
 
-use crate::{config::Config, payments, stripe::SimulatedStripe};
+use crate::{
+    config::Config,
+    payments,
+    stripe::{SimulatedStripe, StripeSettings},
+};
 
 /// What every request handler can reach.
 #[derive(Debug, Clone)]
@@ -22,7 +26,16 @@ pub struct AppState {
 
 /// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
 pub fn router(config: Config, stripe: RemoteSystem) -> Router {
-    let stripe = SimulatedStripe::new(stripe, config.stripe_latency, config.stripe_timeout);
+    let stripe = SimulatedStripe::new(
+        stripe,
+        StripeSettings {
+            latency: config.stripe_latency,
+            slow_latency: config.stripe_slow_latency,
+            timeout: config.stripe_timeout,
+            max_attempts: config.stripe_max_attempts,
+            backoff: config.stripe_retry_backoff,
+        },
+    );
     let api = server::hardened(
         Router::new().route("/payments", post(payments::create_payment)),
         config.request_timeout,

@@ -1,10 +1,20 @@
-//! A simulated Stripe: no network, just the time Stripe would take, recorded as the span Stripe's
-//! client library would make, under `service.name=stripe`.
+//! A simulated Stripe: no network, just the time Stripe would take and the answers it would give,
+//! recorded as the spans Stripe's client library would make, under `service.name=stripe`.
+//!
+//! Calls are retried the way a careful client retries: on a timeout or a 5xx, after an
+//! exponential backoff, up to `max_attempts`; never on a 4xx (a declined card stays declined).
+//! Each attempt is its own CLIENT span, and retries carry `http.request.resend_count`, so the
+//! trace shows every attempt, how long each waited and why it failed.
 
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use shared_tracing::{remote::RemoteSystem, sensitive::CardToken, simulate::Latency};
+use shared_tracing::{
+    remote::RemoteSystem,
+    scenario::{Scenario, backoff},
+    sensitive::CardToken,
+    simulate::Latency,
+};
 
 /// The charge Stripe created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,58 +26,151 @@ pub struct Charge {
 /// Why a charge did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum StripeError {
-    /// Stripe did not answer in time.
-    #[error("stripe did not answer within {} ms", .0.as_millis())]
-    Timeout(Duration),
+    /// No attempt got an answer in time.
+    #[error("stripe did not answer within {} ms, {attempts} attempt(s)", timeout.as_millis())]
+    Timeout {
+        /// The per-attempt timeout.
+        timeout: Duration,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// Stripe kept failing (it answered 503).
+    #[error("stripe is unavailable: it answered 503 to {attempts} attempt(s)")]
+    Unavailable {
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// Stripe declined the card: a business answer, not a failure, and never retried.
+    #[error("the card was declined")]
+    Declined,
+}
+
+/// How the simulated Stripe behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct StripeSettings {
+    /// Normal response time.
+    pub latency: Latency,
+    /// Response time in the `slow-stripe` scenario (longer than `timeout`).
+    pub slow_latency: Latency,
+    /// How long one attempt may take.
+    pub timeout: Duration,
+    /// Most attempts per charge.
+    pub max_attempts: u32,
+    /// The first retry's backoff; each next one doubles.
+    pub backoff: Duration,
+}
+
+/// What one attempt ended with.
+enum Answer {
+    Charged(Charge),
+    Status(u16),
+    TimedOut,
 }
 
 /// The Stripe API client (simulated).
 #[derive(Debug, Clone)]
 pub struct SimulatedStripe {
     system: RemoteSystem,
-    latency: Latency,
-    timeout: Duration,
+    settings: StripeSettings,
 }
 
 impl SimulatedStripe {
-    /// A Stripe that answers after `latency`, called with `timeout`.
-    pub fn new(system: RemoteSystem, latency: Latency, timeout: Duration) -> Self {
-        Self { system, latency, timeout }
+    /// A Stripe behaving as `settings` say.
+    pub fn new(system: RemoteSystem, settings: StripeSettings) -> Self {
+        Self { system, settings }
     }
 
-    /// Charges `amount_cents` to the card behind `token`.
+    /// Charges `amount_cents` to the card behind `token`, retrying timeouts and 5xx.
     ///
     /// A real client would send `token.expose()` in the form body; note that nothing here puts
-    /// it on the span, which records only what is safe to see.
+    /// it on a span, which records only what is safe to see.
     pub async fn charge(
         &self,
         amount_cents: u64,
         currency: &str,
         _token: &CardToken,
+        scenario: Option<Scenario>,
     ) -> Result<Charge, StripeError> {
-        let call = self.system.start_call(
-            "POST /v1/charges",
-            vec![
-                KeyValue::new("http.request.method", "POST"),
-                KeyValue::new("url.full", "https://api.stripe.com/v1/charges"),
-                KeyValue::new("server.address", "api.stripe.com"),
-                KeyValue::new("server.port", 443),
-                KeyValue::new("stripe.amount", amount_cents as i64),
-                KeyValue::new("stripe.currency", currency.to_owned()),
-            ],
-        );
-        let answer_after = self.latency.sample();
-        if answer_after > self.timeout {
-            tokio::time::sleep(self.timeout).await;
-            let error = StripeError::Timeout(self.timeout);
-            call.fail("timeout", error.to_string());
-            return Err(error);
+        let attempts = self.settings.max_attempts.max(1);
+        for attempt in 1..=attempts {
+            let last = attempt == attempts;
+            match self.attempt(attempt, amount_cents, currency, scenario, last).await {
+                Answer::Charged(charge) => return Ok(charge),
+                Answer::Status(402) => return Err(StripeError::Declined),
+                failure if last => {
+                    return Err(match failure {
+                        Answer::TimedOut => StripeError::Timeout { timeout: self.settings.timeout, attempts },
+                        _ => StripeError::Unavailable { attempts },
+                    });
+                }
+                _ => {
+                    let wait = backoff(self.settings.backoff, attempt);
+                    tracing::warn!(
+                        attempt,
+                        backoff_ms = wait.as_millis() as u64,
+                        "Stripe call failed; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+        unreachable!("the last attempt always returns")
+    }
+
+    async fn attempt(
+        &self,
+        attempt: u32,
+        amount_cents: u64,
+        currency: &str,
+        scenario: Option<Scenario>,
+        last: bool,
+    ) -> Answer {
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", "POST"),
+            KeyValue::new("url.full", "https://api.stripe.com/v1/charges"),
+            KeyValue::new("server.address", "api.stripe.com"),
+            KeyValue::new("server.port", 443),
+            KeyValue::new("stripe.amount", amount_cents as i64),
+            KeyValue::new("stripe.currency", currency.to_owned()),
+        ];
+        if attempt > 1 {
+            // Semantic conventions: the ordinal of a resent request, 1 for the first retry.
+            attributes.push(KeyValue::new("http.request.resend_count", i64::from(attempt - 1)));
+        }
+        let call = self.system.start_call("POST /v1/charges", attributes);
+
+        // What this attempt will do: the scenario decides; the last slow attempt gets through.
+        let (latency, status) = match scenario {
+            Some(Scenario::SlowStripe) if !last => (self.settings.slow_latency, 200),
+            Some(Scenario::StripeOutage) => (self.settings.latency, 503),
+            Some(Scenario::CardDeclined) => (self.settings.latency, 402),
+            _ => (self.settings.latency, 200),
+        };
+        let answer_after = latency.sample();
+        if answer_after > self.settings.timeout {
+            tokio::time::sleep(self.settings.timeout).await;
+            call.fail("timeout", format!("no answer within {} ms", self.settings.timeout.as_millis()));
+            return Answer::TimedOut;
         }
         tokio::time::sleep(answer_after).await;
-        let charge = Charge { id: format!("ch_{}", uuid::Uuid::new_v4().simple()) };
-        call.set_attribute(KeyValue::new("http.response.status_code", 200));
-        call.set_attribute(KeyValue::new("stripe.charge_id", charge.id.clone()));
-        call.end();
-        Ok(charge)
+        call.set_attribute(KeyValue::new("http.response.status_code", i64::from(status)));
+        match status {
+            200 => {
+                let charge = Charge { id: format!("ch_{}", uuid::Uuid::new_v4().simple()) };
+                call.set_attribute(KeyValue::new("stripe.charge_id", charge.id.clone()));
+                call.end();
+                Answer::Charged(charge)
+            }
+            402 => {
+                // A CLIENT span marks any 4xx as an error (HTTP semantic conventions); the
+                // *services* treat it as the business answer it is.
+                call.fail("402", "card_declined".to_owned());
+                Answer::Status(402)
+            }
+            other => {
+                call.fail("503", format!("stripe answered {other}"));
+                Answer::Status(other)
+            }
+        }
     }
 }

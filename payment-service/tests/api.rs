@@ -21,7 +21,10 @@ fn config() -> Config {
         request_timeout: Duration::from_secs(30),
         fraud_check: Latency::from_millis(0, 0),
         stripe_latency: Latency::from_millis(0, 0),
+        stripe_slow_latency: Latency::from_millis(0, 0),
         stripe_timeout: Duration::from_secs(1),
+        stripe_max_attempts: 3,
+        stripe_retry_backoff: Duration::ZERO,
     }
 }
 

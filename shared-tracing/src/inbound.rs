@@ -22,6 +22,7 @@ use axum::{
 use opentelemetry::{
     Context,
     baggage::{Baggage, BaggageExt as _},
+    context::FutureExt as _,
     trace::TraceContextExt as _,
 };
 use tracing::{Instrument as _, field::Empty};
@@ -64,6 +65,18 @@ impl EdgePolicy {
         &self.baggage_allowlist
     }
 
+    /// `cx` with allow-listed query parameters added as baggage: `?scenario=slow-stripe` becomes
+    /// the baggage entry `scenario=slow-stripe`, so a browser link can choose what a `baggage`
+    /// header would. The query wins over a header carrying the same key.
+    fn promote_query(&self, cx: Context, query: Option<&str>) -> Context {
+        let Some(query) = query else { return cx };
+        let promoted: Vec<opentelemetry::KeyValue> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| self.baggage_allowlist.iter().any(|allowed| allowed == key.as_ref()))
+            .map(|(key, value)| opentelemetry::KeyValue::new(key.into_owned(), value.into_owned()))
+            .collect();
+        if promoted.is_empty() { cx } else { cx.with_baggage(promoted) }
+    }
+
     /// `cx` with only the allowed baggage entries.
     fn filter(&self, cx: Context) -> Context {
         let kept: Baggage = cx
@@ -86,6 +99,7 @@ where
 
 async fn trace_edge_request(State(policy): State<EdgePolicy>, request: Request, next: Next) -> Response {
     let parent = policy.filter(propagation::extract(request.headers()));
+    let parent = policy.promote_query(parent, request.uri().query());
     serve_in_span(request, next, parent).await
 }
 
@@ -125,12 +139,14 @@ async fn serve_in_span(request: Request, next: Next, parent: Context) -> Respons
     );
     // The parent must be set before the span is first entered. It only fails when telemetry is
     // disabled (no OpenTelemetry layer), and then there is nothing to join.
-    let _ = span.set_parent(parent);
+    let _ = span.set_parent(parent.clone());
 
     // If the client disconnects first (say, its timeout fired), hyper drops this future and the
     // handler's work stops mid-way. The guard makes the span say so instead of ending silently.
     let cancelled = CancelledGuard { span: span.clone(), completed: false };
-    let mut response = next.run(request).instrument(span.clone()).await;
+    // The request also runs with the extracted context attached, so `Context::current()` holds its
+    // baggage even when the SDK is disabled (baggage is W3C context, not tracing).
+    let mut response = next.run(request).instrument(span.clone()).with_context(parent).await;
     cancelled.complete();
 
     let status = response.status();

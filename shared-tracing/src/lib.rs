@@ -11,6 +11,7 @@
 //! - [`outbound`]: a reqwest client making one CLIENT span per call and injecting its context.
 //! - [`redact`]: card numbers and tokens masked in every exported span and log line.
 //! - [`remote`]: spans for a simulated remote system under its own `service.name` (the fake Stripe).
+//! - [`scenario`]: teaching scenarios chosen per request by W3C baggage, stamped on every span.
 //! - [`server`]: serving with graceful shutdown on SIGTERM / Ctrl-C.
 //! - [`service`]: [`service::service_main`], the life of a service binary (telemetry around serving).
 //! - [`simulate`], [`settings`]: simulated latency; service settings read from the environment.
@@ -36,6 +37,7 @@ pub mod outbound;
 pub mod propagation;
 pub mod redact;
 pub mod remote;
+pub mod scenario;
 pub mod sensitive;
 pub mod server;
 pub mod service;

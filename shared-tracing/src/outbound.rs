@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use http::{HeaderMap, Method, StatusCode, header};
+use opentelemetry::trace::TraceContextExt as _;
 use serde::{Serialize, de::DeserializeOwned};
 use tracing::{Instrument as _, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -166,9 +167,17 @@ impl TracedClient {
             otel.status_description = Empty,
         );
 
-        // Inject the context of *this* CLIENT span, not of the span that is current now.
+        // Inject the context of *this* CLIENT span, not of the span that is current now. With the
+        // SDK disabled there is no span; then the incoming context (and its baggage) is passed on
+        // unchanged, as the OpenTelemetry API does without an SDK.
         let mut headers = HeaderMap::new();
-        propagation::inject(&span.context(), &mut headers);
+        let client_cx = span.context();
+        let cx = if client_cx.span().span_context().is_valid() {
+            client_cx
+        } else {
+            opentelemetry::Context::current()
+        };
+        propagation::inject(&cx, &mut headers);
 
         let mut request = self.http.request(method, url).headers(headers);
         if let Some(body) = body {

@@ -23,32 +23,34 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client gets to send its request headers.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Completes when the process receives SIGTERM (`docker stop`, Kubernetes) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes when the process receives SIGTERM (`docker stop`, Kubernetes) or Ctrl-C (SIGINT).
+///
+/// The handlers are installed *now*, when this is called, not when the future is first polled: a
+/// SIGTERM arriving in between would otherwise meet the default action and kill the process
+/// without draining or flushing. Must be called inside a Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (terminate, interrupt) {
+                (Ok(mut terminate), Ok(mut interrupt)) => tokio::select! {
+                    _ = terminate.recv() => tracing::info!("SIGTERM received: shutting down"),
+                    _ = interrupt.recv() => tracing::info!("Ctrl-C received: shutting down"),
+                },
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for shutdown signals; stop with SIGKILL");
+                    std::future::pending::<()>().await;
+                }
             }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received: shutting down"),
-        () = terminate => tracing::info!("SIGTERM received: shutting down"),
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("Ctrl-C received: shutting down");
     }
 }
 
@@ -78,6 +80,9 @@ pub async fn serve(
     tokio::pin!(shutdown);
     loop {
         let (stream, _peer) = tokio::select! {
+            // Shutdown first: under a flood of connections it must still be noticed at once.
+            biased;
+            () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(connection) => connection,
                 Err(e) => {
@@ -87,7 +92,6 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
@@ -113,6 +117,7 @@ pub async fn serve(
 }
 
 /// The protections every API router gets, whatever its routes:
+/// - a body over [`MAX_BODY_BYTES`] is refused with `413`, up front when its length is announced;
 /// - a request that takes longer than `request_timeout` (a client trickling its body, a handler
 ///   stuck on something without its own timeout) is answered `408` rather than held forever;
 /// - an unknown path is a JSON `404`, a wrong method a JSON `405`, like every other error here.
@@ -134,7 +139,28 @@ where
                 Err(_) => request_timed_out(request_timeout),
             }
         }))
+        // Refuse a body announced as too large before reading any of it, rather than after
+        // reading 2 MiB of it (which is what the body limit alone would do).
+        .layer(middleware::from_fn(|request: Request, next: Next| async move {
+            let announced = request
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            match announced {
+                Some(length) if length > MAX_BODY_BYTES as u64 => ErrorBody::new(
+                    "payload_too_large",
+                    format!("the body is {length} bytes; the limit is {MAX_BODY_BYTES}"),
+                )
+                .into_response_with(StatusCode::PAYLOAD_TOO_LARGE),
+                _ => next.run(request).await,
+            }
+        }))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
+
+/// The largest request body any service accepts (axum's default, stated here so it is visible).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 fn request_timed_out(limit: Duration) -> Response {
     tracing::warn!(limit_ms = limit.as_millis() as u64, "request took too long; answered 408");

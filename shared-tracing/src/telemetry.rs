@@ -234,8 +234,10 @@ fn build_provider(protocol: Protocol, resource: Resource) -> Result<SdkTracerPro
     // latency to a request; its queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory, and spans beyond it
     // are dropped and counted rather than blocking.
     let processor = BatchSpanProcessor::builder(exporter).build();
-    // Every finished span passes through redaction on its way to the export queue.
-    let processor = crate::redact::RedactingProcessor::new(processor);
+    // Every finished span passes through redaction on its way to the export queue, and every
+    // started span is stamped with the request's teaching scenario, if it has one.
+    let processor =
+        crate::scenario::ScenarioSpanProcessor::new(crate::redact::RedactingProcessor::new(processor));
     // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG via the SDK's defaults.
     Ok(SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource).build())
 }

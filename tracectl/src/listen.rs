@@ -111,6 +111,7 @@ pub async fn run(
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
+            biased;
             () = &mut shutdown => break,
             _ = tick.tick() => {}
         }

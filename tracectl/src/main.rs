@@ -166,7 +166,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 json: cli.json,
                 stats,
             };
-            listen::run(options, std::io::stdout(), shutdown_signal()).await?;
+            let stop = shutdown_signal();
+            listen::run(options, std::io::stdout(), stop).await?;
         }
         Command::Show { trace_id, events, jaeger } => {
             let trace = Trace::new(Jaeger::new(&jaeger.url)?.trace(&trace_id).await?);
@@ -221,23 +222,27 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled, so a signal arriving in between cannot kill the process before it prints what
+/// it holds.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (terminate, interrupt) {
+                (Ok(mut terminate), Ok(mut interrupt)) => tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
+                },
+                _ => std::future::pending::<()>().await,
             }
         }
     }
     #[cfg(not(unix))]
-    {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

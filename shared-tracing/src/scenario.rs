@@ -1,0 +1,181 @@
+//! Teaching scenarios: production failures a learner can trigger per request, and then see.
+//!
+//! A scenario is chosen by the W3C baggage entry `scenario=<name>` (the gateway also turns
+//! `?scenario=<name>` into that entry). Downstream services read it from baggage only: that is
+//! the lesson, since context set at the edge travels with the request through every hop without
+//! any service passing it on by hand. [`ScenarioSpanProcessor`] stamps `demo.scenario` on every
+//! span of such a request, in every service, so a trace says which experiment it was.
+
+use std::{fmt, str::FromStr, time::Duration};
+
+use opentelemetry::{Context, KeyValue, baggage::BaggageExt as _, trace::Span as _};
+use opentelemetry_sdk::{
+    Resource,
+    error::OTelSdkResult,
+    trace::{Span, SpanData, SpanProcessor},
+};
+
+/// The baggage key that selects a scenario.
+pub const BAGGAGE_KEY: &str = "scenario";
+/// The span attribute that names it.
+pub const ATTRIBUTE: &str = "demo.scenario";
+
+/// A failure shape to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// The default path.
+    Happy,
+    /// Stripe answers slower than payment-service waits; it retries with backoff and succeeds.
+    SlowStripe,
+    /// Every call to Stripe fails; the checkout fails naming the payment dependency.
+    StripeOutage,
+    /// Stripe declines the card: a business refusal (402), not a failure.
+    CardDeclined,
+    /// The inventory check rejects the order (409); payment is never called.
+    OutOfStock,
+}
+
+impl Scenario {
+    /// Every scenario, in the order they are taught.
+    pub const ALL: [Scenario; 5] = [
+        Scenario::Happy,
+        Scenario::SlowStripe,
+        Scenario::StripeOutage,
+        Scenario::CardDeclined,
+        Scenario::OutOfStock,
+    ];
+
+    /// The name used in baggage, query strings and `demo.scenario`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Happy => "happy",
+            Scenario::SlowStripe => "slow-stripe",
+            Scenario::StripeOutage => "stripe-outage",
+            Scenario::CardDeclined => "card-declined",
+            Scenario::OutOfStock => "out-of-stock",
+        }
+    }
+
+    /// One sentence on what its trace shows.
+    pub fn lesson(self) -> &'static str {
+        match self {
+            Scenario::Happy => {
+                "The normal checkout: one trace across gateway, order-service, payment-service and Stripe."
+            }
+            Scenario::SlowStripe => {
+                "Stripe answers slower than payment-service waits: timed-out attempts, retries with backoff, and a checkout that takes seconds; the trace shows where they went."
+            }
+            Scenario::StripeOutage => {
+                "Every call to Stripe fails: the error starts at the Stripe client spans and climbs through every level to a 503."
+            }
+            Scenario::CardDeclined => {
+                "Stripe declines the card: a 402 business refusal that travels back up, with no server error anywhere."
+            }
+            Scenario::OutOfStock => {
+                "The inventory check rejects the order with 409: the trace stops at order-service, and payment-service never appears."
+            }
+        }
+    }
+
+    /// The scenario of the current request, from its baggage: `None` when there is none or its
+    /// name is not a scenario (downstream services ignore unknown names; the gateway rejects them).
+    pub fn current() -> Option<Scenario> {
+        raw_current()?.parse().ok()
+    }
+}
+
+/// The raw `scenario` baggage value of the current request, if any (valid or not).
+pub fn raw_current() -> Option<String> {
+    Context::map_current(|cx| cx.baggage().get(BAGGAGE_KEY).map(|v| v.as_str().to_owned()))
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The name is not a scenario; the message lists the valid ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scenario {name:?}; valid scenarios are: {valid}", name = .0, valid = Scenario::ALL.map(Scenario::name).join(", "))]
+pub struct UnknownScenario(pub String);
+
+impl FromStr for Scenario {
+    type Err = UnknownScenario;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| UnknownScenario(name.to_owned()))
+    }
+}
+
+/// Exponential backoff: `base`, `2·base`, `4·base`, … for retry `n` (1-based).
+pub fn backoff(base: Duration, retry: u32) -> Duration {
+    base.saturating_mul(1 << retry.saturating_sub(1).min(16))
+}
+
+/// Stamps `demo.scenario` on every span whose parent context carries a valid scenario in baggage.
+///
+/// A span processor sees every span at its start, with its parent context, in every service and
+/// for every tracer (the Stripe spans included): one place instead of a line in every handler.
+#[derive(Debug)]
+pub struct ScenarioSpanProcessor<P> {
+    next: P,
+}
+
+impl<P> ScenarioSpanProcessor<P> {
+    /// Wraps `next`.
+    pub fn new(next: P) -> Self {
+        Self { next }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for ScenarioSpanProcessor<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        if let Some(value) = cx.baggage().get(BAGGAGE_KEY)
+            && let Ok(scenario) = value.as_str().parse::<Scenario>()
+        {
+            span.set_attribute(KeyValue::new(ATTRIBUTE, scenario.name()));
+        }
+        self.next.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.next.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.next.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.next.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.next.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_list_the_valid_ones() {
+        for scenario in Scenario::ALL {
+            assert_eq!(scenario.name().parse::<Scenario>(), Ok(scenario));
+            assert!(!scenario.lesson().is_empty());
+        }
+        let error = "chaos".parse::<Scenario>().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "unknown scenario \"chaos\"; valid scenarios are: happy, slow-stripe, stripe-outage, card-declined, out-of-stock"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_base() {
+        let base = Duration::from_millis(100);
+        assert_eq!([1, 2, 3].map(|n| backoff(base, n).as_millis()), [100, 200, 400]);
+    }
+}
