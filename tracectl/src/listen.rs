@@ -70,6 +70,20 @@ struct Pending {
     last_seen: Instant,
 }
 
+/// How long a trace whose root never arrives is waited for before it is drawn anyway.
+const MAX_WAIT_FOR_ROOT: Duration = Duration::from_secs(30);
+
+/// Whether a pending trace is complete enough to draw: quiet for `quiet`, and its root span has
+/// arrived. The root (the first SERVER span, which ends last) is exported last, and a slow
+/// request can go quiet for longer than `quiet` in the middle (say, while a call times out), so
+/// quiet alone would draw it in pieces. A root that never comes (it was lost, or the trace
+/// started elsewhere) is waited for at most [`MAX_WAIT_FOR_ROOT`].
+fn ready_to_draw(pending: &Pending, now: Instant, quiet: Duration) -> bool {
+    let quiet_enough = now.duration_since(pending.last_seen) >= quiet;
+    let has_root = pending.spans.iter().any(|s| s.parent_span_id.is_none());
+    quiet_enough && (has_root || now.duration_since(pending.first_seen) >= MAX_WAIT_FOR_ROOT.max(quiet))
+}
+
 /// Runs the receiver until `shutdown` completes, writing waterfalls to `out`; prints what is
 /// still pending before returning.
 pub async fn run(
@@ -126,7 +140,7 @@ pub async fn run(
         evict_over_limit(&mut pending, options.max_traces, &options, &mut out)?;
         let quiet: Vec<String> = pending
             .iter()
-            .filter(|(_, p)| now.duration_since(p.last_seen) >= options.quiet)
+            .filter(|(_, p)| ready_to_draw(p, now, options.quiet))
             .map(|(id, _)| id.clone())
             .collect();
         print_traces(&mut pending, quiet, &options, &mut out)?;
@@ -212,4 +226,33 @@ fn print_traces(
         }
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::tests::span;
+
+    fn pending(spans: Vec<Span>, first_seen: Instant, last_seen: Instant) -> Pending {
+        Pending { spans, first_seen, last_seen }
+    }
+
+    #[test]
+    fn a_quiet_trace_is_drawn_once_its_root_has_arrived() {
+        let t0 = Instant::now();
+        let quiet = Duration::from_millis(1500);
+        let with_root = pending(vec![span("r", None, "s", "root", 0, 10)], t0, t0);
+        assert!(!ready_to_draw(&with_root, t0 + Duration::from_millis(1000), quiet), "not quiet yet");
+        assert!(ready_to_draw(&with_root, t0 + Duration::from_millis(1500), quiet));
+    }
+
+    #[test]
+    fn a_quiet_trace_without_its_root_waits_for_it_up_to_the_maximum() {
+        // A slow request: its first spans went quiet while a call was timing out.
+        let t0 = Instant::now();
+        let quiet = Duration::from_millis(1500);
+        let rootless = pending(vec![span("c", Some("r"), "s", "child", 0, 10)], t0, t0);
+        assert!(!ready_to_draw(&rootless, t0 + Duration::from_secs(5), quiet), "keeps waiting for the root");
+        assert!(ready_to_draw(&rootless, t0 + MAX_WAIT_FOR_ROOT, quiet), "gives up eventually");
+    }
 }
