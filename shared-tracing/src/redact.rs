@@ -4,20 +4,16 @@
 //! The first line of defence is the type system ([`crate::sensitive::CardToken`] cannot be
 //! printed). This is the second: headers, paths and error messages carry whatever a client sent,
 //! and a well-meaning `span.set_attribute("http.request.header.referer", …)` must not become a
-//! PCI incident. So every exported span passes through [`RedactingProcessor`], and every log
-//! line through [`redact`], which masks
+//! PCI incident. So every exported span passes through [`redact_span`], and every log line
+//! through [`redact`], which masks
 //! - card numbers (PANs): 13 to 19 digits, optionally grouped with spaces or dashes, that pass
 //!   the Luhn check (so order ids and timestamps are left alone), and
 //! - card tokens: `tok_…`, the form Stripe's tokens take.
 
-use std::{borrow::Cow, sync::LazyLock, time::Duration};
+use std::{borrow::Cow, sync::LazyLock};
 
 use opentelemetry::{Array, KeyValue, StringValue, Value, trace::Status};
-use opentelemetry_sdk::{
-    Resource,
-    error::OTelSdkResult,
-    trace::{Span, SpanData, SpanProcessor},
-};
+use opentelemetry_sdk::trace::SpanData;
 use regex::Regex;
 
 /// What a masked card number becomes.
@@ -111,48 +107,17 @@ fn redact_cow(text: &mut Cow<'static, str>) {
     }
 }
 
-/// A span processor that masks card data in every finished span, then hands it to `next` (the
-/// batch processor that exports it).
-#[derive(Debug)]
-pub struct RedactingProcessor<P> {
-    next: P,
-}
-
-impl<P> RedactingProcessor<P> {
-    /// Wraps `next`.
-    pub fn new(next: P) -> Self {
-        Self { next }
+/// Masks card data in a finished span: its name, attributes, events and status message. The
+/// telemetry pipeline calls this on every span before it is queued for export.
+pub fn redact_span(span: &mut SpanData) {
+    redact_cow(&mut span.name);
+    redact_attributes(&mut span.attributes);
+    for event in &mut span.events.events {
+        redact_cow(&mut event.name);
+        redact_attributes(&mut event.attributes);
     }
-}
-
-impl<P: SpanProcessor> SpanProcessor for RedactingProcessor<P> {
-    fn on_start(&self, span: &mut Span, cx: &opentelemetry::Context) {
-        self.next.on_start(span, cx);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
-        redact_cow(&mut span.name);
-        redact_attributes(&mut span.attributes);
-        for event in &mut span.events.events {
-            redact_cow(&mut event.name);
-            redact_attributes(&mut event.attributes);
-        }
-        if let Status::Error { description } = &mut span.status {
-            redact_cow(description);
-        }
-        self.next.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.next.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.next.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.next.set_resource(resource);
+    if let Status::Error { description } = &mut span.status {
+        redact_cow(description);
     }
 }
 

@@ -3,17 +3,13 @@
 //! A scenario is chosen by the W3C baggage entry `scenario=<name>` (the gateway also turns
 //! `?scenario=<name>` into that entry). Downstream services read it from baggage only: that is
 //! the lesson, since context set at the edge travels with the request through every hop without
-//! any service passing it on by hand. [`ScenarioSpanProcessor`] stamps `demo.scenario` on every
+//! any service passing it on by hand. [`stamp`] puts `demo.scenario` on every
 //! span of such a request, in every service, so a trace says which experiment it was.
 
 use std::{fmt, str::FromStr, time::Duration};
 
 use opentelemetry::{Context, KeyValue, baggage::BaggageExt as _, trace::Span as _};
-use opentelemetry_sdk::{
-    Resource,
-    error::OTelSdkResult,
-    trace::{Span, SpanData, SpanProcessor},
-};
+use opentelemetry_sdk::trace::Span;
 
 /// The baggage key that selects a scenario.
 pub const BAGGAGE_KEY: &str = "scenario";
@@ -113,46 +109,14 @@ pub fn backoff(base: Duration, retry: u32) -> Duration {
     base.saturating_mul(1 << retry.saturating_sub(1).min(16))
 }
 
-/// Stamps `demo.scenario` on every span whose parent context carries a valid scenario in baggage.
-///
-/// A span processor sees every span at its start, with its parent context, in every service and
-/// for every tracer (the Stripe spans included): one place instead of a line in every handler.
-#[derive(Debug)]
-pub struct ScenarioSpanProcessor<P> {
-    next: P,
-}
-
-impl<P> ScenarioSpanProcessor<P> {
-    /// Wraps `next`.
-    pub fn new(next: P) -> Self {
-        Self { next }
-    }
-}
-
-impl<P: SpanProcessor> SpanProcessor for ScenarioSpanProcessor<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        if let Some(value) = cx.baggage().get(BAGGAGE_KEY)
-            && let Ok(scenario) = value.as_str().parse::<Scenario>()
-        {
-            span.set_attribute(KeyValue::new(ATTRIBUTE, scenario.name()));
-        }
-        self.next.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        self.next.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.next.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.next.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.next.set_resource(resource);
+/// Stamps `demo.scenario` on a starting span when its parent context carries a valid scenario in
+/// baggage. The telemetry pipeline calls this for every span of every tracer (the Stripe spans
+/// included): one place instead of a line in every handler.
+pub fn stamp(span: &mut Span, parent: &Context) {
+    if let Some(value) = parent.baggage().get(BAGGAGE_KEY)
+        && let Ok(scenario) = value.as_str().parse::<Scenario>()
+    {
+        span.set_attribute(KeyValue::new(ATTRIBUTE, scenario.name()));
     }
 }
 

@@ -18,9 +18,10 @@ use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::{
     Resource,
+    error::OTelSdkResult,
     propagation::{BaggagePropagator, TraceContextPropagator},
     resource::{EnvResourceDetector, TelemetryResourceDetector},
-    trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider},
+    trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor},
 };
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
@@ -234,10 +235,41 @@ fn build_provider(protocol: Protocol, resource: Resource) -> Result<SdkTracerPro
     // latency to a request; its queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory, and spans beyond it
     // are dropped and counted rather than blocking.
     let processor = BatchSpanProcessor::builder(exporter).build();
-    // Every finished span passes through redaction on its way to the export queue, and every
-    // started span is stamped with the request's teaching scenario, if it has one.
-    let processor =
-        crate::scenario::ScenarioSpanProcessor::new(crate::redact::RedactingProcessor::new(processor));
+    // Every started span is stamped with the request's teaching scenario, and every finished one
+    // has card data masked, on its way to the export queue.
+    let processor = ServiceSpanProcessor { next: processor };
     // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG via the SDK's defaults.
     Ok(SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource).build())
+}
+
+/// The project's own step in the span pipeline, in front of the batch processor: every span is
+/// stamped with the request's teaching scenario when it starts, and has card data masked when it
+/// ends, before it is queued for export.
+#[derive(Debug)]
+struct ServiceSpanProcessor<P> {
+    next: P,
+}
+
+impl<P: SpanProcessor> SpanProcessor for ServiceSpanProcessor<P> {
+    fn on_start(&self, span: &mut Span, parent: &opentelemetry::Context) {
+        crate::scenario::stamp(span, parent);
+        self.next.on_start(span, parent);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        crate::redact::redact_span(&mut span);
+        self.next.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.next.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.next.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.next.set_resource(resource);
+    }
 }
