@@ -1,12 +1,18 @@
 //! `POST /api/checkout`: the request every trace in this demo starts with.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode},
+};
+use opentelemetry::context::FutureExt as _;
 use serde::{Deserialize, Serialize};
 use shared_tracing::{
     OpenTelemetrySpanExt as _,
     downstream::DownstreamError,
+    idempotency,
     json::ApiJson,
-    propagation::current_trace_id,
+    propagation::{CUSTOMER_BAGGAGE_KEY, current_trace_id, current_with_baggage_entry},
     scenario::{self, Scenario},
 };
 
@@ -40,25 +46,43 @@ struct OrderResponse {
     status: String,
     payment_id: String,
     total_cents: u64,
+    #[serde(default)]
+    idempotent_replayed: bool,
 }
 
 /// Handles `POST /api/checkout`.
 pub async fn checkout(
     State(state): State<AppState>,
+    request_headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutBody>,
-) -> Result<(StatusCode, Json<CheckoutResponse>), AppError> {
+) -> Result<(StatusCode, HeaderMap, Json<CheckoutResponse>), AppError> {
     // A scenario arrives as baggage (or `?scenario=`, which the edge turned into baggage); an
     // unknown name is refused here, at the edge, before it travels any further.
     if let Some(name) = scenario::raw_current() {
         name.parse::<Scenario>()?;
     }
     let checkout = Checkout::parse(body)?;
+    let mut forwarded = HeaderMap::new();
+    if let Some(value) = request_headers.get(idempotency::HEADER) {
+        let key = idempotency::parse(value).map_err(AppError::InvalidHeader)?;
+        forwarded.insert(
+            idempotency::HEADER,
+            HeaderValue::from_str(&key).map_err(|_| AppError::InvalidHeader(key))?,
+        );
+    }
     let span = tracing::Span::current();
     span.set_attribute("checkout.items_count", checkout.items.len() as i64);
 
+    // The gateway names the customer in baggage, for every service behind it: context set once at
+    // the edge (order-service's connection pool uses it to say whom a waiting request queued behind).
+    let cx = current_with_baggage_entry(CUSTOMER_BAGGAGE_KEY, checkout.customer_id.as_str());
     let order_service = state.orders.peer_service();
-    let answer =
-        state.orders.post_json("/orders", &checkout).await.map_err(|e| DownstreamError::from_outbound(&e))?;
+    let answer = state
+        .orders
+        .post_json_with_headers("/orders", &checkout, forwarded)
+        .with_context(cx)
+        .await
+        .map_err(|e| DownstreamError::from_outbound(&e))?;
     if !answer.status.is_success() {
         return Err(AppError::from(DownstreamError::relay(order_service, &answer)));
     }
@@ -68,8 +92,13 @@ pub async fn checkout(
     let trace_id = current_trace_id();
     let trace_url = trace_id.as_ref().map(|id| format!("{}/trace/{id}", state.config.jaeger_ui_url));
     tracing::info!(order.id = %order.order_id, total_cents = order.total_cents, "Checkout complete");
+    let mut headers = HeaderMap::new();
+    if order.idempotent_replayed {
+        headers.insert(idempotency::REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
     Ok((
         StatusCode::CREATED,
+        headers,
         Json(CheckoutResponse {
             order_id: order.order_id,
             status: order.status,
@@ -79,6 +108,32 @@ pub async fn checkout(
             trace_url,
         }),
     ))
+}
+
+/// Handles `GET /api/orders/{id}`: a stored order, from order-service.
+pub async fn get_order(
+    State(state): State<AppState>,
+    Path(order_id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    // Only ids that could be ours travel on: no path tricks reach order-service.
+    let plausible = !order_id.is_empty()
+        && order_id.len() <= 64
+        && order_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !plausible {
+        return Err(AppError::OrderNotFound(order_id));
+    }
+    tracing::Span::current().set_attribute("order.id", order_id.clone());
+    let order_service = state.orders.peer_service();
+    let answer = state
+        .orders
+        .get("/orders/{id}", &format!("/orders/{order_id}"))
+        .await
+        .map_err(|e| DownstreamError::from_outbound(&e))?;
+    if !answer.status.is_success() {
+        return Err(AppError::from(DownstreamError::relay(order_service, &answer)));
+    }
+    let order = answer.json().map_err(|_| AppError::from(DownstreamError::relay(order_service, &answer)))?;
+    Ok(Json(order))
 }
 
 /// One entry of `GET /api/scenarios`.

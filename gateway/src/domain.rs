@@ -49,6 +49,11 @@ impl CustomerId {
     pub fn parse(value: String) -> Result<Self, ValidationError> {
         non_empty_id("customer_id", value).map(Self)
     }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A non-empty sku (whether it exists is order-service's business).

@@ -17,6 +17,12 @@ pub enum AppError {
     /// The request asked for a scenario that does not exist.
     #[error(transparent)]
     UnknownScenario(#[from] shared_tracing::scenario::UnknownScenario),
+    /// A request header broke a rule (an `Idempotency-Key` too long…); the message says which.
+    #[error("{0}")]
+    InvalidHeader(String),
+    /// The order id cannot be one of ours.
+    #[error("no order {0:?}")]
+    OrderNotFound(String),
     /// order-service (or something behind it) failed or refused.
     #[error("order failed")]
     Order(Box<DownstreamError>),
@@ -38,6 +44,13 @@ impl IntoResponse for AppError {
             }
             AppError::UnknownScenario(e) => {
                 ErrorBody::new("unknown_scenario", e.to_string()).into_response_with(StatusCode::BAD_REQUEST)
+            }
+            AppError::InvalidHeader(message) => {
+                ErrorBody::new("invalid_header", message).into_response_with(StatusCode::BAD_REQUEST)
+            }
+            AppError::OrderNotFound(id) => {
+                ErrorBody::new("order_not_found", format!("there is no order {id:?}"))
+                    .into_response_with(StatusCode::NOT_FOUND)
             }
             // Logs once (for 5xx), inside the request span.
             AppError::Order(e) => e.into_response(),

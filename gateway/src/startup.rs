@@ -27,7 +27,8 @@ pub fn router(config: Config) -> Result<Router, StartError> {
     let api = server::hardened(
         Router::new()
             .route("/api/checkout", post(checkout::checkout))
-            .route("/api/scenarios", get(checkout::scenarios)),
+            .route("/api/scenarios", get(checkout::scenarios))
+            .route("/api/orders/{id}", get(checkout::get_order)),
         config.request_timeout,
     );
     let state = AppState { config: Arc::new(config), orders };

@@ -11,9 +11,6 @@ use serde_json::Value;
 use support::*;
 use tracectl::model::{Kind, Span, StatusCode, Value as Attr};
 
-/// Exactly the spans DESIGN.md draws for one checkout.
-const CHECKOUT_SPANS: usize = 9;
-
 fn is_complete_checkout(spans: &[Span], trace_id: &str) -> bool {
     of_trace(spans, trace_id).len() >= CHECKOUT_SPANS
 }
@@ -74,6 +71,9 @@ async fn a_checkout_produces_one_trace_shaped_as_designed_across_all_services_an
     let pay_server = the_span(&spans, "payment-service", Kind::Server, "POST /payments");
     let fraud = the_span(&spans, "payment-service", Kind::Internal, "fraud_check");
     let stripe = the_span(&spans, "stripe", Kind::Client, "POST /v1/charges");
+    let insert = the_span(&spans, "order-service", Kind::Client, "INSERT orders");
+    let update = the_span(&spans, "order-service", Kind::Client, "UPDATE orders");
+    let stock: Vec<&Span> = spans.iter().copied().filter(|s| s.name == "check_stock").collect();
 
     assert_eq!(gw_server.parent_span_id, None, "the gateway's SERVER span is the root");
     let parent_of = |child: &Span, parent: &Span| {
@@ -93,6 +93,28 @@ async fn a_checkout_produces_one_trace_shaped_as_designed_across_all_services_an
     parent_of(pay_server, order_client);
     parent_of(fraud, pay_server);
     parent_of(stripe, pay_server);
+    parent_of(insert, order_server);
+    parent_of(update, order_server);
+    assert_eq!(stock.len(), 2, "one stock check per item");
+    for check in &stock {
+        parent_of(check, inventory);
+    }
+    let skus: Vec<_> = stock.iter().filter_map(|s| s.str_attribute("product.sku")).collect();
+    assert!(skus.contains(&"sku-book") && skus.contains(&"sku-mug"), "{skus:?}");
+    // In order: stored before it is paid, confirmed after.
+    assert!(insert.end_unix_nano <= order_client.start_unix_nano, "the order is stored before payment");
+    assert!(update.start_unix_nano >= order_client.end_unix_nano, "and confirmed after");
+
+    // Assert: database semantic conventions, with the statement but never the values.
+    for (span, operation) in [(insert, "INSERT"), (update, "UPDATE")] {
+        assert_eq!(span.str_attribute("db.system.name"), Some("sqlite"));
+        assert_eq!(span.str_attribute("db.operation.name"), Some(operation));
+        assert_eq!(span.str_attribute("db.collection.name"), Some("orders"));
+        let query = span.str_attribute("db.query.text").unwrap();
+        assert!(query.starts_with(operation) && query.contains("?1"), "{query}");
+        assert!(!query.contains("cust-42") && !query.contains(body["order_id"].as_str().unwrap()), "{query}");
+        assert_eq!(span.status, StatusCode::Unset);
+    }
 
     // Assert: the traceresponse header names the gateway's SERVER span.
     assert_eq!(traceresponse, format!("00-{trace_id}-{}-01", gw_server.span_id));
@@ -277,7 +299,8 @@ async fn payment_service_down_gives_a_503_naming_it_and_the_trace_shows_where_it
     let trace_id = body["error"]["trace_id"].as_str().unwrap().to_owned();
 
     // Assert: the trace shows the failed CLIENT span, and the error at each level above it.
-    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 6).await.unwrap();
+    // Gateway 2, order-service 8 (its UPDATE marks the order failed), payment-service none.
+    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 10).await.unwrap();
     for service in [gateway, order] {
         assert!(service.stop().await.success());
     }
@@ -558,13 +581,16 @@ async fn trace_context_and_allow_listed_baggage_reach_the_next_hop_from_the_clie
     let trace_id = body["trace_id"].as_str().unwrap().to_owned();
     let headers = seen.lock().unwrap().take().expect("order-service called the payment recorder");
     // The gateway is the trust boundary: only allow-listed baggage (`scenario`) goes further.
-    let baggage = headers["baggage"].to_str().unwrap();
-    assert_eq!(baggage, "scenario=happy", "a client-chosen `tenant` must not reach internal services");
+    let mut baggage: Vec<&str> = headers["baggage"].to_str().unwrap().split(',').map(str::trim).collect();
+    baggage.sort_unstable();
+    // The gateway is the edge: it drops a client-chosen `tenant`, keeps the allow-listed `scenario`,
+    // and adds the customer (from the validated body) for the services behind it.
+    assert_eq!(baggage, ["customer.id=cust-42", "scenario=happy"]);
     let traceparent = headers["traceparent"].to_str().unwrap().to_owned();
     let parts: Vec<&str> = traceparent.split('-').collect();
     assert_eq!((parts[0], parts[1], parts[3]), ("00", trace_id.as_str(), "01"), "{traceparent}");
 
-    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 6).await.unwrap();
+    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 10).await.unwrap();
     for service in [gateway, order] {
         assert!(service.stop().await.success());
     }
@@ -623,8 +649,8 @@ async fn a_slow_payment_service_is_a_504_and_the_client_span_records_the_timeout
     let trace_id = body["error"]["trace_id"].as_str().unwrap().to_owned();
     // When order-service gives up it closes the connection, and payment-service's request is
     // cancelled mid-way: its SERVER span ends early, marked, and Stripe is never called.
-    // Every span of the checkout but Stripe's: 8.
-    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 8).await.unwrap();
+    // Every span of the checkout but Stripe's: 12 (the UPDATE marks the order failed).
+    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 12).await.unwrap();
     stack.stop().await;
     let spans = of_trace(&all, &trace_id);
     let client = the_span(&spans, "order-service", Kind::Client, "POST /payments");

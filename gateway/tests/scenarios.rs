@@ -78,7 +78,19 @@ async fn the_scenarios_are_listed_each_with_what_its_trace_shows() {
     stack.stop().await;
     let names: Vec<&str> =
         body["scenarios"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["happy", "slow-stripe", "stripe-outage", "card-declined", "out-of-stock"]);
+    assert_eq!(
+        names,
+        [
+            "happy",
+            "slow-stripe",
+            "stripe-outage",
+            "card-declined",
+            "out-of-stock",
+            "slow-db",
+            "sequential-inventory",
+            "pool-contention"
+        ]
+    );
     assert!(
         body["scenarios"]
             .as_array()
@@ -101,7 +113,7 @@ async fn an_unknown_scenario_is_a_400_that_lists_the_valid_ones_by_query_or_by_b
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("happy, slow-stripe, stripe-outage, card-declined, out-of-stock")
+            .contains("happy, slow-stripe, stripe-outage, card-declined, out-of-stock, slow-db")
     );
     assert_eq!(by_baggage.status(), 400);
 }
@@ -114,7 +126,7 @@ async fn slow_stripe_times_out_twice_retries_with_backoff_and_succeeds_on_the_th
     let (status, body) = checkout_in(&stack, "slow-stripe").await;
 
     assert_eq!(status, 201, "{body}");
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), 11).await;
+    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS + 2).await;
     let refs: Vec<&Span> = spans.iter().collect();
     let payment = the_span(&refs, "payment-service", Kind::Server, "POST /payments");
     let attempts = stripe_attempts(&spans);
@@ -151,7 +163,7 @@ async fn stripe_outage_is_a_503_naming_stripe_with_the_error_visible_at_every_le
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "dependency_unavailable");
     assert_eq!(body["error"]["dependency"], "stripe");
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), 11).await;
+    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS + 2).await;
     let refs: Vec<&Span> = spans.iter().collect();
     let attempts = stripe_attempts(&spans);
     assert_eq!(attempts.len(), 3);
@@ -186,7 +198,7 @@ async fn card_declined_is_a_402_business_refusal_chosen_by_a_baggage_header_with
     assert_eq!(response.status(), 402);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "card_declined");
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), 9).await;
+    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS).await;
     let attempts = stripe_attempts(&spans);
     assert_eq!(attempts.len(), 1, "a declined card is not retried");
     assert_eq!(attempts[0].attribute("http.response.status_code").and_then(Attr::as_i64), Some(402));
@@ -212,15 +224,147 @@ async fn out_of_stock_is_a_409_and_payment_is_never_called() {
 
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "out_of_stock");
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), 5).await;
+    // Gateway 2; order-service: its SERVER span, validation, pricing and a stock check per item.
+    let spans = spans_of(&receiver, stack, &trace_id_of(&body), 7).await;
     assert!(
         spans.iter().all(|s| s.service_name == "gateway" || s.service_name == "order-service"),
         "payment-service never appears"
     );
-    assert_eq!(spans.len(), 5);
+    assert_eq!(spans.len(), 7, "and no order is stored");
     let refs: Vec<&Span> = spans.iter().collect();
-    assert!(
-        the_span(&refs, "order-service", Kind::Internal, "inventory_and_pricing").has_event("Out of stock")
-    );
+    let sold_out: Vec<&&Span> = refs.iter().filter(|s| s.has_event("Out of stock")).collect();
+    assert_eq!(sold_out.len(), 1);
+    assert_eq!(sold_out[0].str_attribute("product.sku"), Some("sku-book"));
     assert_every_span_says(&spans, "out-of-stock");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_db_makes_the_order_insert_dominate_the_trace() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[("SLOW_DB_MS", "300")]).await;
+
+    let (status, body) = checkout_in(&stack, "slow-db").await;
+
+    assert_eq!(status, 201, "{body}");
+    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS).await;
+    let refs: Vec<&Span> = spans.iter().collect();
+    let root = the_span(&refs, "gateway", Kind::Server, "POST /api/checkout");
+    let insert = the_span(&refs, "order-service", Kind::Client, "INSERT orders");
+    assert!(insert.duration_nanos() >= 300_000_000, "the insert took the slow-db time");
+    assert!(insert.duration_nanos() * 2 > root.duration_nanos(), "it is more than half of the checkout");
+    let longest_below_servers = refs
+        .iter()
+        .filter(|s| s.kind != Kind::Server && s.name != "POST /orders" && s.name != "POST /payments")
+        .max_by_key(|s| s.duration_nanos())
+        .unwrap();
+    assert_eq!(longest_below_servers.name, "INSERT orders");
+    assert_every_span_says(&spans, "slow-db");
+}
+
+/// A four-item order, so a staircase has steps.
+fn four_items() -> Value {
+    serde_json::json!({
+        "customer_id": "cust-n-plus-one",
+        "items": [
+            {"sku": "sku-book", "quantity": 1}, {"sku": "sku-mug", "quantity": 1},
+            {"sku": "sku-shirt", "quantity": 1}, {"sku": "sku-poster", "quantity": 1}
+        ],
+        "card_token": "tok_visa"
+    })
+}
+
+/// The `check_stock` spans of a four-item checkout in `scenario`, sorted by start.
+async fn stock_checks(scenario: &str) -> Vec<Span> {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[("INVENTORY_MS", "40")]).await;
+    let response = http()
+        .post(format!("{}?scenario={scenario}", stack.checkout_url()))
+        .json(&four_items())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS + 2).await;
+    let inventory = spans.iter().find(|s| s.name == "inventory_and_pricing").unwrap();
+    let mode = if scenario == "sequential-inventory" { "sequential" } else { "parallel" };
+    assert_eq!(inventory.str_attribute("inventory.mode"), Some(mode));
+    let mut checks: Vec<Span> = spans.into_iter().filter(|s| s.name == "check_stock").collect();
+    checks.sort_by_key(|s| s.start_unix_nano);
+    assert_eq!(checks.len(), 4);
+    checks
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sequential_inventory_checks_items_one_after_another_a_staircase_where_happy_runs_them_at_once() {
+    // The N+1 shape: each check starts only after the one before it ended.
+    let staircase = stock_checks("sequential-inventory").await;
+    for pair in staircase.windows(2) {
+        assert!(pair[1].start_unix_nano >= pair[0].end_unix_nano, "a step of the staircase overlaps");
+    }
+    // The default: every check starts before the first one ends.
+    let parallel = stock_checks("happy").await;
+    let first_end = parallel.iter().map(|s| s.end_unix_nano).min().unwrap();
+    assert!(parallel.iter().all(|s| s.start_unix_nano < first_end), "the checks ran one by one");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pool_contention_queues_concurrent_checkouts_and_the_wait_names_the_request_ahead() {
+    // Queries hold the single connection for 200 ms: five checkouts at once must queue.
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[("DB_QUERY_MS", "200")]).await;
+    let requests = (0..5).map(|n| {
+        let mut body = checkout_body();
+        body["customer_id"] = Value::from(format!("cust-queue-{n}"));
+        http().post(format!("{}?scenario=pool-contention", stack.checkout_url())).json(&body).send()
+    });
+    let mut customers_by_trace = std::collections::HashMap::new();
+    for (n, response) in futures_util::future::join_all(requests).await.into_iter().enumerate() {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        customers_by_trace.insert(trace_id_of(&body), format!("cust-queue-{n}"));
+    }
+    let spans = receiver
+        .store
+        .wait_for(SPANS_TIMEOUT, |s| {
+            customers_by_trace.keys().all(|t| of_trace_without_waits(s, t).len() >= CHECKOUT_SPANS)
+        })
+        .await
+        .unwrap();
+    stack.stop().await;
+
+    let waits: Vec<&Span> = spans.iter().filter(|s| s.name == POOL_WAIT).collect();
+    assert!(!waits.is_empty(), "five checkouts on one connection never queued");
+    for wait in &waits {
+        assert_eq!(wait.str_attribute("db.client.connection.pool.name"), Some("orders-single"));
+        assert_eq!(wait.attribute("db.client.connection.pool.max").and_then(Attr::as_i64), Some(1));
+        // It names the requests ahead of it in the queue: other checkouts of this test, by trace id
+        // and by the customer each carried in its baggage.
+        let behind: Vec<&str> =
+            wait.str_attribute("demo.waited_behind.trace_id").unwrap().split(',').collect();
+        let customers: Vec<&str> =
+            wait.str_attribute("demo.waited_behind.customer").unwrap().split(',').collect();
+        let ahead = wait.attribute("demo.queue.ahead").and_then(Attr::as_i64).unwrap();
+        assert!(
+            ahead >= 1 && behind.len() == ahead as usize && customers.len() == behind.len(),
+            "{:?}",
+            wait.attributes
+        );
+        for (trace, customer) in behind.iter().zip(&customers) {
+            assert_ne!(*trace, wait.trace_id, "a request cannot wait behind itself");
+            assert_eq!(customers_by_trace.get(*trace).map(String::as_str), Some(*customer), "{trace}");
+        }
+        assert_eq!(wait.str_attribute("demo.scenario"), Some("pool-contention"));
+    }
+    // The wait sits right before the query it waited for, in the same request.
+    let wait = waits.iter().max_by_key(|w| w.duration_nanos()).unwrap();
+    assert!(wait.duration_nanos() >= 100_000_000, "it waited for most of a query: {}", wait.duration_nanos());
+    assert!(
+        spans.iter().any(|q| q.trace_id == wait.trace_id
+            && q.kind == Kind::Client
+            && q.str_attribute("db.system.name") == Some("sqlite")
+            && q.start_unix_nano >= wait.end_unix_nano),
+        "a query follows the wait"
+    );
 }

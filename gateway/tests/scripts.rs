@@ -95,6 +95,7 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
         .env("TRACECTL_ADDR", format!("127.0.0.1:{}", free_port()))
         .env("STRIPE_LATENCY_MS", "5")
         .env("FRAUD_CHECK_MS", "5")
+        .env("ORDER_DB_PATH", fresh_db_path())
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -117,7 +118,7 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
 
     // Assert: the whole trace was drawn, nested, with all four services, and the script exited 0.
     assert!(status.success(), "run-local.sh exited with {status}\n{seen}");
-    let header = format!("trace {trace_id} · 9 spans · 4 services");
+    let header = format!("trace {trace_id} · {CHECKOUT_SPANS} spans · 4 services");
     assert!(seen.contains(&header), "{seen}");
     let waterfall: Vec<&str> =
         seen.lines().skip_while(|l| !l.starts_with(&header)).skip(1).take_while(|l| !l.is_empty()).collect();
@@ -128,10 +129,14 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
         ("order-service", "   └─ POST /orders"),
         ("order-service", "      ├─ validate_order"),
         ("order-service", "      ├─ inventory_and_pricing"),
-        ("order-service", "      └─ POST /payments"),
-        ("payment-service", "         └─ POST /payments"),
-        ("payment-service", "            ├─ fraud_check"),
-        ("stripe", "            └─ POST /v1/charges"),
+        ("order-service", "      │  ├─ check_stock"),
+        ("order-service", "      │  └─ check_stock"),
+        ("order-service", "      ├─ INSERT orders"),
+        ("order-service", "      ├─ POST /payments"),
+        ("payment-service", "      │  └─ POST /payments"),
+        ("payment-service", "      │     ├─ fraud_check"),
+        ("stripe", "      │     └─ POST /v1/charges"),
+        ("order-service", "      └─ UPDATE orders"),
     ];
     assert_eq!(rows.len(), expected.len(), "{seen}");
     for (row, (service, label)) in rows.iter().zip(expected) {

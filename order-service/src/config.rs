@@ -1,6 +1,6 @@
 //! order-service settings, read once from the environment (see the README's table).
 
-use std::time::Duration;
+use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use shared_tracing::{
     settings::{FromSettings, SettingError, Settings},
@@ -22,8 +22,42 @@ pub struct Config {
     pub payment_service_timeout: Duration,
     /// Simulated order validation (`ORDER_VALIDATION_MS`, default 50).
     pub validation: Latency,
-    /// Simulated inventory and pricing lookups (`INVENTORY_MS`, default 40).
+    /// Simulated stock check of one item (`INVENTORY_MS`, default 40).
     pub inventory: Latency,
+    /// How items are checked: all at once, or one after another (`INVENTORY_MODE`, `parallel`
+    /// by default; `sequential` makes the N+1 staircase of the `sequential-inventory` scenario
+    /// the service-wide behaviour).
+    pub inventory_mode: InventoryMode,
+    /// The SQLite file orders are stored in (`ORDER_DB_PATH`, default `data/orders.sqlite3`).
+    pub db_path: PathBuf,
+    /// Connections in the pool (`DB_POOL_SIZE`, default 4; 1 makes every request queue as in the
+    /// `pool-contention` scenario).
+    pub db_pool_size: usize,
+    /// Simulated time of one query, on top of SQLite's own (`DB_QUERY_MS`, default 20).
+    pub db_query: Latency,
+    /// Extra time of the order insert in the `slow-db` scenario (`SLOW_DB_MS`, default 1500).
+    pub slow_db_insert: Latency,
+}
+
+/// How the inventory of an order's items is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InventoryMode {
+    /// Every item at once: the order waits for the slowest.
+    Parallel,
+    /// One after another: the order waits for the sum (the N+1 pattern).
+    Sequential,
+}
+
+impl FromStr for InventoryMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "parallel" => Ok(InventoryMode::Parallel),
+            "sequential" => Ok(InventoryMode::Sequential),
+            _ => Err("expected parallel or sequential".into()),
+        }
+    }
 }
 
 impl FromSettings for Config {
@@ -37,6 +71,11 @@ impl FromSettings for Config {
             payment_service_timeout: settings.timeout_millis("PAYMENT_SERVICE_TIMEOUT_MS", 8_000)?,
             validation: Latency::from_millis(settings.parse("ORDER_VALIDATION_MS", 50)?, jitter),
             inventory: Latency::from_millis(settings.parse("INVENTORY_MS", 40)?, jitter),
+            inventory_mode: settings.parse("INVENTORY_MODE", InventoryMode::Parallel)?,
+            db_path: settings.string("ORDER_DB_PATH", "data/orders.sqlite3").into(),
+            db_pool_size: settings.parse("DB_POOL_SIZE", 4usize)?.max(1),
+            db_query: Latency::from_millis(settings.parse("DB_QUERY_MS", 20)?, jitter),
+            slow_db_insert: Latency::from_millis(settings.parse("SLOW_DB_MS", 1_500)?, jitter),
         })
     }
 }

@@ -6,6 +6,11 @@ use axum::{
 };
 use shared_tracing::{downstream::DownstreamError, error_body::ErrorBody};
 
+use crate::db::DbError;
+
+/// How the order database is named in error bodies (`dependency`) and logs.
+pub const DATABASE: &str = "order-database";
+
 /// A failed `POST /orders`.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -21,6 +26,18 @@ pub enum AppError {
     /// payment-service failed or refused.
     #[error("payment failed")]
     Payment(Box<DownstreamError>),
+    /// No order has this id.
+    #[error("no order {0:?}")]
+    NotFound(String),
+    /// The `Idempotency-Key` was first used with a different request.
+    #[error("idempotency key reused with a different request")]
+    IdempotencyMismatch,
+    /// A request with this `Idempotency-Key` is still being processed.
+    #[error("idempotency key in use")]
+    IdempotencyInProgress,
+    /// The order database failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
 }
 
 impl From<DownstreamError> for AppError {
@@ -44,6 +61,24 @@ impl IntoResponse for AppError {
                 .into_response_with(StatusCode::CONFLICT),
             // Logs once (for 5xx), inside the request span.
             AppError::Payment(error) => error.into_response(),
+            AppError::NotFound(id) => ErrorBody::new("order_not_found", format!("there is no order {id:?}"))
+                .into_response_with(StatusCode::NOT_FOUND),
+            AppError::IdempotencyMismatch => ErrorBody::new(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used with a different request; use a new key",
+            )
+            .into_response_with(StatusCode::UNPROCESSABLE_ENTITY),
+            AppError::IdempotencyInProgress => ErrorBody::new(
+                "idempotency_key_in_use",
+                "a request with this Idempotency-Key is still in progress; retry later",
+            )
+            .into_response_with(StatusCode::CONFLICT),
+            AppError::Database(error) => {
+                tracing::error!(error = %error, "The order database failed");
+                ErrorBody::new("database_unavailable", format!("the order database failed: {error}"))
+                    .with_dependency(DATABASE)
+                    .into_response_with(StatusCode::SERVICE_UNAVAILABLE)
+            }
         }
     }
 }

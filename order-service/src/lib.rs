@@ -8,10 +8,12 @@
 //! - [`startup`]: the router, and [`startup::build`], which binds it into a ready server.
 //! - [`orders`]: the `POST /orders` handler and its request/response types.
 //! - [`catalog`]: the built-in product catalog (sku → price in cents).
+//! - [`db`]: the SQLite order store, its connection pool and its query spans.
 //! - [`error`]: [`error::AppError`], how every failure becomes a JSON answer.
 
 pub mod catalog;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod orders;
 pub mod startup;

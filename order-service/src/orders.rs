@@ -1,13 +1,28 @@
-//! `POST /orders`: validate, price against the catalog, charge through payment-service.
+//! `POST /orders`: validate, check stock and price, store, charge through payment-service.
+//! `GET /orders/{id}`: a stored order.
+//!
+//! With an `Idempotency-Key`, a repeated request replays the stored answer instead of charging
+//! again, and the same key with a different request is refused.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use shared_tracing::{
-    OpenTelemetrySpanExt as _, downstream::DownstreamError, json::ApiJson, scenario::Scenario,
+    OpenTelemetrySpanExt as _, downstream::DownstreamError, idempotency, json::ApiJson, scenario::Scenario,
     sensitive::CardToken, simulate::Latency,
 };
 
-use crate::{catalog, error::AppError, startup::AppState};
+use crate::{
+    catalog,
+    config::InventoryMode,
+    db::{OrderStatus, StoredOrder},
+    error::AppError,
+    startup::AppState,
+};
 
 /// Most items one order may hold.
 pub const MAX_ITEMS: usize = 50;
@@ -26,7 +41,7 @@ pub struct OrderRequest {
 }
 
 /// One line of an order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItem {
     /// The product.
     pub sku: String,
@@ -45,6 +60,9 @@ pub struct OrderResponse {
     pub payment_id: String,
     /// The order total in cents.
     pub total_cents: u64,
+    /// True when this answer replays an earlier request with the same `Idempotency-Key`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub idempotent_replayed: bool,
 }
 
 /// What we send payment-service.
@@ -65,24 +83,99 @@ struct PaymentResponse {
 /// Handles `POST /orders`.
 pub async fn create_order(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<OrderRequest>,
 ) -> Result<(StatusCode, Json<OrderResponse>), AppError> {
-    let order_id = format!("ord_{}", uuid::Uuid::new_v4().simple());
-    // Attributes on the SERVER span make the trace searchable in Jaeger by `order.id=…`.
     let span = tracing::Span::current();
+    let key = idempotency_key(&headers)?;
+    let request_hash = key.as_ref().map(|_| digest(&request));
+
+    // A key seen before: replay the stored answer, refuse a different request, or (after a
+    // failed payment) try the same order again, under the same order id.
+    let mut retried = None;
+    if let Some(key) = &key
+        && let Some(stored) = state.db.by_idempotency_key(key).await?
+    {
+        if stored.request_hash != request_hash {
+            return Err(AppError::IdempotencyMismatch);
+        }
+        span.set_attribute("order.id", stored.order_id.clone());
+        match stored.status {
+            OrderStatus::Confirmed => {
+                span.set_attribute("order.idempotent_replayed", true);
+                tracing::info!(order.id = %stored.order_id, "Idempotent replay: answering the stored order");
+                return Ok((StatusCode::CREATED, Json(response(stored, true))));
+            }
+            OrderStatus::Pending => return Err(AppError::IdempotencyInProgress),
+            OrderStatus::Failed => retried = Some(stored),
+        }
+    }
+
+    let order_id = retried
+        .as_ref()
+        .map_or_else(|| format!("ord_{}", uuid::Uuid::new_v4().simple()), |o| o.order_id.clone());
+    // Attributes on the SERVER span make the trace searchable in Jaeger by `order.id=…`.
     span.set_attribute("order.id", order_id.clone());
     span.set_attribute("order.items_count", request.items.len() as i64);
 
     validate(&request, &state.config.validation).await?;
-    let total_cents = price(&request.items, &state.config.inventory).await?;
+    let total_cents = price(&request.items, &state.config.inventory, state.config.inventory_mode).await?;
     span.set_attribute("order.total_cents", total_cents as i64);
 
-    let payment = PaymentRequest {
-        order_id: &order_id,
-        amount_cents: total_cents,
-        currency: "usd",
-        card_token: &request.card_token,
+    if retried.is_some() {
+        state.db.set_status(&order_id, OrderStatus::Pending).await?;
+    } else {
+        let slow_insert = match Scenario::current() {
+            Some(Scenario::SlowDb) => state.config.slow_db_insert,
+            _ => Latency::default(),
+        };
+        let order = StoredOrder {
+            order_id: order_id.clone(),
+            customer_id: request.customer_id.clone(),
+            items: request.items.clone(),
+            total_cents,
+            status: OrderStatus::Pending,
+            payment_id: None,
+            idempotency_key: key,
+            request_hash,
+        };
+        state.db.insert(&order, slow_insert).await.map_err(|e| match e {
+            crate::db::DbError::DuplicateKey => AppError::IdempotencyInProgress,
+            other => AppError::Database(other),
+        })?;
+    }
+
+    let payment_id = match charge(&state, &order_id, total_cents, &request.card_token).await {
+        Ok(payment_id) => payment_id,
+        Err(error) => {
+            // The order stays, marked failed: the same Idempotency-Key may try it again.
+            state.db.set_status(&order_id, OrderStatus::Failed).await?;
+            return Err(error);
+        }
     };
+    state.db.confirm(&order_id, &payment_id).await?;
+
+    tracing::info!(order.id = %order_id, payment.id = %payment_id, total_cents, "Order confirmed");
+    Ok((
+        StatusCode::CREATED,
+        Json(OrderResponse {
+            order_id,
+            status: OrderStatus::Confirmed.as_str().into(),
+            payment_id,
+            total_cents,
+            idempotent_replayed: false,
+        }),
+    ))
+}
+
+/// Charges the order through payment-service; returns its payment id.
+async fn charge(
+    state: &AppState,
+    order_id: &str,
+    total_cents: u64,
+    card_token: &CardToken,
+) -> Result<String, AppError> {
+    let payment = PaymentRequest { order_id, amount_cents: total_cents, currency: "usd", card_token };
     let answer = state
         .payments
         .post_json("/payments", &payment)
@@ -94,17 +187,72 @@ pub async fn create_order(
     let payment: PaymentResponse = answer
         .json()
         .map_err(|_| AppError::from(DownstreamError::relay(state.payments.peer_service(), &answer)))?;
+    Ok(payment.payment_id)
+}
 
-    tracing::info!(order.id = %order_id, payment.id = %payment.payment_id, total_cents, "Order confirmed");
-    Ok((
-        StatusCode::CREATED,
-        Json(OrderResponse {
-            order_id,
-            status: "confirmed".into(),
-            payment_id: payment.payment_id,
-            total_cents,
-        }),
-    ))
+/// A stored order, as `GET /orders/{id}` answers it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OrderView {
+    /// Our id for the order.
+    pub order_id: String,
+    /// `pending`, `confirmed` or `failed`.
+    pub status: String,
+    /// Who bought.
+    pub customer_id: String,
+    /// What they bought.
+    pub items: Vec<OrderItem>,
+    /// The total, in cents.
+    pub total_cents: u64,
+    /// payment-service's id for the payment, once paid.
+    pub payment_id: Option<String>,
+}
+
+/// Handles `GET /orders/{id}`.
+pub async fn get_order(
+    State(state): State<AppState>,
+    Path(order_id): Path<String>,
+) -> Result<Json<OrderView>, AppError> {
+    tracing::Span::current().set_attribute("order.id", order_id.clone());
+    let order = state.db.get(&order_id).await?.ok_or(AppError::NotFound(order_id))?;
+    Ok(Json(OrderView {
+        order_id: order.order_id,
+        status: order.status.as_str().into(),
+        customer_id: order.customer_id,
+        items: order.items,
+        total_cents: order.total_cents,
+        payment_id: order.payment_id,
+    }))
+}
+
+fn response(order: StoredOrder, replayed: bool) -> OrderResponse {
+    OrderResponse {
+        order_id: order.order_id,
+        status: order.status.as_str().into(),
+        payment_id: order.payment_id.unwrap_or_default(),
+        total_cents: order.total_cents,
+        idempotent_replayed: replayed,
+    }
+}
+
+/// The request's `Idempotency-Key`, if any: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(value) = headers.get(idempotency::HEADER) else { return Ok(None) };
+    idempotency::parse(value).map(Some).map_err(AppError::Invalid)
+}
+
+/// A digest of the request, to tell a retry from a different request under the same key. The card
+/// token is part of it (a different card is a different request) but never stored itself.
+fn digest(request: &OrderRequest) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(request.customer_id.as_bytes());
+    for item in &request.items {
+        hasher.update([0]);
+        hasher.update(item.sku.as_bytes());
+        hasher.update(item.quantity.to_be_bytes());
+    }
+    hasher.update([0]);
+    hasher.update(request.card_token.expose().as_bytes());
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The order's own rules (the gateway checks them too; an internal API still trusts no one).
@@ -130,19 +278,44 @@ async fn validate(request: &OrderRequest, latency: &Latency) -> Result<(), AppEr
     Ok(())
 }
 
-/// Checks every sku exists and adds up the total.
-#[tracing::instrument(name = "inventory_and_pricing", skip_all, fields(order.items_count = items.len() as i64))]
-async fn price(items: &[OrderItem], latency: &Latency) -> Result<u64, AppError> {
+/// Checks every item's stock and adds up the total: all items at once, or (the N+1 pattern of the
+/// `sequential-inventory` scenario) one after another.
+#[tracing::instrument(
+    name = "inventory_and_pricing",
+    skip_all,
+    fields(order.items_count = items.len() as i64, inventory.mode = tracing::field::Empty)
+)]
+async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> Result<u64, AppError> {
+    let mode = match Scenario::current() {
+        Some(Scenario::SequentialInventory) => InventoryMode::Sequential,
+        _ => mode,
+    };
+    let sequential = mode == InventoryMode::Sequential;
+    tracing::Span::current().record("inventory.mode", if sequential { "sequential" } else { "parallel" });
+    let out_of_stock = Scenario::current() == Some(Scenario::OutOfStock);
+    let prices = if sequential {
+        let mut prices = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            prices.push(check_stock(item, latency, out_of_stock && index == 0).await?);
+        }
+        prices
+    } else {
+        let checks =
+            items.iter().enumerate().map(|(i, item)| check_stock(item, latency, out_of_stock && i == 0));
+        futures_util::future::join_all(checks).await.into_iter().collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(prices.into_iter().sum())
+}
+
+/// One item's stock check (a lookup in a real shop); answers the line's price.
+#[tracing::instrument(name = "check_stock", skip_all, fields(product.sku = %item.sku, product.quantity = i64::from(item.quantity)))]
+async fn check_stock(item: &OrderItem, latency: &Latency, sold_out: bool) -> Result<u64, AppError> {
     latency.wait().await;
+    let product = catalog::find(&item.sku).ok_or_else(|| AppError::UnknownSku(item.sku.clone()))?;
     // The `out-of-stock` scenario (chosen by baggage at the edge): the first item is sold out.
-    if Scenario::current() == Some(Scenario::OutOfStock)
-        && let Some(item) = items.first()
-    {
+    if sold_out {
         tracing::info!(sku = %item.sku, "Out of stock");
         return Err(AppError::OutOfStock(item.sku.clone()));
     }
-    items.iter().try_fold(0u64, |total, item| {
-        let product = catalog::find(&item.sku).ok_or_else(|| AppError::UnknownSku(item.sku.clone()))?;
-        Ok(total + product.price_cents * u64::from(item.quantity))
-    })
+    Ok(product.price_cents * u64::from(item.quantity))
 }

@@ -9,7 +9,7 @@ use shared_tracing::{
     server::{self, Server, StartError},
 };
 
-use crate::{config::Config, orders};
+use crate::{config::Config, db::Database, orders};
 
 /// What every request handler can reach.
 #[derive(Debug, Clone)]
@@ -18,15 +18,27 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The traced client for payment-service.
     pub payments: TracedClient,
+    /// Where orders are stored.
+    pub db: Database,
 }
 
 /// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
 pub fn router(config: Config) -> Result<Router, StartError> {
     let payments =
         TracedClient::new("payment-service", &config.payment_service_url, config.payment_service_timeout)?;
-    let api =
-        server::hardened(Router::new().route("/orders", post(orders::create_order)), config.request_timeout);
-    let state = AppState { config: Arc::new(config), payments };
+    let db = Database::open(&config.db_path, config.db_pool_size, config.db_query).map_err(|e| {
+        StartError::Resource {
+            what: format!("the order database at {}", config.db_path.display()),
+            cause: e.to_string(),
+        }
+    })?;
+    let api = server::hardened(
+        Router::new()
+            .route("/orders", post(orders::create_order))
+            .route("/orders/{id}", get(orders::get_order)),
+        config.request_timeout,
+    );
+    let state = AppState { config: Arc::new(config), payments, db };
     Ok(inbound::traced(api).route("/health", get(|| async { "ok" })).with_state(state))
 }
 

@@ -10,7 +10,7 @@ use axum::{
     http::{Request, StatusCode},
 };
 use http_body_util::BodyExt as _;
-use order_service::{Config, router};
+use order_service::{Config, config::InventoryMode, router};
 use serde_json::{Value, json};
 use shared_tracing::{remote::RemoteSystem, simulate::Latency};
 use tower::ServiceExt as _;
@@ -24,7 +24,21 @@ fn config(payment_service_url: String) -> Config {
         payment_service_timeout: Duration::from_secs(5),
         validation: Latency::from_millis(0, 0),
         inventory: Latency::from_millis(0, 0),
+        inventory_mode: InventoryMode::Parallel,
+        db_path: temp_db_path(),
+        db_pool_size: 2,
+        db_query: Latency::from_millis(0, 0),
+        slow_db_insert: Latency::from_millis(0, 0),
     }
+}
+
+/// A fresh database file for each router.
+fn temp_db_path() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("order-service-api-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.join("orders.sqlite3")
 }
 
 /// Serves the real payment-service router on a free port; returns its URL.

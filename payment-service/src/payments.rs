@@ -65,8 +65,12 @@ pub async fn create_payment(
 
     // The scenario arrived as W3C baggage; nothing in the request body says it.
     let scenario = Scenario::current();
-    let charge =
-        state.stripe.charge(request.amount_cents, &request.currency, &request.card_token, scenario).await?;
+    // One key per order: paying the same order again (a retried checkout) charges once.
+    let idempotency_key = format!("order-{}", request.order_id);
+    let charge = state
+        .stripe
+        .charge(&idempotency_key, request.amount_cents, &request.currency, &request.card_token, scenario)
+        .await?;
 
     let payment_id = format!("pay_{}", uuid::Uuid::new_v4().simple());
     span.set_attribute("payment.id", payment_id.clone());

@@ -6,7 +6,11 @@
 //! Each attempt is its own CLIENT span, and retries carry `http.request.resend_count`, so the
 //! trace shows every attempt, how long each waited and why it failed.
 
-use std::time::Duration;
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use opentelemetry::KeyValue;
 use shared_tracing::{
@@ -67,25 +71,57 @@ enum Answer {
     TimedOut,
 }
 
+/// How many idempotency keys the simulated Stripe remembers (the real one: 24 hours' worth).
+const REMEMBERED_KEYS: usize = 10_000;
+
+/// Charges made, by idempotency key, oldest first out.
+#[derive(Debug, Default)]
+struct Ledger {
+    by_key: HashMap<String, Charge>,
+    order: VecDeque<String>,
+}
+
 /// The Stripe API client (simulated).
 #[derive(Debug, Clone)]
 pub struct SimulatedStripe {
     system: RemoteSystem,
     settings: StripeSettings,
+    /// Stripe's side: a charge per idempotency key, so a repeated request charges once.
+    ledger: Arc<Mutex<Ledger>>,
 }
 
 impl SimulatedStripe {
     /// A Stripe behaving as `settings` say.
     pub fn new(system: RemoteSystem, settings: StripeSettings) -> Self {
-        Self { system, settings }
+        Self { system, settings, ledger: Arc::default() }
+    }
+
+    /// The charge for `key`: the one made before, or a new one. The flag says it was replayed.
+    fn charge_once(&self, key: &str) -> (Charge, bool) {
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(charge) = ledger.by_key.get(key) {
+            return (charge.clone(), true);
+        }
+        let charge = Charge { id: format!("ch_{}", uuid::Uuid::new_v4().simple()) };
+        if ledger.order.len() >= REMEMBERED_KEYS
+            && let Some(oldest) = ledger.order.pop_front()
+        {
+            ledger.by_key.remove(&oldest);
+        }
+        ledger.order.push_back(key.to_owned());
+        ledger.by_key.insert(key.to_owned(), charge.clone());
+        (charge, false)
     }
 
     /// Charges `amount_cents` to the card behind `token`, retrying timeouts and 5xx.
     ///
+    /// Every attempt sends the same `idempotency_key`, as Stripe's API expects: if an attempt that
+    /// timed out did reach Stripe, the retry gets that charge back instead of a second one.
     /// A real client would send `token.expose()` in the form body; note that nothing here puts
     /// it on a span, which records only what is safe to see.
     pub async fn charge(
         &self,
+        idempotency_key: &str,
         amount_cents: u64,
         currency: &str,
         _token: &CardToken,
@@ -94,7 +130,7 @@ impl SimulatedStripe {
         let attempts = self.settings.max_attempts.max(1);
         for attempt in 1..=attempts {
             let last = attempt == attempts;
-            match self.attempt(attempt, amount_cents, currency, scenario, last).await {
+            match self.attempt(attempt, idempotency_key, amount_cents, currency, scenario, last).await {
                 Answer::Charged(charge) => return Ok(charge),
                 Answer::Status(402) => return Err(StripeError::Declined),
                 failure if last => {
@@ -120,6 +156,7 @@ impl SimulatedStripe {
     async fn attempt(
         &self,
         attempt: u32,
+        idempotency_key: &str,
         amount_cents: u64,
         currency: &str,
         scenario: Option<Scenario>,
@@ -132,6 +169,8 @@ impl SimulatedStripe {
             KeyValue::new("server.port", 443),
             KeyValue::new("stripe.amount", amount_cents as i64),
             KeyValue::new("stripe.currency", currency.to_owned()),
+            // A request header worth seeing (semantic conventions: `http.request.header.<name>`).
+            KeyValue::new("http.request.header.idempotency-key", idempotency_key.to_owned()),
         ];
         if attempt > 1 {
             // Semantic conventions: the ordinal of a resent request, 1 for the first retry.
@@ -156,8 +195,11 @@ impl SimulatedStripe {
         call.set_attribute(KeyValue::new("http.response.status_code", i64::from(status)));
         match status {
             200 => {
-                let charge = Charge { id: format!("ch_{}", uuid::Uuid::new_v4().simple()) };
+                let (charge, replayed) = self.charge_once(idempotency_key);
                 call.set_attribute(KeyValue::new("stripe.charge_id", charge.id.clone()));
+                if replayed {
+                    call.set_attribute(KeyValue::new("stripe.idempotent_replayed", true));
+                }
                 call.end();
                 Answer::Charged(charge)
             }

@@ -89,3 +89,26 @@ async fn health_answers_200() {
     let response = router(config(), RemoteSystem::disabled("stripe")).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn paying_the_same_order_twice_charges_once_through_stripes_idempotency_key() {
+    let app = router(config(), RemoteSystem::disabled("stripe"));
+    let charge_of = |order_id: &str| {
+        let app = app.clone();
+        let body = json!({"order_id": order_id, "amount_cents": 500, "card_token": "tok_visa"}).to_string();
+        async move {
+            let request = Request::post("/payments")
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            let body: Value = serde_json::from_slice(&bytes).unwrap();
+            body["charge_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let first = charge_of("ord_same").await;
+    assert_eq!(charge_of("ord_same").await, first, "the retry got the first charge back");
+    assert_ne!(charge_of("ord_other").await, first, "another order is another charge");
+}

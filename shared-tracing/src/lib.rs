@@ -30,6 +30,7 @@
 pub mod config;
 pub mod downstream;
 pub mod error_body;
+pub mod idempotency;
 pub mod inbound;
 pub mod json;
 pub mod logging;

@@ -126,11 +126,21 @@ impl TracedClient {
         route: &'static str,
         body: &B,
     ) -> Result<OutboundResponse, OutboundError> {
+        self.post_json_with_headers(route, body, HeaderMap::new()).await
+    }
+
+    /// Like [`TracedClient::post_json`], with extra request headers (an `Idempotency-Key`).
+    pub async fn post_json_with_headers<B: Serialize + ?Sized>(
+        &self,
+        route: &'static str,
+        body: &B,
+        headers: HeaderMap,
+    ) -> Result<OutboundResponse, OutboundError> {
         let body = serde_json::to_vec(body).map_err(|e| OutboundError::Failed {
             peer: self.peer_service,
             cause: format!("request body could not be encoded: {e}"),
         })?;
-        self.send(Method::POST, route, route, Some(body)).await
+        self.send(Method::POST, route, route, Some(body), headers).await
     }
 
     /// `GET` `path`; `route_template` (e.g. `/orders/{id}`) names the span, `path` is the real one.
@@ -139,7 +149,7 @@ impl TracedClient {
         route_template: &'static str,
         path: &str,
     ) -> Result<OutboundResponse, OutboundError> {
-        self.send(Method::GET, route_template, path, None).await
+        self.send(Method::GET, route_template, path, None, HeaderMap::new()).await
     }
 
     async fn send(
@@ -148,6 +158,7 @@ impl TracedClient {
         route_template: &'static str,
         path: &str,
         body: Option<Vec<u8>>,
+        mut headers: HeaderMap,
     ) -> Result<OutboundResponse, OutboundError> {
         let mut url = self.base_url.clone();
         url.set_path(path);
@@ -170,7 +181,6 @@ impl TracedClient {
         // Inject the context of *this* CLIENT span, not of the span that is current now. With the
         // SDK disabled there is no span; then the incoming context (and its baggage) is passed on
         // unchanged, as the OpenTelemetry API does without an SDK.
-        let mut headers = HeaderMap::new();
         let client_cx = span.context();
         let cx = if client_cx.span().span_context().is_valid() {
             client_cx

@@ -7,10 +7,38 @@
 
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::{
-    Context, global,
+    Context,
+    baggage::{Baggage, BaggageExt as _, KeyValueMetadata},
+    global,
     trace::{SpanContext, TraceContextExt as _},
 };
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+
+/// The baggage entry naming the customer behind a request. The gateway sets it (from the
+/// validated body, never from a client's baggage), so any service can say whose request it is
+/// serving: order-service's connection pool names the requests a waiter queued behind.
+pub const CUSTOMER_BAGGAGE_KEY: &str = "customer.id";
+
+/// The current context with one more baggage entry (baggage is replaced as a whole in the OTel
+/// API, so the existing entries are copied). Attach it to the future that makes the outbound call.
+pub fn current_with_baggage_entry(key: &'static str, value: impl Into<String>) -> Context {
+    Context::map_current(|cx| {
+        // `Baggage` is not `Clone`: copy its entries, metadata included.
+        let mut baggage: Baggage = cx
+            .baggage()
+            .iter()
+            .map(|(k, (v, m))| KeyValueMetadata::new(k.clone(), v.clone(), m.clone()))
+            .collect();
+        // An entry the W3C limits refuse is simply not sent: baggage is best-effort context.
+        let _ = baggage.insert(key, value.into());
+        cx.with_baggage(baggage)
+    })
+}
+
+/// The value of a baggage entry of the current context.
+pub fn current_baggage(key: &str) -> Option<String> {
+    Context::map_current(|cx| cx.baggage().get(key).map(|v| v.as_str().to_owned()))
+}
 
 /// The W3C Trace Context Level 2 response header naming the trace and span that served a request.
 pub const TRACERESPONSE: &str = "traceresponse";

@@ -29,16 +29,25 @@ pub enum Scenario {
     CardDeclined,
     /// The inventory check rejects the order (409); payment is never called.
     OutOfStock,
+    /// The order insert is slow and dominates the trace.
+    SlowDb,
+    /// Inventory is checked item by item instead of in parallel: a staircase of spans (N+1).
+    SequentialInventory,
+    /// The order database has one connection: concurrent checkouts queue for it.
+    PoolContention,
 }
 
 impl Scenario {
     /// Every scenario, in the order they are taught.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Happy,
         Scenario::SlowStripe,
         Scenario::StripeOutage,
         Scenario::CardDeclined,
         Scenario::OutOfStock,
+        Scenario::SlowDb,
+        Scenario::SequentialInventory,
+        Scenario::PoolContention,
     ];
 
     /// The name used in baggage, query strings and `demo.scenario`.
@@ -49,6 +58,9 @@ impl Scenario {
             Scenario::StripeOutage => "stripe-outage",
             Scenario::CardDeclined => "card-declined",
             Scenario::OutOfStock => "out-of-stock",
+            Scenario::SlowDb => "slow-db",
+            Scenario::SequentialInventory => "sequential-inventory",
+            Scenario::PoolContention => "pool-contention",
         }
     }
 
@@ -69,6 +81,15 @@ impl Scenario {
             }
             Scenario::OutOfStock => {
                 "The inventory check rejects the order with 409: the trace stops at order-service, and payment-service never appears."
+            }
+            Scenario::SlowDb => {
+                "The order insert is slow: one database span takes most of the checkout, and the critical path says so."
+            }
+            Scenario::SequentialInventory => {
+                "Stock is checked one item after another instead of all at once: a staircase of spans, the N+1 pattern."
+            }
+            Scenario::PoolContention => {
+                "The order database has a single connection: under concurrent load, checkouts queue for it, and a waiting span names the request it waited behind."
             }
         }
     }
@@ -133,7 +154,7 @@ mod tests {
         let error = "chaos".parse::<Scenario>().unwrap_err().to_string();
         assert_eq!(
             error,
-            "unknown scenario \"chaos\"; valid scenarios are: happy, slow-stripe, stripe-outage, card-declined, out-of-stock"
+            "unknown scenario \"chaos\"; valid scenarios are: happy, slow-stripe, stripe-outage, card-declined, out-of-stock, slow-db, sequential-inventory, pool-contention"
         );
     }
 

@@ -217,4 +217,12 @@ pub enum StartError {
     /// The address could not be bound (in use, or not ours).
     #[error("cannot listen: {0}")]
     Bind(#[from] std::io::Error),
+    /// A resource the service needs (its database) could not be opened.
+    #[error("cannot open {what}: {cause}")]
+    Resource {
+        /// What it was (`the order database at data/orders.sqlite3`).
+        what: String,
+        /// Why not.
+        cause: String,
+    },
 }

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-/// A simulated duration: `mean` ± up to `jitter_percent` % of it, uniformly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A simulated duration: `mean` ± up to `jitter_percent` % of it, uniformly. The default is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Latency {
     /// The average duration.
     pub mean: Duration,

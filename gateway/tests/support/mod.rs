@@ -32,6 +32,19 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SPANS_TIMEOUT: Duration = Duration::from_secs(30);
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The spans of one checkout of [`checkout_body`] (two items): the nine DESIGN.md draws, a
+/// `check_stock` span per item, and the order's INSERT and UPDATE.
+pub const CHECKOUT_SPANS: usize = 13;
+
+/// The span a request makes when it queues for a database connection: it appears only when
+/// requests run concurrently, so exact span counts leave it out.
+pub const POOL_WAIT: &str = "waiting for a connection";
+
+/// The spans of `trace_id`, without pool waits.
+pub fn of_trace_without_waits<'a>(spans: &'a [Span], trace_id: &str) -> Vec<&'a Span> {
+    spans.iter().filter(|s| s.trace_id == trace_id && s.name != POOL_WAIT).collect()
+}
+
 /// The checkout body of DESIGN.md.
 pub fn checkout_body() -> Value {
     serde_json::json!({
@@ -62,6 +75,7 @@ fn binary(name: &str) -> PathBuf {
 pub struct Service {
     pub name: &'static str,
     pub addr: SocketAddr,
+    env: Vec<(String, String)>,
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
     /// Bumped for every log line, so tests can wait for a line without sleeping.
@@ -71,6 +85,11 @@ pub struct Service {
 impl Service {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The environment it was started with (to start it again).
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
     }
 
     /// Every line the service wrote to stdout so far.
@@ -125,7 +144,10 @@ impl Service {
 /// Environment shared by every service in a test: fast simulated latencies, no jitter, JSON
 /// logs (so the harness can read them), and a short batch delay so spans arrive quickly.
 pub fn base_env(otlp_endpoint: &str) -> Vec<(String, String)> {
+    let db_path = fresh_db_path();
     [
+        ("ORDER_DB_PATH", db_path.to_str().expect("a UTF-8 temp dir")),
+        ("DB_QUERY_MS", "1"),
         ("HOST", "127.0.0.1"),
         ("PORT", "0"),
         ("LOG_FORMAT", "json"),
@@ -141,6 +163,15 @@ pub fn base_env(otlp_endpoint: &str) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
+}
+
+/// A database file no other test uses (order-service creates it).
+pub fn fresh_db_path() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("checkout-demo-tests-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.join("orders.sqlite3")
 }
 
 /// Starts one service binary with `env` and waits until it listens.
@@ -176,7 +207,7 @@ pub async fn start(name: &'static str, env: &[(String, String)]) -> Service {
         .await
         .unwrap_or_else(|_| panic!("{name} did not start listening within {START_TIMEOUT:?}"))
         .unwrap_or_else(|_| panic!("{name} exited before listening; logs: {:?}", logs.lock().unwrap()));
-    Service { name, addr, child, logs, log_lines }
+    Service { name, addr, env: env.to_vec(), child, logs, log_lines }
 }
 
 fn listening_address(line: &str) -> Option<SocketAddr> {

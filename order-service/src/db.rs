@@ -1,0 +1,516 @@
+//! The order database: an embedded SQLite file behind a small connection pool, with one CLIENT
+//! span per query, as the database semantic conventions describe it.
+//!
+//! Each query span carries `db.system.name=sqlite`, `db.operation.name`, `db.collection.name` and
+//! `db.query.text` with `?` placeholders: the statement, never the values bound to it (a customer
+//! id or an idempotency key is data, and data stays out of spans).
+//!
+//! The pool is where the `pool-contention` lesson lives. Taking a connection is free while one is
+//! idle; when none is, the request waits in a `waiting for a connection` span whose attributes name
+//! the requests ahead of it (their `customer.id`, read from *their* baggage, and their trace ids),
+//! so a trace of a slow checkout points at the ones it queued behind.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+use shared_tracing::{
+    propagation::{CUSTOMER_BAGGAGE_KEY, current_baggage, current_trace_id},
+    scenario::Scenario,
+    simulate::Latency,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::{Instrument as _, field::Empty};
+
+use crate::orders::OrderItem;
+
+/// How long SQLite waits for another connection's write lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS orders (
+    order_id        TEXT PRIMARY KEY,
+    customer_id     TEXT NOT NULL,
+    items           TEXT NOT NULL,
+    total_cents     INTEGER NOT NULL,
+    status          TEXT NOT NULL,
+    payment_id      TEXT,
+    idempotency_key TEXT UNIQUE,
+    request_hash    TEXT,
+    created_at_ms   INTEGER NOT NULL
+);";
+
+const INSERT: Query = Query {
+    operation: "INSERT",
+    text: "INSERT INTO orders (order_id, customer_id, items, total_cents, status, idempotency_key, \
+           request_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)",
+};
+const CONFIRM: Query = Query {
+    operation: "UPDATE",
+    text: "UPDATE orders SET status = 'confirmed', payment_id = ?2 WHERE order_id = ?1",
+};
+const SET_STATUS: Query =
+    Query { operation: "UPDATE", text: "UPDATE orders SET status = ?2 WHERE order_id = ?1" };
+const BY_ID: Query = Query {
+    operation: "SELECT",
+    text: "SELECT order_id, customer_id, items, total_cents, status, payment_id, idempotency_key, \
+           request_hash FROM orders WHERE order_id = ?1",
+};
+const BY_KEY: Query = Query {
+    operation: "SELECT",
+    text: "SELECT order_id, customer_id, items, total_cents, status, payment_id, idempotency_key, \
+           request_hash FROM orders WHERE idempotency_key = ?1",
+};
+
+/// A statement and its operation name, as they appear on the span.
+#[derive(Debug, Clone, Copy)]
+struct Query {
+    operation: &'static str,
+    text: &'static str,
+}
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Recorded, payment not done yet.
+    Pending,
+    /// Paid.
+    Confirmed,
+    /// Payment failed; the same Idempotency-Key may try again.
+    Failed,
+}
+
+impl OrderStatus {
+    /// The stored (and answered) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "confirmed" => OrderStatus::Confirmed,
+            "failed" => OrderStatus::Failed,
+            _ => OrderStatus::Pending,
+        }
+    }
+}
+
+/// A stored order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOrder {
+    /// Our id for it.
+    pub order_id: String,
+    /// Who bought.
+    pub customer_id: String,
+    /// What they bought.
+    pub items: Vec<OrderItem>,
+    /// The total, in cents.
+    pub total_cents: u64,
+    /// Where it is in its life.
+    pub status: OrderStatus,
+    /// payment-service's id, once paid.
+    pub payment_id: Option<String>,
+    /// The client's `Idempotency-Key`, if it sent one.
+    pub idempotency_key: Option<String>,
+    /// A digest of the request the key was first used with.
+    pub request_hash: Option<String>,
+}
+
+/// A failed database operation.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite said no.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// An order with this idempotency key is already stored (a concurrent duplicate).
+    #[error("an order with this idempotency key already exists")]
+    DuplicateKey,
+    /// The blocking task running the query died.
+    #[error("the database task failed: {0}")]
+    Task(String),
+}
+
+impl DbError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            DbError::Sqlite(_) => "sqlite_error",
+            DbError::DuplicateKey => "duplicate_key",
+            DbError::Task(_) => "task_failed",
+        }
+    }
+}
+
+/// The order database: a file, and the pools that reach it.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// The shared pool every request uses.
+    main: Arc<Pool>,
+    /// A one-connection pool: the `pool-contention` scenario routes its queries here, so that
+    /// those requests queue behind each other without slowing anyone else.
+    contended: Arc<Pool>,
+    /// How long a query takes (the simulated part of it: disk, locks, a busy server).
+    query_latency: Latency,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `path`, with a pool of `pool_size` connections.
+    pub fn open(path: &Path, pool_size: usize, query_latency: Latency) -> Result<Self, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Task(format!("{}: {e}", dir.display())))?;
+        }
+        let first = open_connection(path)?;
+        first.execute_batch(SCHEMA)?;
+        let main = Arc::new(Pool::new("orders", path, pool_size.max(1)));
+        main.idle_connections().push(first);
+        Ok(Self { main, contended: Arc::new(Pool::new("orders-single", path, 1)), query_latency })
+    }
+
+    /// Stores a new order as `pending`.
+    pub async fn insert(&self, order: &StoredOrder, extra_latency: Latency) -> Result<(), DbError> {
+        let order = order.clone();
+        let items = serde_json::to_string(&order.items).map_err(|e| DbError::Task(e.to_string()))?;
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let result = self
+            .run(INSERT, extra_latency, move |conn| {
+                conn.execute(
+                    INSERT.text,
+                    params![
+                        order.order_id,
+                        order.customer_id,
+                        items,
+                        order.total_cents as i64,
+                        order.idempotency_key,
+                        order.request_hash,
+                        now_ms
+                    ],
+                )
+            })
+            .await;
+        match result {
+            Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(DbError::DuplicateKey)
+            }
+            other => other.map(drop),
+        }
+    }
+
+    /// Marks an order paid.
+    pub async fn confirm(&self, order_id: &str, payment_id: &str) -> Result<(), DbError> {
+        let (order_id, payment_id) = (order_id.to_owned(), payment_id.to_owned());
+        self.run(CONFIRM, Latency::default(), move |conn| {
+            conn.execute(CONFIRM.text, params![order_id, payment_id])
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Sets an order's status.
+    pub async fn set_status(&self, order_id: &str, status: OrderStatus) -> Result<(), DbError> {
+        let order_id = order_id.to_owned();
+        self.run(SET_STATUS, Latency::default(), move |conn| {
+            conn.execute(SET_STATUS.text, params![order_id, status.as_str()])
+        })
+        .await
+        .map(drop)
+    }
+
+    /// The order with this id.
+    pub async fn get(&self, order_id: &str) -> Result<Option<StoredOrder>, DbError> {
+        self.select_one(BY_ID, order_id.to_owned()).await
+    }
+
+    /// The order first stored with this idempotency key.
+    pub async fn by_idempotency_key(&self, key: &str) -> Result<Option<StoredOrder>, DbError> {
+        self.select_one(BY_KEY, key.to_owned()).await
+    }
+
+    async fn select_one(&self, query: Query, value: String) -> Result<Option<StoredOrder>, DbError> {
+        self.run(query, Latency::default(), move |conn| {
+            conn.query_row(query.text, params![value], row_to_order).optional()
+        })
+        .await
+    }
+
+    /// Runs `work` on a pooled connection inside the query's CLIENT span, on a blocking thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        query: Query,
+        extra_latency: Latency,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let pool =
+            if Scenario::current() == Some(Scenario::PoolContention) { &self.contended } else { &self.main };
+        let mut lease = pool.acquire().await?;
+        let span = tracing::info_span!(
+            "db query",
+            otel.name = %format_args!("{} orders", query.operation),
+            otel.kind = "client",
+            otel.status_code = Empty,
+            otel.status_description = Empty,
+            db.system.name = "sqlite",
+            db.operation.name = query.operation,
+            db.collection.name = "orders",
+            db.query.text = query.text,
+            db.client.connection.pool.name = pool.name,
+            error.type = Empty,
+        );
+        let latency = self.query_latency;
+        let outcome = async move {
+            // The connection is held while the query "runs": that is what makes a pool run dry.
+            latency.wait().await;
+            extra_latency.wait().await;
+            let conn =
+                lease.conn.take().ok_or_else(|| DbError::Task("leased without a connection".into()))?;
+            let (conn, result) = tokio::task::spawn_blocking(move || {
+                let result = work(&conn);
+                (conn, result)
+            })
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))?;
+            lease.give_back(conn);
+            Ok(result?)
+        }
+        .instrument(span.clone())
+        .await;
+        if let Err(error) = &outcome
+            && !matches!(error, DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation)
+        {
+            span.record("otel.status_code", "ERROR");
+            span.record("otel.status_description", error.to_string());
+            span.record("error.type", error.error_type());
+        }
+        outcome
+    }
+}
+
+fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOrder> {
+    let items: String = row.get(2)?;
+    let total: i64 = row.get(3)?;
+    let status: String = row.get(4)?;
+    Ok(StoredOrder {
+        order_id: row.get(0)?,
+        customer_id: row.get(1)?,
+        items: serde_json::from_str(&items).unwrap_or_default(),
+        total_cents: total.max(0) as u64,
+        status: OrderStatus::parse(&status),
+        payment_id: row.get(5)?,
+        idempotency_key: row.get(6)?,
+        request_hash: row.get(7)?,
+    })
+}
+
+fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    // WAL lets readers run beside the writer; the busy timeout makes writers queue, not fail.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// A request holding or waiting for a connection: what a waiter's span names.
+#[derive(Debug, Clone)]
+struct Holder {
+    ticket: u64,
+    customer: String,
+    trace_id: String,
+}
+
+/// A fixed number of connections, opened on first use. A semaphore counts them. Every request
+/// that asks for one joins a queue first and leaves it only after giving its connection back, so a
+/// request that finds none free can name everyone ahead of it.
+#[derive(Debug)]
+struct Pool {
+    name: &'static str,
+    path: PathBuf,
+    size: usize,
+    permits: Arc<Semaphore>,
+    idle: Mutex<Vec<Connection>>,
+    queue: Mutex<Vec<Holder>>,
+    next_ticket: AtomicU64,
+}
+
+impl Pool {
+    fn new(name: &'static str, path: &Path, size: usize) -> Self {
+        Self {
+            name,
+            path: path.to_owned(),
+            size,
+            permits: Arc::new(Semaphore::new(size)),
+            idle: Mutex::new(Vec::with_capacity(size)),
+            queue: Mutex::new(Vec::new()),
+            next_ticket: AtomicU64::new(1),
+        }
+    }
+
+    fn idle_connections(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        // A panic while holding this lock cannot leave the Vec half-changed: recover it.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Holder>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn acquire(self: &Arc<Self>) -> Result<Lease, DbError> {
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let me = Holder {
+            ticket,
+            customer: current_baggage(CUSTOMER_BAGGAGE_KEY).unwrap_or_else(|| "unknown".to_owned()),
+            trace_id: current_trace_id().unwrap_or_default(),
+        };
+        // Joining the queue and trying for a permit happen under one lock, and a permit is freed
+        // before its holder leaves the queue: so when none is free, the queue names who has them.
+        let (tried, ahead) = {
+            let mut queue = self.queue();
+            let tried = self.permits.clone().try_acquire_owned();
+            let ahead = if tried.is_ok() { Vec::new() } else { queue.clone() };
+            queue.push(me);
+            (tried, ahead)
+        };
+        // Leaves the queue however this ends: connection returned, query cancelled, error.
+        let place = Place { pool: Arc::clone(self), ticket };
+        let permit = match tried {
+            Ok(permit) => permit,
+            Err(_) => self.wait_for_connection(&ahead).await?,
+        };
+        let idle = self.idle_connections().pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let path = self.path.clone();
+                tokio::task::spawn_blocking(move || open_connection(&path))
+                    .await
+                    .map_err(|e| DbError::Task(e.to_string()))??
+            }
+        };
+        Ok(Lease { pool: Arc::clone(self), conn: Some(conn), _permit: permit, _place: place })
+    }
+
+    /// Waits for a free connection, in a span that names the requests ahead in the queue (by the
+    /// customer their baggage carried, and by trace id) and says how many there are.
+    async fn wait_for_connection(&self, ahead: &[Holder]) -> Result<OwnedSemaphorePermit, DbError> {
+        let join = |f: fn(&Holder) -> &str| ahead.iter().map(f).collect::<Vec<_>>().join(",");
+        let span = tracing::info_span!(
+            "waiting for a connection",
+            db.client.connection.pool.name = self.name,
+            db.client.connection.pool.max = self.size as i64,
+            demo.queue.ahead = ahead.len() as i64,
+            demo.waited_behind.customer = %join(|h| &h.customer),
+            demo.waited_behind.trace_id = %join(|h| &h.trace_id),
+        );
+        span.in_scope(|| {
+            tracing::info!(ahead = ahead.len(), "No free connection in pool {}: waiting", self.name);
+        });
+        self.permits
+            .clone()
+            .acquire_owned()
+            .instrument(span)
+            .await
+            .map_err(|_| DbError::Task("the connection pool was closed".into()))
+    }
+}
+
+/// A request's place in the pool's queue; dropping it leaves the queue.
+struct Place {
+    pool: Arc<Pool>,
+    ticket: u64,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.pool.queue().retain(|h| h.ticket != self.ticket);
+    }
+}
+
+/// A connection on loan. Dropping it returns the connection (unless a cancelled query took it
+/// down with it; the pool then opens a fresh one on next use), then frees the permit, then leaves
+/// the queue: fields drop in declaration order, so a request that finds no free connection
+/// always finds its holder still in the queue.
+struct Lease {
+    pool: Arc<Pool>,
+    conn: Option<Connection>,
+    _permit: OwnedSemaphorePermit,
+    _place: Place,
+}
+
+impl Lease {
+    fn give_back(&mut self, conn: Connection) {
+        self.conn = Some(conn);
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.idle_connections().push(conn);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn order(id: &str, key: Option<&str>) -> StoredOrder {
+        StoredOrder {
+            order_id: id.into(),
+            customer_id: "cust-1".into(),
+            items: vec![OrderItem { sku: "sku-mug".into(), quantity: 2 }],
+            total_cents: 2_500,
+            status: OrderStatus::Pending,
+            payment_id: None,
+            idempotency_key: key.map(Into::into),
+            request_hash: key.map(|_| "h".into()),
+        }
+    }
+
+    fn temp_db(name: &str) -> (PathBuf, Database) {
+        let dir = std::env::temp_dir().join(format!("order-db-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("orders.sqlite3");
+        let db = Database::open(&path, 2, Latency::default()).unwrap();
+        (path, db)
+    }
+
+    #[tokio::test]
+    async fn orders_round_trip_and_survive_reopening_the_file() {
+        let (path, db) = temp_db("roundtrip");
+        db.insert(&order("ord_1", Some("key-1")), Latency::default()).await.unwrap();
+        db.confirm("ord_1", "pay_1").await.unwrap();
+        drop(db);
+
+        let db = Database::open(&path, 1, Latency::default()).unwrap();
+        let stored = db.get("ord_1").await.unwrap().unwrap();
+        assert_eq!(stored.status, OrderStatus::Confirmed);
+        assert_eq!(stored.payment_id.as_deref(), Some("pay_1"));
+        assert_eq!(stored.items, order("ord_1", None).items);
+        assert_eq!(db.by_idempotency_key("key-1").await.unwrap().unwrap().order_id, "ord_1");
+        assert_eq!(db.get("ord_nope").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_reused_idempotency_key_is_a_duplicate() {
+        let (_, db) = temp_db("dupkey");
+        db.insert(&order("ord_1", Some("k")), Latency::default()).await.unwrap();
+        let second = db.insert(&order("ord_2", Some("k")), Latency::default()).await;
+        assert!(matches!(second, Err(DbError::DuplicateKey)), "{second:?}");
+        // Orders without a key never collide.
+        db.insert(&order("ord_3", None), Latency::default()).await.unwrap();
+        db.insert(&order("ord_4", None), Latency::default()).await.unwrap();
+    }
+}
