@@ -29,8 +29,11 @@ RUN test -n "${SERVICE}" || (echo "build with --build-arg SERVICE=gateway|order-
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --no-create-home app
+    && useradd --system --uid 10001 --no-create-home app \
+    && mkdir /data && chown app /data
 COPY --from=builder /app/target/release/${SERVICE} /usr/local/bin/service
 USER app
+# order-service's database directory: a new named volume mounted here starts with this owner.
+VOLUME /data
 ENV HOST=0.0.0.0
 ENTRYPOINT ["/usr/local/bin/service"]

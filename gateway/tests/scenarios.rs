@@ -368,3 +368,45 @@ async fn pool_contention_queues_concurrent_checkouts_and_the_wait_names_the_requ
         "a query follows the wait"
     );
 }
+
+/// The `setting=value` pairs a service logged as non-default at start-up.
+fn switches_logged(service: &Service) -> Vec<(String, String)> {
+    service
+        .logs()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["message"].as_str().is_some_and(|m| m.starts_with("Non-default setting")))
+        .map(|line| {
+            let field = |k: &str| line["fields"][k].as_str().unwrap().to_owned();
+            (field("setting"), field("value"))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_wide_switches_change_every_request_and_each_is_logged_once_at_start_up() {
+    let receiver = receiver().await;
+    let switches = [("INVENTORY_MODE", "sequential"), ("STRIPE_DECLINE_PERCENT", "100")];
+    let stack = Stack::start(&receiver.endpoint(), &switches).await;
+
+    // No scenario on the request: the switches alone decide.
+    let response = post_checkout(&stack).await;
+    assert_eq!(response.status(), 402);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "card_declined");
+    let trace_id = trace_id_of(&body);
+    let spans = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 12).await.unwrap();
+    let inventory =
+        spans.iter().find(|s| s.trace_id == trace_id && s.name == "inventory_and_pricing").unwrap();
+    assert_eq!(inventory.str_attribute("inventory.mode"), Some("sequential"));
+
+    let logged = |service: &Service, name: &str| {
+        switches_logged(service).into_iter().filter(|(n, _)| n == name).map(|(_, v)| v).collect::<Vec<_>>()
+    };
+    assert_eq!(logged(&stack.order, "INVENTORY_MODE"), ["sequential"], "once, with its value");
+    assert_eq!(logged(&stack.payment, "STRIPE_DECLINE_PERCENT"), ["100"]);
+    // Settings left at their default are not logged.
+    assert!(logged(&stack.order, "DB_POOL_SIZE").is_empty());
+    assert!(logged(&stack.payment, "STRIPE_FAILURE_PERCENT").is_empty());
+    stack.stop().await;
+}

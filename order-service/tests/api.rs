@@ -55,6 +55,8 @@ async fn payment_service() -> String {
         stripe_timeout: Duration::from_secs(1),
         stripe_max_attempts: 3,
         stripe_retry_backoff: Duration::ZERO,
+        stripe_failure_percent: 0,
+        stripe_decline_percent: 0,
     };
     let app = payment_service::router(payment_config, RemoteSystem::disabled("stripe"));
     tokio::spawn(async move { axum::serve(listener, app).await });

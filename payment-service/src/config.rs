@@ -28,6 +28,11 @@ pub struct Config {
     pub stripe_max_attempts: u32,
     /// Backoff before the first retry, doubling after (`STRIPE_RETRY_BACKOFF_MS`, default 250).
     pub stripe_retry_backoff: Duration,
+    /// Percent of Stripe attempts answered 503, for every request (`STRIPE_FAILURE_PERCENT`,
+    /// default 0): a flaky dependency that retries mostly hide.
+    pub stripe_failure_percent: u8,
+    /// Percent of charges Stripe declines, for every request (`STRIPE_DECLINE_PERCENT`, default 0).
+    pub stripe_decline_percent: u8,
 }
 
 impl FromSettings for Config {
@@ -46,6 +51,17 @@ impl FromSettings for Config {
             stripe_timeout: settings.timeout_millis("STRIPE_TIMEOUT_MS", 1_500)?,
             stripe_max_attempts: settings.parse("STRIPE_MAX_ATTEMPTS", 3u32)?.max(1),
             stripe_retry_backoff: settings.millis("STRIPE_RETRY_BACKOFF_MS", 250)?,
+            stripe_failure_percent: percent(settings, "STRIPE_FAILURE_PERCENT")?,
+            stripe_decline_percent: percent(settings, "STRIPE_DECLINE_PERCENT")?,
         })
     }
+}
+
+/// A percentage setting, 0 to 100, default 0.
+fn percent<F: Fn(&str) -> Option<String>>(settings: &Settings<F>, name: &str) -> Result<u8, SettingError> {
+    let value = settings.parse(name, 0u8)?;
+    if value > 100 {
+        return Err(SettingError::new(name, value.to_string(), "a percentage is 0 to 100"));
+    }
+    Ok(value)
 }

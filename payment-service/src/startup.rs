@@ -34,6 +34,8 @@ pub fn router(config: Config, stripe: RemoteSystem) -> Router {
             timeout: config.stripe_timeout,
             max_attempts: config.stripe_max_attempts,
             backoff: config.stripe_retry_backoff,
+            failure_percent: config.stripe_failure_percent,
+            decline_percent: config.stripe_decline_percent,
         },
     );
     let api = server::hardened(

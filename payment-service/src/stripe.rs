@@ -62,6 +62,11 @@ pub struct StripeSettings {
     pub max_attempts: u32,
     /// The first retry's backoff; each next one doubles.
     pub backoff: Duration,
+    /// Service-wide: the share of attempts, in percent, that Stripe answers 503 (a flaky Stripe
+    /// for every request, where the `stripe-outage` scenario fails one request's every attempt).
+    pub failure_percent: u8,
+    /// Service-wide: the share of charges, in percent, that Stripe declines.
+    pub decline_percent: u8,
 }
 
 /// What one attempt ended with.
@@ -69,6 +74,11 @@ enum Answer {
     Charged(Charge),
     Status(u16),
     TimedOut,
+}
+
+/// True with a probability of `percent` %.
+fn chance(percent: u8) -> bool {
+    percent > 0 && fastrand::u8(0..100) < percent
 }
 
 /// How many idempotency keys the simulated Stripe remembers (the real one: 24 hours' worth).
@@ -183,6 +193,8 @@ impl SimulatedStripe {
             Some(Scenario::SlowStripe) if !last => (self.settings.slow_latency, 200),
             Some(Scenario::StripeOutage) => (self.settings.latency, 503),
             Some(Scenario::CardDeclined) => (self.settings.latency, 402),
+            _ if chance(self.settings.failure_percent) => (self.settings.latency, 503),
+            _ if chance(self.settings.decline_percent) => (self.settings.latency, 402),
             _ => (self.settings.latency, 200),
         };
         let answer_after = latency.sample();

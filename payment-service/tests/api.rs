@@ -25,6 +25,8 @@ fn config() -> Config {
         stripe_timeout: Duration::from_secs(1),
         stripe_max_attempts: 3,
         stripe_retry_backoff: Duration::ZERO,
+        stripe_failure_percent: 0,
+        stripe_decline_percent: 0,
     }
 }
 

@@ -4,7 +4,7 @@
 //! nothing reads the environment after start-up. Unlike the `OTEL_*` variables, a malformed
 //! service setting is an error at start-up: a typo in `STRIPE_LATENCY_MS` should not go unnoticed.
 
-use std::{str::FromStr, time::Duration};
+use std::{cell::RefCell, str::FromStr, time::Duration};
 
 /// A setting had a value that does not parse.
 #[derive(Debug, thiserror::Error)]
@@ -15,33 +15,60 @@ pub struct SettingError {
     reason: String,
 }
 
+impl SettingError {
+    /// `name=value` is invalid because of `reason`.
+    pub fn new(name: &str, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { name: name.to_owned(), value: value.into(), reason: reason.into() }
+    }
+}
+
 /// A configuration that can be read from [`Settings`]: implement `from_settings`, get `from_env`.
 pub trait FromSettings: Sized {
     /// Reads the configuration through `settings`.
     fn from_settings<F: Fn(&str) -> Option<String>>(settings: &Settings<F>) -> Result<Self, SettingError>;
 
-    /// Reads the configuration from the process environment.
+    /// Reads the configuration from the process environment, and logs once each setting that
+    /// differs from its default (like HotROD's fix flags, a switched default should be visible).
     fn from_env() -> Result<Self, SettingError> {
-        Self::from_settings(&Settings::from_env())
+        let settings = Settings::from_env();
+        let config = Self::from_settings(&settings)?;
+        for (name, value) in settings.changed() {
+            tracing::info!(setting = %name, value = %value, "Non-default setting {name}={value}");
+        }
+        Ok(config)
     }
 }
 
 /// Reads settings through a lookup function (the process environment, or a map in tests).
 pub struct Settings<F> {
     lookup: F,
+    /// Settings read with a value other than their default, in the order read.
+    changed: RefCell<Vec<(String, String)>>,
 }
 
 impl Settings<fn(&str) -> Option<String>> {
     /// Settings from the process environment.
     pub fn from_env() -> Self {
-        Settings { lookup: |name| std::env::var(name).ok() }
+        Settings::new(|name| std::env::var(name).ok())
     }
 }
 
 impl<F: Fn(&str) -> Option<String>> Settings<F> {
     /// Settings from any lookup function.
     pub fn new(lookup: F) -> Self {
-        Settings { lookup }
+        Settings { lookup, changed: RefCell::default() }
+    }
+
+    /// Every setting read so far whose value differs from its default: `(name, value)`, once each.
+    pub fn changed(&self) -> Vec<(String, String)> {
+        self.changed.borrow().clone()
+    }
+
+    fn note_changed(&self, name: &str, value: &str) {
+        let mut changed = self.changed.borrow_mut();
+        if !changed.iter().any(|(n, _)| n == name) {
+            changed.push((name.to_owned(), value.to_owned()));
+        }
     }
 
     fn raw(&self, name: &str) -> Option<String> {
@@ -50,22 +77,36 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
 
     /// The string value of `name`, or `default`.
     pub fn string(&self, name: &str, default: &str) -> String {
-        self.raw(name).unwrap_or_else(|| default.to_owned())
+        match self.raw(name) {
+            Some(value) => {
+                if value != default {
+                    self.note_changed(name, &value);
+                }
+                value
+            }
+            None => default.to_owned(),
+        }
     }
 
     /// `name` parsed as `T`, or `default` when unset.
     pub fn parse<T>(&self, name: &str, default: T) -> Result<T, SettingError>
     where
-        T: FromStr,
+        T: FromStr + PartialEq,
         T::Err: std::fmt::Display,
     {
         match self.raw(name) {
             None => Ok(default),
-            Some(value) => value.parse().map_err(|e: T::Err| SettingError {
-                name: name.to_owned(),
-                reason: e.to_string(),
-                value,
-            }),
+            Some(value) => {
+                let parsed = value.parse().map_err(|e: T::Err| SettingError {
+                    name: name.to_owned(),
+                    reason: e.to_string(),
+                    value: value.clone(),
+                })?;
+                if parsed != default {
+                    self.note_changed(name, &value);
+                }
+                Ok(parsed)
+            }
         }
     }
 
@@ -109,6 +150,21 @@ mod tests {
         let s = settings(&[("STRIPE_LATENCY_MS", "80ms")]);
         let e = s.millis("STRIPE_LATENCY_MS", 80).expect_err("not a number");
         assert!(e.to_string().starts_with("STRIPE_LATENCY_MS=\"80ms\" is invalid"), "{e}");
+    }
+
+    #[test]
+    fn settings_that_differ_from_their_default_are_noted_once_each() {
+        let s = settings(&[("PORT", "3000"), ("DB_POOL_SIZE", "1"), ("HOST", "127.0.0.1"), ("X", "a")]);
+        assert_eq!(s.parse::<u16>("PORT", 3000).expect("valid"), 3000);
+        assert_eq!(s.parse::<usize>("DB_POOL_SIZE", 4).expect("valid"), 1);
+        assert_eq!(s.parse::<usize>("DB_POOL_SIZE", 4).expect("valid"), 1);
+        assert_eq!(s.string("HOST", "0.0.0.0"), "127.0.0.1");
+        assert_eq!(s.string("X", "a"), "a");
+        let _ = s.parse::<u64>("UNSET", 5);
+        assert_eq!(
+            s.changed(),
+            [("DB_POOL_SIZE".to_owned(), "1".to_owned()), ("HOST".to_owned(), "127.0.0.1".to_owned())]
+        );
     }
 
     #[test]
