@@ -10,11 +10,13 @@
 //! - [`domain`]: parse-don't-validate newtypes for a checkout (`CustomerId`, `Sku`, `Quantity`…).
 //! - [`checkout`]: the `POST /api/checkout` handler.
 //! - [`error`]: [`error::AppError`], how every failure becomes a JSON answer.
+//! - [`page`]: `GET /`, the teaching page (a button per scenario, a row and a trace link per click).
 
 pub mod checkout;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod page;
 pub mod startup;
 
 pub use config::Config;

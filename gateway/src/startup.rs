@@ -9,7 +9,7 @@ use shared_tracing::{
     server::{self, Server, StartError},
 };
 
-use crate::{checkout, config::Config};
+use crate::{checkout, config::Config, page::Page};
 
 /// What every request handler can reach.
 #[derive(Debug, Clone)]
@@ -31,9 +31,14 @@ pub fn router(config: Config) -> Result<Router, StartError> {
             .route("/api/orders/{id}", get(checkout::get_order)),
         config.request_timeout,
     );
+    let page = Page::new(&config.jaeger_ui_url);
     let state = AppState { config: Arc::new(config), orders };
     // The gateway is the edge: the only service that filters what clients send (see EdgePolicy).
-    Ok(inbound::traced_edge(api, edge).route("/health", get(|| async { "ok" })).with_state(state))
+    // The page and `/health` are added after the tracing layer: loading them makes no spans.
+    Ok(inbound::traced_edge(api, edge)
+        .route("/", get(move || std::future::ready(page.response())))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(state))
 }
 
 /// Binds the configured address and builds the router: a server ready to run.
