@@ -149,3 +149,60 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
         assert!(row.contains(label), "{row:?} should be indented as {label:?}");
     }
 }
+
+fn loadgen(args: &[&str], gateway_url: &str) -> Command {
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_loadgen")).parent().unwrap().to_owned();
+    let mut command = Command::new("bash");
+    command
+        .arg(repo().join("scripts/load.sh"))
+        .args(args)
+        .env("SKIP_BUILD", "1")
+        .env("BIN_DIR", bin_dir)
+        .env("GATEWAY_URL", gateway_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_sh_drives_a_weighted_mix_and_reports_each_scenario_then_stops_by_itself() {
+    let receiver = receiver().await;
+    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+    let output = loadgen(
+        &["--count", "40", "--concurrency", "4", "--mix", "happy=3,out-of-stock=1"],
+        &stack.gateway.url(),
+    )
+    .output()
+    .await
+    .unwrap();
+    stack.stop().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+
+    // A row per scenario: requests, errors, outcomes by status, three percentiles.
+    let row = |name: &str| -> Vec<String> {
+        let line =
+            stdout.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{stdout}"));
+        line.split_whitespace().map(str::to_owned).collect()
+    };
+    let (happy, sold_out) = (row("happy"), row("out-of-stock"));
+    let requests = |r: &[String]| r[1].parse::<u64>().unwrap();
+    assert_eq!(requests(&happy) + requests(&sold_out), 40, "{stdout}");
+    assert!(requests(&happy) > 0 && requests(&sold_out) > 0, "both scenarios were sent: {stdout}");
+    assert_eq!((happy[2].as_str(), happy[3].clone()), ("0", format!("201×{}", happy[1])), "{stdout}");
+    assert_eq!(
+        (sold_out[2].clone(), sold_out[3].clone()),
+        (sold_out[1].clone(), format!("409×{}", sold_out[1]))
+    );
+    assert_eq!(happy.iter().filter(|c| c.as_str() == "ms").count(), 3, "p50, p90 and p99: {happy:?}");
+    assert!(stdout.contains("40 checkouts in"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_sh_exits_non_zero_at_once_when_the_gateway_is_unreachable() {
+    let output =
+        loadgen(&["--count", "5"], &format!("http://127.0.0.1:{}", free_port())).output().await.unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is unreachable"), "{stderr}");
+}
