@@ -4,6 +4,7 @@
 #   scripts/checkout.sh                      # the DESIGN.md checkout
 #   scripts/checkout.sh '{"customer_id":"c","items":[{"sku":"sku-nope","quantity":1}],"card_token":"tok_visa"}'
 #   GATEWAY_URL=http://localhost:3000 scripts/checkout.sh
+#   SCENARIO=slow-stripe scripts/checkout.sh  # a teaching scenario (GET /api/scenarios lists them)
 #
 # Exits 0 for a 2xx answer, 1 otherwise.
 set -euo pipefail
@@ -14,7 +15,9 @@ BODY=${1:-'{"customer_id":"cust-42","items":[{"sku":"sku-book","quantity":2},{"s
 headers=$(mktemp)
 trap 'rm -f "$headers"' EXIT
 
-if ! body=$(curl -sS --max-time 30 -X POST "$GATEWAY_URL/api/checkout" \
+url="$GATEWAY_URL/api/checkout"
+[ -n "${SCENARIO:-}" ] && url="$url?scenario=$SCENARIO"
+if ! body=$(curl -sS --max-time 30 -X POST "$url" \
     -H 'content-type: application/json' -d "$BODY" -D "$headers"); then
   echo "checkout.sh: could not reach the gateway at $GATEWAY_URL (is it running?)" >&2
   exit 1
