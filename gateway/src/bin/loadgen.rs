@@ -123,7 +123,10 @@ async fn main() -> ExitCode {
     match health {
         Ok(r) if r.status().is_success() => {}
         Ok(r) => {
-            return fail(&format!("the gateway at {url} is not healthy: GET /health answered {}", r.status()));
+            return fail(&format!(
+                "the gateway at {url} is not healthy: GET /health answered {}",
+                r.status()
+            ));
         }
         Err(e) => return fail(&format!("the gateway at {url} is unreachable: {e}")),
     }
