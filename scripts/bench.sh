@@ -85,11 +85,11 @@ run() {
     otel_endpoint="http://127.0.0.1:$((base + 18))"
   fi
   local common=(HOST=127.0.0.1 RUST_LOG=warn SIM_JITTER_PERCENT=0 ORDER_VALIDATION_MS=0 INVENTORY_MS=0
-    FRAUD_CHECK_MS=0 STRIPE_LATENCY_MS=0 OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
+    FRAUD_CHECK_MS=0 STRIPE_LATENCY_MS=0 DB_QUERY_MS=0 OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
   env "${common[@]}" PORT=$((base + 2)) "$BIN/payment-service" >"$LOGS/$name-payment.log" 2>&1 &
   local pay=$!
   env "${common[@]}" PORT=$((base + 1)) PAYMENT_SERVICE_URL=http://127.0.0.1:$((base + 2)) \
-    "$BIN/order-service" >"$LOGS/$name-order.log" 2>&1 &
+    ORDER_DB_PATH="$LOGS/$name-orders.sqlite3" "$BIN/order-service" >"$LOGS/$name-order.log" 2>&1 &
   local ord=$!
   env "${common[@]}" PORT=$base ORDER_SERVICE_URL=http://127.0.0.1:$((base + 1)) \
     "$BIN/gateway" >"$LOGS/$name-gateway.log" 2>&1 &
