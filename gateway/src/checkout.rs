@@ -64,11 +64,8 @@ pub async fn checkout(
     let checkout = Checkout::parse(body)?;
     let mut forwarded = HeaderMap::new();
     if let Some(value) = request_headers.get(idempotency::HEADER) {
-        let key = idempotency::parse(value).map_err(AppError::InvalidHeader)?;
-        forwarded.insert(
-            idempotency::HEADER,
-            HeaderValue::from_str(&key).map_err(|_| AppError::InvalidHeader(key))?,
-        );
+        idempotency::parse(value).map_err(AppError::InvalidHeader)?;
+        forwarded.insert(idempotency::HEADER, value.clone());
     }
     let span = tracing::Span::current();
     span.set_attribute("checkout.items_count", checkout.items.len() as i64);

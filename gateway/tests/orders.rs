@@ -19,10 +19,6 @@ async fn checkout_with_key(stack: &Stack, key: &str, body: &Value, scenario: &st
         .unwrap()
 }
 
-fn trace_id_of(body: &Value) -> String {
-    body["trace_id"].as_str().or(body["error"]["trace_id"].as_str()).unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stored_order_is_read_back_through_the_gateway_and_an_unknown_one_is_a_404() {
     let receiver = receiver().await;

@@ -23,10 +23,6 @@ async fn checkout_in(stack: &Stack, scenario: &str) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
-fn trace_id_of(body: &Value) -> String {
-    body["trace_id"].as_str().or(body["error"]["trace_id"].as_str()).unwrap().to_owned()
-}
-
 /// Waits for `count` spans of the trace, stops the stack (flushing everything), returns them all.
 async fn spans_of(
     receiver: &tracectl::receiver::RunningReceiver,

@@ -131,13 +131,25 @@ pub struct StoredOrder {
 pub enum DbError {
     /// SQLite said no.
     #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     /// An order with this idempotency key is already stored (a concurrent duplicate).
     #[error("an order with this idempotency key already exists")]
     DuplicateKey,
     /// The blocking task running the query died.
     #[error("the database task failed: {0}")]
     Task(String),
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error {
+            // The only constraint a write can break is the unique idempotency key.
+            rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                DbError::DuplicateKey
+            }
+            other => DbError::Sqlite(other),
+        }
+    }
 }
 
 impl DbError {
@@ -180,30 +192,22 @@ impl Database {
         let order = order.clone();
         let items = serde_json::to_string(&order.items).map_err(|e| DbError::Task(e.to_string()))?;
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        let result = self
-            .run(INSERT, extra_latency, move |conn| {
-                conn.execute(
-                    INSERT.text,
-                    params![
-                        order.order_id,
-                        order.customer_id,
-                        items,
-                        order.total_cents as i64,
-                        order.idempotency_key,
-                        order.request_hash,
-                        now_ms
-                    ],
-                )
-            })
-            .await;
-        match result {
-            Err(DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(DbError::DuplicateKey)
-            }
-            other => other.map(drop),
-        }
+        self.run(INSERT, extra_latency, move |conn| {
+            conn.execute(
+                INSERT.text,
+                params![
+                    order.order_id,
+                    order.customer_id,
+                    items,
+                    order.total_cents as i64,
+                    order.idempotency_key,
+                    order.request_hash,
+                    now_ms
+                ],
+            )
+        })
+        .await
+        .map(drop)
     }
 
     /// Marks an order paid.
@@ -284,8 +288,9 @@ impl Database {
         }
         .instrument(span.clone())
         .await;
+        // A duplicate key is the caller's answer (a repeated request), not a database failure.
         if let Err(error) = &outcome
-            && !matches!(error, DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation)
+            && !matches!(error, DbError::DuplicateKey)
         {
             span.record("otel.status_code", "ERROR");
             span.record("otel.status_description", error.to_string());

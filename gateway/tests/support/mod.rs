@@ -45,6 +45,11 @@ pub fn of_trace_without_waits<'a>(spans: &'a [Span], trace_id: &str) -> Vec<&'a 
     spans.iter().filter(|s| s.trace_id == trace_id && s.name != POOL_WAIT).collect()
 }
 
+/// The trace id of an answer: `trace_id` of a success, `error.trace_id` of a failure.
+pub fn trace_id_of(body: &Value) -> String {
+    body["trace_id"].as_str().or(body["error"]["trace_id"].as_str()).unwrap().to_owned()
+}
+
 /// The checkout body of DESIGN.md.
 pub fn checkout_body() -> Value {
     serde_json::json!({
