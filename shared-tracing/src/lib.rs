@@ -5,6 +5,7 @@
 //! - [`config`]: the standard `OTEL_*` variables, parsed once.
 //! - [`telemetry`]: [`init`] (logs + propagation + OTLP export) and the [`Telemetry`] handle whose
 //!   [`Telemetry::shutdown`] flushes every finished span.
+//! - [`export_queue`]: spans dropped when the collector cannot keep up, counted and reported.
 //! - [`logging`]: log lines that carry `trace_id` and `span_id`.
 //! - [`propagation`]: W3C `traceparent` / `tracestate` / `baggage` (the only module that touches them).
 //! - [`inbound`]: an axum layer making one SERVER span per request.
@@ -30,6 +31,7 @@
 pub mod config;
 pub mod downstream;
 pub mod error_body;
+pub mod export_queue;
 pub mod idempotency;
 pub mod inbound;
 pub mod json;

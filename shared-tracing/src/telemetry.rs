@@ -12,7 +12,7 @@
 //! The two layers have separate filters on purpose: `RUST_LOG=warn` makes the logs quiet but must
 //! not silently switch tracing off.
 
-use std::{io::IsTerminal as _, time::Duration};
+use std::{io::IsTerminal as _, sync::Arc, time::Duration};
 
 use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
@@ -21,7 +21,9 @@ use opentelemetry_sdk::{
     error::OTelSdkResult,
     propagation::{BaggagePropagator, TraceContextPropagator},
     resource::{EnvResourceDetector, TelemetryResourceDetector},
-    trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor},
+    trace::{
+        BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor,
+    },
 };
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
@@ -29,6 +31,7 @@ use tracing_subscriber::{
 };
 
 use crate::config::{Propagators, Protocol, TelemetryConfig};
+use crate::export_queue::{self, CountingExporter, QueueGauge};
 use crate::logging::TraceAwareFormat;
 use crate::remote::RemoteSystem;
 
@@ -65,6 +68,32 @@ pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
     /// One provider per simulated remote system (see [`Telemetry::remote_system`]).
     remote_providers: Vec<SdkTracerProvider>,
+    /// The export queue of every provider, watched for dropped spans.
+    queues: ExportQueues,
+}
+
+/// The export queues of a service's providers and the task reporting their drops.
+#[derive(Debug)]
+struct ExportQueues {
+    size: usize,
+    gauges: Vec<Arc<QueueGauge>>,
+    reporter: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ExportQueues {
+    fn new_gauge(&mut self) -> Arc<QueueGauge> {
+        let gauge = QueueGauge::new(self.size);
+        self.gauges.push(gauge.clone());
+        gauge
+    }
+
+    /// (Re)starts the reporter over every gauge so far.
+    fn start_reporting(&mut self) {
+        if let Some(old) = self.reporter.take() {
+            old.abort();
+        }
+        self.reporter = Some(tokio::spawn(export_queue::report_drops(self.gauges.clone(), self.size)));
+    }
 }
 
 /// Initialises logging, propagation and (unless disabled) span export for one service.
@@ -73,11 +102,13 @@ pub struct Telemetry {
 pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     set_propagator(config.propagators);
 
+    let mut queues =
+        ExportQueues { size: export_queue::queue_size_from_env(), gauges: Vec::new(), reporter: None };
     let provider = if config.sdk_disabled {
         None
     } else {
         let resource = service_resource(&config);
-        Some(build_provider(config.protocol, resource)?)
+        Some(build_provider(config.protocol, resource, queues.size, queues.new_gauge())?)
     };
 
     let log_filter = match std::env::var("RUST_LOG") {
@@ -116,6 +147,7 @@ pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
 
     if let Some(provider) = &provider {
         global::set_tracer_provider(provider.clone());
+        queues.start_reporting();
     }
     for warning in &config.warnings {
         tracing::warn!("{warning}");
@@ -128,7 +160,7 @@ pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
         "telemetry initialised"
     );
 
-    Ok(Telemetry { config, provider, remote_providers: Vec::new() })
+    Ok(Telemetry { config, provider, remote_providers: Vec::new(), queues })
 }
 
 impl Telemetry {
@@ -147,9 +179,11 @@ impl Telemetry {
         let tracer: SdkTracer = match &self.provider {
             Some(_) => {
                 let resource = remote_resource(name);
-                let provider = build_provider(self.config.protocol, resource)?;
+                let gauge = self.queues.new_gauge();
+                let provider = build_provider(self.config.protocol, resource, self.queues.size, gauge)?;
                 let tracer = provider.tracer(name);
                 self.remote_providers.push(provider);
+                self.queues.start_reporting();
                 tracer
             }
             // Telemetry is off: spans that are never recorded.
@@ -159,7 +193,10 @@ impl Telemetry {
     }
 
     /// Flushes every finished span and stops the exporters. Call it once, at the very end.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
+        if let Some(reporter) = self.queues.reporter.take() {
+            reporter.abort();
+        }
         let providers: Vec<_> = self.provider.into_iter().chain(self.remote_providers).collect();
         if providers.is_empty() {
             return;
@@ -180,6 +217,7 @@ impl Telemetry {
                 Err(e) => errors.push(format!("shutdown task failed: {e}")),
             }
         }
+        export_queue::report_total(&self.queues.gauges, self.queues.size);
         if errors.is_empty() {
             tracing::info!("telemetry flushed and shut down");
         } else {
@@ -221,7 +259,12 @@ fn remote_resource(name: &'static str) -> Resource {
         .build()
 }
 
-fn build_provider(protocol: Protocol, resource: Resource) -> Result<SdkTracerProvider, TelemetryError> {
+fn build_provider(
+    protocol: Protocol,
+    resource: Resource,
+    queue_size: usize,
+    gauge: Arc<QueueGauge>,
+) -> Result<SdkTracerProvider, TelemetryError> {
     // Endpoint, timeout and headers come from the standard OTEL_EXPORTER_OTLP_* variables, which the
     // exporter reads itself (and appends `/v1/traces` to the generic endpoint for http).
     let exporter = match protocol {
@@ -233,21 +276,24 @@ fn build_provider(protocol: Protocol, resource: Resource) -> Result<SdkTracerPro
     };
     // The batch processor exports from its own thread, so a slow or missing collector never adds
     // latency to a request; its queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory, and spans beyond it
-    // are dropped and counted rather than blocking.
-    let processor = BatchSpanProcessor::builder(exporter).build();
+    // are dropped and counted (see `export_queue`) rather than blocking.
+    let exporter = CountingExporter::new(exporter, gauge.clone());
+    let batch = BatchConfigBuilder::default().with_max_queue_size(queue_size).build();
+    let processor = BatchSpanProcessor::builder(exporter).with_batch_config(batch).build();
     // Every started span is stamped with the request's teaching scenario, and every finished one
     // has card data masked, on its way to the export queue.
-    let processor = ServiceSpanProcessor { next: processor };
+    let processor = ServiceSpanProcessor { next: processor, queue: gauge };
     // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG via the SDK's defaults.
     Ok(SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource).build())
 }
 
 /// The project's own step in the span pipeline, in front of the batch processor: every span is
-/// stamped with the request's teaching scenario when it starts, and has card data masked when it
-/// ends, before it is queued for export.
+/// stamped with the request's teaching scenario when it starts, and when it ends it takes a place
+/// in the export queue (or is dropped and counted) and has card data masked.
 #[derive(Debug)]
 struct ServiceSpanProcessor<P> {
     next: P,
+    queue: Arc<QueueGauge>,
 }
 
 impl<P: SpanProcessor> SpanProcessor for ServiceSpanProcessor<P> {
@@ -257,6 +303,9 @@ impl<P: SpanProcessor> SpanProcessor for ServiceSpanProcessor<P> {
     }
 
     fn on_end(&self, mut span: SpanData) {
+        if !self.queue.admit() {
+            return;
+        }
         crate::redact::redact_span(&mut span);
         self.next.on_end(span);
     }

@@ -1,5 +1,5 @@
 //! The OTLP/gRPC side of the receiver (`opentelemetry.proto.collector.trace.v1.TraceService/Export`,
-//! conventionally on port 4317), feeding the same [`SpanStore`] as the HTTP side.
+//! conventionally on port 4317), feeding the same kind of [`Sink`] as the HTTP side.
 //!
 //! With it, services configured with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` can be checked end to end
 //! just like the default `http/protobuf` ones.
@@ -12,53 +12,53 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use tonic::transport::server::TcpIncoming;
 
-use crate::{model::spans_from_request, receiver::SpanStore};
+use crate::receiver::{Sink, SpanStore};
 
-/// The gRPC `TraceService`, storing what it receives.
+/// The gRPC `TraceService`, handing what it receives to its sink.
 #[derive(Debug, Clone)]
-struct Collector {
-    store: SpanStore,
+struct Collector<S> {
+    sink: S,
 }
 
 #[tonic::async_trait]
-impl TraceService for Collector {
+impl<S: Sink> TraceService for Collector<S> {
     async fn export(
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.store.push(spans_from_request(request.get_ref()));
+        self.sink.accept(request.get_ref());
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
 
 /// A gRPC receiver running on a Tokio task.
 #[derive(Debug)]
-pub struct RunningGrpcReceiver {
+pub struct RunningGrpcReceiver<S = SpanStore> {
     /// Where it listens.
     pub addr: SocketAddr,
     /// What it has received.
-    pub store: SpanStore,
+    pub store: S,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl RunningGrpcReceiver {
+impl<S> RunningGrpcReceiver<S> {
     /// The endpoint, for `OTEL_EXPORTER_OTLP_ENDPOINT` with `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
 }
 
-impl Drop for RunningGrpcReceiver {
+impl<S> Drop for RunningGrpcReceiver<S> {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
 /// Starts a gRPC receiver on `addr` (use port 0 for a free port), storing into `store`.
-pub async fn spawn(addr: SocketAddr, store: SpanStore) -> std::io::Result<RunningGrpcReceiver> {
+pub async fn spawn<S: Sink>(addr: SocketAddr, store: S) -> std::io::Result<RunningGrpcReceiver<S>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let service = TraceServiceServer::new(Collector { store: store.clone() });
+    let service = TraceServiceServer::new(Collector { sink: store.clone() });
     let task = tokio::spawn(async move {
         let served = tonic::transport::Server::builder()
             .add_service(service)

@@ -6,6 +6,7 @@
 //!   bounded [`receiver::SpanStore`]. The end-to-end tests of the services use it as their
 //!   collector, so the project has one receiver, exercised by every test run.
 //! - [`grpc`]: the same receiver over OTLP/gRPC (`TraceService/Export`, port 4317 by convention).
+//! - [`count`]: spans per trace counted from the wire, for `listen --stats` in benchmarks.
 //! - [`listen`]: `tracectl listen`, the receiver printing each trace as a waterfall once it is quiet.
 //! - [`trace`]: spans assembled into a tree: orphans kept, cycles broken, clock skew corrected.
 //! - [`waterfall`]: a trace drawn as an indented tree with bars on a shared time axis.
@@ -14,6 +15,7 @@
 //! - [`jaeger`]: a client of Jaeger's `/api/v3` query API (`show`, `analyze`, `search`, `services`).
 
 pub mod analyze;
+pub mod count;
 pub mod grpc;
 pub mod jaeger;
 pub mod listen;

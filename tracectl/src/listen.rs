@@ -15,6 +15,7 @@ use std::{
 };
 
 use crate::{
+    count::TraceCounter,
     model::Span,
     receiver::{self, SpanStore},
     trace::Trace,
@@ -42,25 +43,6 @@ pub struct ListenOptions {
     pub json: bool,
     /// Draw nothing; print only how many spans and traces arrived, at exit (for benchmarks).
     pub stats: bool,
-}
-
-/// What arrived, counted in `--stats` mode, per trace id. A span lost on the way shows as a trace
-/// smaller than the rest, so the smallest and largest trace sizes are kept too.
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
-struct Counts {
-    spans: usize,
-    traces: usize,
-    min_spans_per_trace: usize,
-    max_spans_per_trace: usize,
-}
-
-impl Counts {
-    fn add(&mut self, spans: usize) {
-        self.min_spans_per_trace = if self.traces == 0 { spans } else { self.min_spans_per_trace.min(spans) };
-        self.max_spans_per_trace = self.max_spans_per_trace.max(spans);
-        self.spans += spans;
-        self.traces += 1;
-    }
 }
 
 /// A trace whose spans are still arriving.
@@ -91,6 +73,9 @@ pub async fn run(
     mut out: impl Write,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    if options.stats {
+        return run_stats(options, out, shutdown).await;
+    }
     let store = SpanStore::default();
     let running = receiver::spawn(options.addr, store.clone()).await?;
     let mut banner = |text: String| -> std::io::Result<()> {
@@ -115,9 +100,6 @@ pub async fn run(
     out.flush()?;
 
     let mut pending: HashMap<String, Pending> = HashMap::new();
-    // --stats counts per trace id over the whole run: under load, one trace's spans can arrive
-    // further apart than `quiet`, and counting per drawn trace would split it in two.
-    let mut per_trace: HashMap<String, usize> = HashMap::new();
     let mut tick = tokio::time::interval(
         (options.quiet / 4).clamp(Duration::from_millis(10), Duration::from_millis(250)),
     );
@@ -130,12 +112,6 @@ pub async fn run(
             _ = tick.tick() => {}
         }
         let now = Instant::now();
-        if options.stats {
-            for span in store.drain() {
-                *per_trace.entry(span.trace_id).or_default() += 1;
-            }
-            continue;
-        }
         collect(&store, &mut pending, now);
         evict_over_limit(&mut pending, options.max_traces, &options, &mut out)?;
         let quiet: Vec<String> = pending
@@ -145,21 +121,39 @@ pub async fn run(
             .collect();
         print_traces(&mut pending, quiet, &options, &mut out)?;
     }
-    // Shutting down: whatever has arrived is counted or printed rather than lost.
-    if options.stats {
-        for span in store.drain() {
-            *per_trace.entry(span.trace_id).or_default() += 1;
-        }
-        let mut counts = Counts::default();
-        for spans in per_trace.into_values() {
-            counts.add(spans);
-        }
-        writeln!(out, "{}", serde_json::json!({"received": counts}))?;
-        return out.flush();
-    }
+    // Shutting down: whatever has arrived is printed rather than lost.
     collect(&store, &mut pending, Instant::now());
     let all: Vec<String> = pending.keys().cloned().collect();
     print_traces(&mut pending, all, &options, &mut out)?;
+    out.flush()
+}
+
+/// `--stats`: counts spans per trace id over the whole run and prints the totals at shutdown.
+/// (Per trace id, not per drawn trace: under load, one trace's spans can arrive further apart
+/// than `quiet`, and counting per drawn trace would split it in two.)
+async fn run_stats(
+    options: ListenOptions,
+    mut out: impl Write,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let counter = TraceCounter::default();
+    let running = receiver::spawn(options.addr, counter.clone()).await?;
+    writeln!(
+        out,
+        "tracectl: receiving OTLP/HTTP traces on {}/v1/traces, counting spans per trace",
+        running.endpoint()
+    )?;
+    let _grpc = match options.grpc_addr {
+        Some(addr) => {
+            let grpc = crate::grpc::spawn(addr, counter.clone()).await?;
+            writeln!(out, "tracectl: receiving OTLP/gRPC traces on {}", grpc.endpoint())?;
+            Some(grpc)
+        }
+        None => None,
+    };
+    out.flush()?;
+    shutdown.await;
+    writeln!(out, "{}", serde_json::json!({"received": counter.counts()}))?;
     out.flush()
 }
 

@@ -135,6 +135,18 @@ impl Service {
             .unwrap()
     }
 
+    /// Sends SIGTERM, waits for the process to exit, and returns every line it wrote, the last
+    /// ones (written while shutting down) included.
+    pub async fn stop_with_logs(self) -> (ExitStatus, Vec<String>) {
+        let logs = self.logs.clone();
+        let mut changes = self.log_lines.clone();
+        let status = self.stop().await;
+        // The reader drops its sender at the end of stdout: then every line is in.
+        let _ = tokio::time::timeout(STOP_TIMEOUT, async { while changes.changed().await.is_ok() {} }).await;
+        let lines = logs.lock().unwrap().clone();
+        (status, lines)
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub async fn stop(mut self) -> ExitStatus {
         let pid = Pid::from_raw(self.child.id().expect("still running") as i32);

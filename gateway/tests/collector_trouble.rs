@@ -1,0 +1,136 @@
+//! Telemetry never blocks requests: with a collector that never answers, or one that answers
+//! slowly, checkouts answer as usual; spans that do not fit the bounded export queue are dropped,
+//! counted, and reported in a rate-limited warning, never one line per span.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::*;
+
+/// The `fields` of every JSON log line with this message fragment.
+fn log_fields(lines: &[String], message: &str) -> Vec<Value> {
+    lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["message"].as_str().is_some_and(|m| m.contains(message)))
+        .map(|line| line["fields"].clone())
+        .collect()
+}
+
+const PERIODIC: &str = "spans since the last report";
+const TOTAL: &str = "spans were dropped in all";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_collector_that_never_answers_costs_spans_not_requests_and_drops_are_reported_not_spammed() {
+    // Arrange: a "collector" that accepts connections and never answers, a 60 s export timeout,
+    // and an export queue of 20 spans. If exporting blocked requests, a checkout would take a minute.
+    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", blackhole.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = blackhole.accept().await {
+            held.push(socket);
+        }
+    });
+    let stack = Stack::start(
+        &endpoint,
+        &[("OTEL_EXPORTER_OTLP_TIMEOUT", "60000"), ("OTEL_BSP_MAX_QUEUE_SIZE", "20")],
+    )
+    .await;
+
+    // Act: 20 checkouts, about 180 order-service spans against room for 20 queued and one batch
+    // stuck in the exporter.
+    let started = Instant::now();
+    for _ in 0..20 {
+        let response = tokio::time::timeout(Duration::from_secs(20), post_checkout(&stack))
+            .await
+            .expect("a checkout blocked on telemetry export");
+        assert_eq!(response.status(), 201);
+    }
+
+    // Assert: the drops are reported while the service runs...
+    stack
+        .order
+        .wait_for_logs("a dropped-span warning", |lines| !log_fields(lines, PERIODIC).is_empty())
+        .await;
+    let elapsed = started.elapsed();
+    // ...and shutdown is bounded, even with spans stuck in the exporter.
+    let Stack { gateway, order, payment } = stack;
+    let order = tokio::time::timeout(Duration::from_secs(60), async {
+        assert!(gateway.stop().await.success());
+        let (status, order) = order.stop_with_logs().await;
+        assert!(status.success() && payment.stop().await.success());
+        order
+    })
+    .await
+    .expect("shutdown hung on the exporter");
+
+    let periodic = log_fields(&order, PERIODIC);
+    let total = log_fields(&order, TOTAL);
+    assert_eq!(total.len(), 1, "one total at shutdown: {total:?}");
+    let total = total[0]["dropped_spans_total"].as_u64().unwrap();
+    let reported: u64 = periodic.iter().map(|f| f["dropped_spans"].as_u64().unwrap()).sum();
+    assert!(total >= 100, "about 180 spans for 40 places, yet only {total} dropped");
+    assert!(reported > 0 && reported <= total, "reported {reported} of {total}");
+    // Rate-limited: one line per 10 s at most (plus the first), however many spans were dropped.
+    let allowed = 1 + elapsed.as_secs() / 10;
+    assert!(periodic.len() as u64 <= allowed, "{} warnings in {elapsed:?}: {periodic:?}", periodic.len());
+    // Every drop happened (and was counted) in front of the SDK's queue, which never overflowed.
+    assert!(
+        order.iter().all(|line| !line.contains("SpanDroppingStarted")),
+        "the SDK dropped spans the service did not count"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_collector_that_answers_slowly_delays_exports_not_requests_and_loses_nothing() {
+    // Arrange: a collector that takes 3 s to answer every export.
+    const COLLECTOR_DELAY: Duration = Duration::from_secs(3);
+    let store = tracectl::receiver::SpanStore::default();
+    let slow = tracectl::receiver::router(store.clone()).layer(axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            tokio::time::sleep(COLLECTOR_DELAY).await; // the collector's own slowness, simulated
+            next.run(request).await
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, slow).await });
+    let stack = Stack::start(&endpoint, &[]).await;
+
+    // Act: checkouts one after another while the exporters wait on the collector.
+    let mut trace_ids = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let response = post_checkout(&stack).await;
+        assert_eq!(response.status(), 201);
+        // Were a request to wait for an export, it would take at least the collector's delay.
+        assert!(
+            started.elapsed() < COLLECTOR_DELAY,
+            "a checkout waited {:?} for telemetry",
+            started.elapsed()
+        );
+        let body: Value = response.json().await.unwrap();
+        trace_ids.push(trace_id_of(&body));
+    }
+
+    // Assert: every span arrives in the end, whole traces, none dropped.
+    let spans = store
+        .wait_for(Duration::from_secs(60), |s| {
+            trace_ids.iter().all(|t| of_trace(s, t).len() >= CHECKOUT_SPANS)
+        })
+        .await
+        .unwrap_or_else(|got| panic!("spans lost with a slow collector: {} arrived", got.len()));
+    for trace_id in &trace_ids {
+        assert_eq!(of_trace(&spans, trace_id).len(), CHECKOUT_SPANS, "trace {trace_id}");
+    }
+    let Stack { gateway, order, payment } = stack;
+    assert!(gateway.stop().await.success());
+    let (status, order_logs) = order.stop_with_logs().await;
+    assert!(status.success() && payment.stop().await.success());
+    assert!(log_fields(&order_logs, TOTAL).is_empty(), "spans were dropped");
+}
