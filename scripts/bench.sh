@@ -11,7 +11,9 @@
 # case for tracing overhead. Load comes from wrk on the same machine, which competes for the CPU;
 # compare the ratios, not the absolute numbers.
 #
-# Settings: DURATION (s, default 10), CONNECTIONS (default 32), WARMUP (s, default 2).
+# Settings: DURATION (s, default 10), CONNECTIONS (default 32), WARMUP (s, default 2), ROUNDS
+# (default 3: the four configurations run in turn, ROUNDS times, and the table shows each one's
+# median round, since a shared machine's speed drifts during a run).
 # Needs: cargo, curl, wrk (installed with apt-get when run as root; else `apt install wrk` /
 # `brew install wrk`).
 set -euo pipefail
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-2}
+ROUNDS=${ROUNDS:-3}
 BIN=target/release
 LOGS=target/bench
 mkdir -p "$LOGS"
@@ -86,6 +89,7 @@ run() {
   fi
   local common=(HOST=127.0.0.1 RUST_LOG=warn SIM_JITTER_PERCENT=0 ORDER_VALIDATION_MS=0 INVENTORY_MS=0
     FRAUD_CHECK_MS=0 STRIPE_LATENCY_MS=0 DB_QUERY_MS=0 OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
+  rm -f "$LOGS/$name-orders.sqlite3"* # every run starts from an empty database
   env "${common[@]}" PORT=$((base + 2)) "$BIN/payment-service" >"$LOGS/$name-payment.log" 2>&1 &
   local pay=$!
   env "${common[@]}" PORT=$((base + 1)) PAYMENT_SERVICE_URL=http://127.0.0.1:$((base + 2)) \
@@ -122,7 +126,7 @@ run() {
   # Dropped spans, as the services count them (each logs its total at shutdown, only if non-zero), and
   # requests cancelled because wrk stopped mid-request (their traces lack the later hops).
   local dropped cancelled
-  dropped=$(cat "$LOGS/$name"-{gateway,order,payment}.log | grep "dropped in all" | sed -n 's/.*dropped_spans_total=\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}')
+  dropped=$(cat "$LOGS/$name"-{gateway,order,payment}.log | { grep "dropped in all" || true; } | sed -n 's/.*dropped_spans_total=\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}')
   cancelled=$(grep -c "request cancelled" "$LOGS/$name-gateway.log" || true)
   local out="$LOGS/$name-wrk.txt" warm="$LOGS/$name-warmup.txt"
   local rps requests warm_requests p50 p99 errors cpu_us receiver_us hz
@@ -139,11 +143,18 @@ run() {
 }
 
 rm -f "$LOGS/results"
-echo "Running 4 configurations, ${DURATION}s each at ${CONNECTIONS} connections..."
-run a-disabled none OTEL_SDK_DISABLED=true
-run b-full live
-run c-sampled live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
-run d-collector-down none
+echo "Running 4 configurations, ${DURATION}s each at ${CONNECTIONS} connections, ${ROUNDS} rounds..."
+for round in $(seq 1 "$ROUNDS"); do
+  echo "  round $round of $ROUNDS"
+  run a-disabled none OTEL_SDK_DISABLED=true
+  run b-full live
+  run c-sampled live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+  run d-collector-down none
+done
+# Per configuration, the round with the median throughput (a whole line, so its figures belong together).
+for name in a-disabled b-full c-sampled d-collector-down; do
+  grep "^$name " "$LOGS/results" | sort -k2 -g | sed -n "$(((ROUNDS + 1) / 2))p"
+done >"$LOGS/median"
 
 echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
@@ -158,7 +169,16 @@ awk '
     label["d-collector-down"] = "(d) collector down"
     printf "%-32s %6.0f req/s (%.2f)  p50 %6.2f ms (%.2f)  p99 %6.2f ms (%.2f)  CPU %4d us/checkout (%.2f)  receiver CPU %3d us/checkout  RSS MiB %-15s  non-2xx %s  spans dropped %s  received %s for %s checkouts (%s cut off by wrk)\n",
       label[$1], $2, $2 / base_rps, $3, $3 / base_p50, $4, $4 / base_p99, $5, $5 / base_cpu, $12, $6, $7, $10, $9, $8, $11
-  }' "$LOGS/results"
+  }' "$LOGS/median"
+echo
+echo "Throughput ratio to (a) in each round (rounds run the four configurations side by side):"
+awk '{ rps[$1] = rps[$1] " " $2 } END {
+  split(rps["a-disabled"], a, " ")
+  for (name in rps) if (name != "a-disabled") {
+    split(rps[name], r, " "); line = ""
+    for (i = 1; i in r; i++) line = line sprintf(" %.2f", r[i] / a[i])
+    printf "  %-18s%s\n", name, line
+  } }' "$LOGS/results" | sort
 echo
 echo "Ratios are to (a). 'CPU' is the three services; 'receiver CPU' is the OTLP receiver's, which runs on"
 echo "the same cores (a collector elsewhere would not compete with them)."
