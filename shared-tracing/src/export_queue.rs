@@ -11,7 +11,7 @@
 //! - [`QueueGauge::admit`] counts the spans handed to the batch processor and not yet taken by the
 //!   exporter ([`CountingExporter`] gives them back when it receives a batch). A span that would
 //!   not fit is dropped *here*, and counted, before the SDK would have had to drop it.
-//! - [`report_drops`] logs one warning per [`REPORT_INTERVAL`] at most, with the count since the
+//! - [`ExportQueues`] logs one warning per [`REPORT_INTERVAL`] at most, with the count since the
 //!   last one and the total: a collector outage at 10 000 spans a second is one line every ten
 //!   seconds, not 10 000 lines a second.
 
@@ -100,6 +100,60 @@ impl QueueGauge {
     }
 }
 
+/// The export queues of a service's providers (one per provider: the service's own, and one per
+/// simulated remote system) and the task reporting their drops.
+#[derive(Debug)]
+pub struct ExportQueues {
+    size: usize,
+    gauges: Vec<Arc<QueueGauge>>,
+    reporter: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ExportQueues {
+    /// Queues of `OTEL_BSP_MAX_QUEUE_SIZE` spans each (see [`queue_size_from_env`]).
+    pub fn from_env() -> Self {
+        Self { size: queue_size_from_env(), gauges: Vec::new(), reporter: None }
+    }
+
+    /// The size of each queue.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// A gauge for one more provider's queue.
+    pub fn new_gauge(&mut self) -> Arc<QueueGauge> {
+        let gauge = QueueGauge::new(self.size);
+        self.gauges.push(gauge.clone());
+        gauge
+    }
+
+    /// (Re)starts the reporter over every gauge so far. Needs a Tokio runtime.
+    pub fn start_reporting(&mut self) {
+        self.stop_reporting();
+        self.reporter = Some(tokio::spawn(report_drops(self.gauges.clone(), self.size)));
+    }
+
+    /// Stops the periodic reports (before shutdown, which reports the total).
+    pub fn stop_reporting(&mut self) {
+        if let Some(reporter) = self.reporter.take() {
+            reporter.abort();
+        }
+    }
+
+    /// Logs the total of dropped spans, once, at shutdown (nothing when none were dropped).
+    pub fn report_total(&self) {
+        let total: u64 = self.gauges.iter().map(|g| g.dropped()).sum();
+        if total > 0 {
+            let queue_size = self.size;
+            tracing::warn!(
+                dropped_spans_total = total,
+                queue_size,
+                "{total} spans were dropped in all because the export queue (OTEL_BSP_MAX_QUEUE_SIZE={queue_size}) was full"
+            );
+        }
+    }
+}
+
 /// A span exporter that tells its [`QueueGauge`] when spans leave the queue.
 #[derive(Debug)]
 pub struct CountingExporter<E> {
@@ -134,9 +188,9 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     }
 }
 
-/// Logs dropped spans at most once per [`REPORT_INTERVAL`], for as long as it runs (spawn it,
-/// and abort it at shutdown, then call [`report_total`]).
-pub async fn report_drops(gauges: Vec<Arc<QueueGauge>>, queue_size: usize) {
+/// Logs dropped spans at most once per [`REPORT_INTERVAL`], for as long as it runs
+/// ([`ExportQueues::start_reporting`] spawns it).
+async fn report_drops(gauges: Vec<Arc<QueueGauge>>, queue_size: usize) {
     let mut check = tokio::time::interval(CHECK_INTERVAL);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_report: Option<tokio::time::Instant> = None;
@@ -159,18 +213,6 @@ pub async fn report_drops(gauges: Vec<Arc<QueueGauge>>, queue_size: usize) {
             );
             last_report = Some(tokio::time::Instant::now());
         }
-    }
-}
-
-/// Logs the total of dropped spans, once, at shutdown (nothing when none were dropped).
-pub fn report_total(gauges: &[Arc<QueueGauge>], queue_size: usize) {
-    let total: u64 = gauges.iter().map(|g| g.dropped()).sum();
-    if total > 0 {
-        tracing::warn!(
-            dropped_spans_total = total,
-            queue_size,
-            "{total} spans were dropped in all because the export queue (OTEL_BSP_MAX_QUEUE_SIZE={queue_size}) was full"
-        );
     }
 }
 

@@ -31,7 +31,7 @@ use tracing_subscriber::{
 };
 
 use crate::config::{Propagators, Protocol, TelemetryConfig};
-use crate::export_queue::{self, CountingExporter, QueueGauge};
+use crate::export_queue::{CountingExporter, ExportQueues, QueueGauge};
 use crate::logging::TraceAwareFormat;
 use crate::remote::RemoteSystem;
 
@@ -72,43 +72,18 @@ pub struct Telemetry {
     queues: ExportQueues,
 }
 
-/// The export queues of a service's providers and the task reporting their drops.
-#[derive(Debug)]
-struct ExportQueues {
-    size: usize,
-    gauges: Vec<Arc<QueueGauge>>,
-    reporter: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl ExportQueues {
-    fn new_gauge(&mut self) -> Arc<QueueGauge> {
-        let gauge = QueueGauge::new(self.size);
-        self.gauges.push(gauge.clone());
-        gauge
-    }
-
-    /// (Re)starts the reporter over every gauge so far.
-    fn start_reporting(&mut self) {
-        if let Some(old) = self.reporter.take() {
-            old.abort();
-        }
-        self.reporter = Some(tokio::spawn(export_queue::report_drops(self.gauges.clone(), self.size)));
-    }
-}
-
 /// Initialises logging, propagation and (unless disabled) span export for one service.
 ///
 /// Must be called from inside a multi-threaded Tokio runtime: the gRPC exporter needs one.
 pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     set_propagator(config.propagators);
 
-    let mut queues =
-        ExportQueues { size: export_queue::queue_size_from_env(), gauges: Vec::new(), reporter: None };
+    let mut queues = ExportQueues::from_env();
     let provider = if config.sdk_disabled {
         None
     } else {
         let resource = service_resource(&config);
-        Some(build_provider(config.protocol, resource, queues.size, queues.new_gauge())?)
+        Some(build_provider(config.protocol, resource, queues.size(), queues.new_gauge())?)
     };
 
     let log_filter = match std::env::var("RUST_LOG") {
@@ -180,7 +155,7 @@ impl Telemetry {
             Some(_) => {
                 let resource = remote_resource(name);
                 let gauge = self.queues.new_gauge();
-                let provider = build_provider(self.config.protocol, resource, self.queues.size, gauge)?;
+                let provider = build_provider(self.config.protocol, resource, self.queues.size(), gauge)?;
                 let tracer = provider.tracer(name);
                 self.remote_providers.push(provider);
                 self.queues.start_reporting();
@@ -194,9 +169,7 @@ impl Telemetry {
 
     /// Flushes every finished span and stops the exporters. Call it once, at the very end.
     pub async fn shutdown(mut self) {
-        if let Some(reporter) = self.queues.reporter.take() {
-            reporter.abort();
-        }
+        self.queues.stop_reporting();
         let providers: Vec<_> = self.provider.into_iter().chain(self.remote_providers).collect();
         if providers.is_empty() {
             return;
@@ -217,7 +190,7 @@ impl Telemetry {
                 Err(e) => errors.push(format!("shutdown task failed: {e}")),
             }
         }
-        export_queue::report_total(&self.queues.gauges, self.queues.size);
+        self.queues.report_total();
         if errors.is_empty() {
             tracing::info!("telemetry flushed and shut down");
         } else {
