@@ -19,36 +19,13 @@ cd "$(dirname "$0")/.."
 COUNT=${COUNT:-1000}
 WARMUP=${WARMUP:-100}
 CONCURRENCY=${CONCURRENCY:-4}
-BIN=target/release
 LOGS=target/bench-instructions
 mkdir -p "$LOGS"
 
-if ! command -v valgrind >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
-  else
-    echo "bench-instructions.sh needs valgrind: apt install valgrind (Debian/Ubuntu)" >&2
-    exit 1
-  fi
-fi
-echo "Building release binaries..."
-cargo build --release --bins --quiet
-
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-wait_healthy() { # port (services start slowly under valgrind)
-  for _ in $(seq 1 600); do
-    curl -fsS "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "service on port $1 did not start; see $LOGS/" >&2
-  exit 1
-}
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+need_tool valgrind valgrind "apt install valgrind (Debian/Ubuntu)"
+build_release
 
 # callgrind_control finds a process by the USER and HOST it runs with; the services get HOST from
 # their environment, so the control commands must use the same.
@@ -77,8 +54,7 @@ run() {
     pids+=("$rpid")
     otel_endpoint="http://127.0.0.1:$((base + 18))"
   fi
-  local common=(HOST=127.0.0.1 RUST_LOG=warn SIM_JITTER_PERCENT=0 ORDER_VALIDATION_MS=0 INVENTORY_MS=0
-    FRAUD_CHECK_MS=0 STRIPE_LATENCY_MS=0 DB_QUERY_MS=0 OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
+  local common=("${BENCH_ENV[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
   local vg=(valgrind --tool=callgrind --dump-instr=no --dump-line=no)
   rm -f "$LOGS/$name"-orders.sqlite3* "$LOGS/$name".*.callgrind*
   env "${common[@]}" PORT=$((base + 2)) "${vg[@]}" --callgrind-out-file="$LOGS/$name.payment.callgrind" \
@@ -92,7 +68,7 @@ run() {
     --callgrind-out-file="$LOGS/$name.gateway.callgrind" "$BIN/gateway" >"$LOGS/$name-gateway.log" 2>&1 &
   local gw=$!
   pids+=("$gw" "$ord" "$pay")
-  for port in $((base + 2)) $((base + 1)) $base; do wait_healthy "$port"; done
+  for port in $((base + 2)) $((base + 1)) $base; do wait_healthy "$port" 600; done # slow under valgrind
 
   load "$WARMUP"
   control -z "$gw" "$ord" "$pay"

@@ -23,36 +23,13 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-2}
 ROUNDS=${ROUNDS:-3}
-BIN=target/release
 LOGS=target/bench
 mkdir -p "$LOGS"
 
-if ! command -v wrk >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-  else
-    echo "bench.sh needs wrk: apt install wrk (Debian/Ubuntu) or brew install wrk (macOS)" >&2
-    exit 1
-  fi
-fi
-echo "Building release binaries..."
-cargo build --release --bins --quiet
-
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-wait_healthy() { # port
-  for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "service on port $1 did not start; see $LOGS/" >&2
-  exit 1
-}
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+need_tool wrk wrk "apt install wrk (Debian/Ubuntu) or brew install wrk (macOS)"
+build_release
 
 ticks() { # pid... -> utime+stime clock ticks, summed
   local total=0 pid
@@ -87,8 +64,7 @@ run() {
     rpid=$!
     otel_endpoint="http://127.0.0.1:$((base + 18))"
   fi
-  local common=(HOST=127.0.0.1 RUST_LOG=warn SIM_JITTER_PERCENT=0 ORDER_VALIDATION_MS=0 INVENTORY_MS=0
-    FRAUD_CHECK_MS=0 STRIPE_LATENCY_MS=0 DB_QUERY_MS=0 OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
+  local common=("${BENCH_ENV[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
   rm -f "$LOGS/$name-orders.sqlite3"* # every run starts from an empty database
   env "${common[@]}" PORT=$((base + 2)) "$BIN/payment-service" >"$LOGS/$name-payment.log" 2>&1 &
   local pay=$!

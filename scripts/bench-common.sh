@@ -1,0 +1,40 @@
+# shellcheck shell=bash disable=SC2034 # variables used by the scripts that source this file
+# Shared by bench.sh and bench-instructions.sh (sourced, not run): the tool check, the release
+# build, starting and stopping the services, and the environment that zeroes every simulated latency.
+
+BIN=target/release
+
+# Every simulated latency at 0, quiet logs: what is left is HTTP, JSON, SQLite and telemetry.
+BENCH_ENV=(HOST=127.0.0.1 RUST_LOG=warn SIM_JITTER_PERCENT=0 ORDER_VALIDATION_MS=0 INVENTORY_MS=0
+  FRAUD_CHECK_MS=0 STRIPE_LATENCY_MS=0 DB_QUERY_MS=0)
+
+need_tool() { # command, Debian package, how to install it by hand
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
+  else
+    echo "$(basename "$0") needs $1: $3" >&2
+    exit 1
+  fi
+}
+
+build_release() {
+  echo "Building release binaries..."
+  cargo build --release --bins --quiet
+}
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+wait_healthy() { # port [tries of 0.1 s]
+  for _ in $(seq 1 "${2:-100}"); do
+    curl -fsS "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "service on port $1 did not start; see $LOGS/" >&2
+  exit 1
+}
