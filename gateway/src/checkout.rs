@@ -5,15 +5,15 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode},
 };
-use opentelemetry::context::FutureExt as _;
+use opentelemetry::{KeyValue, context::FutureExt as _};
 use serde::{Deserialize, Serialize};
 use shared_tracing::{
-    OpenTelemetrySpanExt as _,
     downstream::DownstreamError,
     idempotency,
     json::ApiJson,
     propagation::{CUSTOMER_BAGGAGE_KEY, current_trace_id, current_with_baggage_entry},
     scenario::{self, Scenario},
+    span,
 };
 
 use crate::{
@@ -67,8 +67,7 @@ pub async fn checkout(
         idempotency::parse(value).map_err(AppError::InvalidHeader)?;
         forwarded.insert(idempotency::HEADER, value.clone());
     }
-    let span = tracing::Span::current();
-    span.set_attribute("checkout.items_count", checkout.items.len() as i64);
+    span::set_attribute(KeyValue::new("checkout.items_count", checkout.items.len() as i64));
 
     // The gateway names the customer in baggage, for every service behind it: context set once at
     // the edge (order-service's connection pool uses it to say whom a waiting request queued behind).
@@ -119,7 +118,7 @@ pub async fn get_order(
     if !plausible {
         return Err(AppError::OrderNotFound(order_id));
     }
-    tracing::Span::current().set_attribute("order.id", order_id.clone());
+    span::set_attribute(KeyValue::new("order.id", order_id.clone()));
     let order_service = state.orders.peer_service();
     let answer = state
         .orders

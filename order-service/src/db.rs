@@ -19,14 +19,18 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use opentelemetry::{
+    KeyValue,
+    trace::{SpanBuilder, SpanKind},
+};
 use rusqlite::{Connection, OptionalExtension as _, params};
 use shared_tracing::{
     propagation::{CUSTOMER_BAGGAGE_KEY, current_baggage, current_trace_id},
     scenario::Scenario,
     simulate::Latency,
+    span::ActiveSpan,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tracing::{Instrument as _, field::Empty};
 
 use crate::orders::OrderItem;
 
@@ -257,19 +261,19 @@ impl Database {
         let pool =
             if Scenario::current() == Some(Scenario::PoolContention) { &self.contended } else { &self.main };
         let mut lease = pool.acquire().await?;
-        let span = tracing::info_span!(
-            "db query",
-            otel.name = %format_args!("{} orders", query.operation),
-            otel.kind = "client",
-            otel.status_code = Empty,
-            otel.status_description = Empty,
-            db.system.name = "sqlite",
-            db.operation.name = query.operation,
-            db.collection.name = "orders",
-            db.query.text = query.text,
-            db.client.connection.pool.name = pool.name,
-            error.type = Empty,
-        );
+        // A CLIENT span: the database is another process in a real shop (the semantic conventions
+        // name it `{operation} {collection}`).
+        let span = ActiveSpan::start_in_current(|| {
+            SpanBuilder::from_name(format!("{} orders", query.operation))
+                .with_kind(SpanKind::Client)
+                .with_attributes([
+                    KeyValue::new("db.system.name", "sqlite"),
+                    KeyValue::new("db.operation.name", query.operation),
+                    KeyValue::new("db.collection.name", "orders"),
+                    KeyValue::new("db.query.text", query.text),
+                    KeyValue::new("db.client.connection.pool.name", pool.name),
+                ])
+        });
         let latency = self.query_latency;
         let outcome = async move {
             // The connection is held while the query "runs": that is what makes a pool run dry.
@@ -285,16 +289,13 @@ impl Database {
             .map_err(|e| DbError::Task(e.to_string()))?;
             lease.give_back(conn);
             Ok(result?)
-        }
-        .instrument(span.clone())
-        .await;
+        };
+        let outcome = span.scope(outcome).await;
         // A duplicate key is the caller's answer (a repeated request), not a database failure.
         if let Err(error) = &outcome
             && !matches!(error, DbError::DuplicateKey)
         {
-            span.record("otel.status_code", "ERROR");
-            span.record("otel.status_description", error.to_string());
-            span.record("error.type", error.error_type());
+            span.fail(error.error_type(), error.to_string());
         }
         outcome
     }
@@ -408,22 +409,20 @@ impl Pool {
     /// customer their baggage carried, and by trace id) and says how many there are.
     async fn wait_for_connection(&self, ahead: &[Holder]) -> Result<OwnedSemaphorePermit, DbError> {
         let join = |f: fn(&Holder) -> &str| ahead.iter().map(f).collect::<Vec<_>>().join(",");
-        let span = tracing::info_span!(
-            "waiting for a connection",
-            db.client.connection.pool.name = self.name,
-            db.client.connection.pool.max = self.size as i64,
-            demo.queue.ahead = ahead.len() as i64,
-            demo.waited_behind.customer = %join(|h| &h.customer),
-            demo.waited_behind.trace_id = %join(|h| &h.trace_id),
-        );
-        span.in_scope(|| {
-            tracing::info!(ahead = ahead.len(), "No free connection in pool {}: waiting", self.name);
+        let span = ActiveSpan::start_in_current(|| {
+            SpanBuilder::from_name("waiting for a connection").with_attributes([
+                KeyValue::new("db.client.connection.pool.name", self.name),
+                KeyValue::new("db.client.connection.pool.max", self.size as i64),
+                KeyValue::new("demo.queue.ahead", ahead.len() as i64),
+                KeyValue::new("demo.waited_behind.customer", join(|h| &h.customer)),
+                KeyValue::new("demo.waited_behind.trace_id", join(|h| &h.trace_id)),
+            ])
         });
-        self.permits
-            .clone()
-            .acquire_owned()
-            .instrument(span)
-            .await
+        span.scope(async {
+            tracing::info!(ahead = ahead.len(), "No free connection in pool {}: waiting", self.name);
+            self.permits.clone().acquire_owned().await
+        })
+        .await
             .map_err(|_| DbError::Task("the connection pool was closed".into()))
     }
 }

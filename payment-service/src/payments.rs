@@ -2,8 +2,8 @@
 
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
-use shared_tracing::{OpenTelemetrySpanExt as _, json::ApiJson, scenario::Scenario, sensitive::CardToken};
-use tracing::Instrument as _;
+use opentelemetry::{KeyValue, trace::SpanBuilder};
+use shared_tracing::{json::ApiJson, scenario::Scenario, sensitive::CardToken, span};
 
 use crate::{error::AppError, startup::AppState};
 
@@ -50,18 +50,16 @@ pub async fn create_payment(
         return Err(AppError::Invalid("order_id must not be empty".into()));
     }
 
-    let span = tracing::Span::current();
-    span.set_attribute("payment.amount_cents", request.amount_cents as i64);
-    span.set_attribute("order.id", request.order_id.clone());
+    span::set_attribute(KeyValue::new("payment.amount_cents", request.amount_cents as i64));
+    span::set_attribute(KeyValue::new("order.id", request.order_id.clone()));
     // An event on the SERVER span: a timestamped line inside the span, shown in Jaeger's "Logs".
     tracing::info!(order.id = %request.order_id, amount_cents = request.amount_cents, "Processing payment");
 
-    state
-        .config
-        .fraud_check
-        .wait()
-        .instrument(tracing::info_span!("fraud_check", payment.amount_cents = request.amount_cents as i64))
-        .await;
+    let fraud_check = || {
+        SpanBuilder::from_name("fraud_check")
+            .with_attributes([KeyValue::new("payment.amount_cents", request.amount_cents as i64)])
+    };
+    span::in_span(fraud_check, state.config.fraud_check.wait()).await;
 
     // The scenario arrived as W3C baggage; nothing in the request body says it.
     let scenario = Scenario::current();
@@ -73,7 +71,7 @@ pub async fn create_payment(
         .await?;
 
     let payment_id = format!("pay_{}", uuid::Uuid::new_v4().simple());
-    span.set_attribute("payment.id", payment_id.clone());
+    span::set_attribute(KeyValue::new("payment.id", payment_id.clone()));
     tracing::info!(payment.id = %payment_id, charge.id = %charge.id, "Payment succeeded");
 
     Ok((

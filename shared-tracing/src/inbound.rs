@@ -4,8 +4,7 @@
 //! span that made the call (the caller's CLIENT span); the SERVER span made here takes it as its
 //! parent, which is what joins two services into one trace.
 //!
-//! Integer attributes are recorded as `i64`: OTLP integers are signed, and tracing-opentelemetry
-//! turns a `u64`/`u16` field into a *string* attribute.
+//! Integer attributes are recorded as `i64`: OTLP integers are signed.
 //!
 //! The span is named `METHOD route-template` (`POST /orders`, never `POST /orders/8f3a…`) so that
 //! span names stay low-cardinality, and carries the stable HTTP semantic-convention attributes.
@@ -15,20 +14,18 @@ use std::sync::Arc;
 use axum::{
     Router,
     extract::{MatchedPath, Request, State},
-    http::{HeaderMap, Version, header},
+    http::{HeaderMap, Method, Version, header},
     middleware::{self, Next},
     response::Response,
 };
 use opentelemetry::{
-    Context,
+    Context, KeyValue,
     baggage::{Baggage, BaggageExt as _},
-    context::FutureExt as _,
-    trace::TraceContextExt as _,
+    trace::{SpanBuilder, SpanKind},
 };
-use tracing::{Instrument as _, field::Empty};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::propagation::{self, TRACERESPONSE};
+use crate::span::ActiveSpan;
 
 /// Wraps every route of `router` in [`trace_request`].
 ///
@@ -110,61 +107,76 @@ pub async fn trace_request(request: Request, next: Next) -> Response {
 }
 
 async fn serve_in_span(request: Request, next: Next, parent: Context) -> Response {
-    let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    // Semantic conventions: `{method} {route}`, or just `{method}` when no route matched.
-    let span_name = match &route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_string(),
-    };
-    let (server_address, server_port) = host_and_port(request.headers());
-
-    // INFO level on purpose: a span disabled by a filter cannot take a remote parent, and the
-    // trace would silently break in two (tower-http's default request span is DEBUG).
-    let span = tracing::info_span!(
-        "http.server.request",
-        otel.name = %span_name,
-        otel.kind = "server",
-        http.request.method = %method,
-        http.route = route.as_deref(),
-        url.path = request.uri().path(),
-        url.scheme = "http",
-        server.address = server_address.as_deref(),
-        server.port = server_port.map(i64::from),
-        network.protocol.version = protocol_version(request.version()),
-        user_agent.original = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
-        http.response.status_code = Empty,
-        error.type = Empty,
-        otel.status_code = Empty,
-    );
-    // The parent must be set before the span is first entered. It only fails when telemetry is
-    // disabled (no OpenTelemetry layer), and then there is nothing to join.
-    let _ = span.set_parent(parent.clone());
+    // The caller's context is the parent: this is where two services join into one trace.
+    let span = ActiveSpan::start(&parent, || server_span(&request));
 
     // If the client disconnects first (say, its timeout fired), hyper drops this future and the
     // handler's work stops mid-way. The guard makes the span say so instead of ending silently.
-    let cancelled = CancelledGuard { span: span.clone(), completed: false };
-    // The request also runs with the extracted context attached, so `Context::current()` holds its
-    // baggage even when the SDK is disabled (baggage is W3C context, not tracing).
-    let mut response = next.run(request).instrument(span.clone()).with_context(parent).await;
+    let cancelled = CancelledGuard { cx: span.context().clone(), completed: false };
+    // The handler runs with the span's context attached: its events, log lines and outgoing
+    // calls all find the span there. With telemetry off that context is the caller's, so its
+    // baggage still reaches `Context::current()` (baggage is W3C context, not tracing).
+    let mut response = span.scope(next.run(request)).await;
     cancelled.complete();
 
     let status = response.status();
-    span.record("http.response.status_code", i64::from(status.as_u16()));
+    span.set_attribute(KeyValue::new("http.response.status_code", i64::from(status.as_u16())));
     // For a SERVER span only 5xx is an error: a 4xx is the client's mistake, not ours.
     if status.is_server_error() {
-        span.record("error.type", status.as_str());
-        span.record("otel.status_code", "ERROR");
+        span.fail(status.as_str().to_owned(), "");
     }
-    if let Some(value) = propagation::traceresponse_value(span.context().span().span_context()) {
+    if let Some(value) = propagation::traceresponse_value(span.span().span_context()) {
         response.headers_mut().insert(TRACERESPONSE, value);
     }
     response
 }
 
+/// The SERVER span for `request`: its name and the HTTP semantic-convention attributes known
+/// before the handler runs, given at the start, where a sampler can see them.
+fn server_span(request: &Request) -> SpanBuilder {
+    let method = known_method(request.method());
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    // Semantic conventions: `{method} {route}`, or just `{method}` when no route matched; a
+    // method outside the standard nine is `HTTP` in the name and `_OTHER` in the attribute.
+    let name = match route {
+        Some(route) => format!("{} {route}", method.unwrap_or("HTTP")),
+        None => method.unwrap_or("HTTP").to_owned(),
+    };
+    let mut attributes = Vec::with_capacity(12);
+    attributes.push(KeyValue::new("http.request.method", method.unwrap_or("_OTHER")));
+    if method.is_none() {
+        attributes.push(KeyValue::new("http.request.method_original", request.method().to_string()));
+    }
+    if let Some(route) = route {
+        attributes.push(KeyValue::new("http.route", route.to_owned()));
+    }
+    attributes.push(KeyValue::new("url.path", request.uri().path().to_owned()));
+    attributes.push(KeyValue::new("url.scheme", "http"));
+    let (server_address, server_port) = host_and_port(request.headers());
+    if let Some(address) = server_address {
+        attributes.push(KeyValue::new("server.address", address));
+    }
+    if let Some(port) = server_port {
+        attributes.push(KeyValue::new("server.port", i64::from(port)));
+    }
+    attributes.push(KeyValue::new("network.protocol.version", protocol_version(request.version())));
+    if let Some(agent) = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+        attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+    }
+    SpanBuilder::from_name(name).with_kind(SpanKind::Server).with_attributes(attributes)
+}
+
+/// The method as the semantic conventions name it: one of the nine HTTP methods, as a `'static`
+/// string (no allocation per span), or `None` for a method they call `_OTHER`.
+pub(crate) fn known_method(method: &Method) -> Option<&'static str> {
+    ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE"]
+        .into_iter()
+        .find(|known| *known == method.as_str())
+}
+
 /// Marks the SERVER span when the request is dropped before a response exists.
 struct CancelledGuard {
-    span: tracing::Span,
+    cx: Context,
     completed: bool,
 }
 
@@ -177,11 +189,12 @@ impl CancelledGuard {
 impl Drop for CancelledGuard {
     fn drop(&mut self) {
         if !self.completed {
-            self.span.record("error.type", "cancelled");
-            self.span.record("otel.status_code", "ERROR");
-            self.span.in_scope(|| {
-                tracing::warn!("request cancelled: the client went away before the response was ready")
-            });
+            use opentelemetry::trace::{Status, TraceContextExt as _};
+            let span = self.cx.span();
+            span.set_attribute(KeyValue::new("error.type", "cancelled"));
+            span.set_status(Status::error(""));
+            let _attached = self.cx.clone().attach();
+            tracing::warn!("request cancelled: the client went away before the response was ready");
         }
     }
 }

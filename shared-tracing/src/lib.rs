@@ -1,11 +1,13 @@
 //! Telemetry for the checkout services: everything that knows about OpenTelemetry lives here,
-//! so the services themselves only create spans and log events.
+//! so the services themselves only start spans and log events.
 //!
 //! # Layout
 //! - [`config`]: the standard `OTEL_*` variables, parsed once.
 //! - [`telemetry`]: [`init`] (logs + propagation + OTLP export) and the [`Telemetry`] handle whose
 //!   [`Telemetry::shutdown`] flushes every finished span.
 //! - [`export_queue`]: spans dropped when the collector cannot keep up, counted and reported.
+//! - [`span`]: starting spans with the OpenTelemetry API, and running code inside them.
+//! - [`span_events`]: `tracing` events inside a span become that span's events.
 //! - [`logging`]: log lines that carry `trace_id` and `span_id`.
 //! - [`propagation`]: W3C `traceparent` / `tracestate` / `baggage` (the only module that touches them).
 //! - [`inbound`]: an axum layer making one SERVER span per request.
@@ -46,9 +48,9 @@ pub mod server;
 pub mod service;
 pub mod settings;
 pub mod simulate;
+pub mod span;
+pub mod span_events;
 pub mod telemetry;
 
 pub use config::TelemetryConfig;
 pub use telemetry::{Telemetry, TelemetryError, init};
-/// Re-exported so services can add attributes to the current span (`Span::current().set_attribute`).
-pub use tracing_opentelemetry::OpenTelemetrySpanExt;

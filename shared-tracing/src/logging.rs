@@ -2,9 +2,9 @@
 //! `trace_id` and `span_id` of the span it happened in, so a log line found by grep leads straight
 //! to its trace in Jaeger (and a span in Jaeger to its log lines).
 //!
-//! How the ids are found: tracing-opentelemetry *activates* a span's OpenTelemetry context while
-//! the tracing span is entered, so `opentelemetry::Context::current()` is the innermost span the
-//! event happened in. No span, or telemetry disabled → no ids, and the fields are left out.
+//! How the ids are found: a request's code runs with its span's context attached (see
+//! [`crate::span`]), so `opentelemetry::Context::current()` is the innermost span the event
+//! happened in. No span, or telemetry disabled → no ids, and the fields are left out.
 
 use std::fmt;
 
@@ -83,14 +83,9 @@ impl TraceAwareFormat {
     {
         let meta = event.metadata();
         let ids = current_ids();
-        let span_name = ctx.lookup_current().map(|span| span.name());
         match self.format {
             LogFormat::Text => {
-                write!(writer, "{} {:>5} {}", timestamp(), meta.level(), meta.target())?;
-                if let Some(name) = span_name {
-                    write!(writer, " [{name}]")?;
-                }
-                write!(writer, ": ")?;
+                write!(writer, "{} {:>5} {}: ", timestamp(), meta.level(), meta.target())?;
                 ctx.field_format().format_fields(writer.by_ref(), event)?;
                 if let Some((trace_id, span_id)) = ids {
                     write!(writer, " trace_id={trace_id} span_id={span_id}")?;
@@ -104,9 +99,6 @@ impl TraceAwareFormat {
                 line.insert("timestamp".into(), timestamp().into());
                 line.insert("level".into(), meta.level().as_str().into());
                 line.insert("target".into(), meta.target().into());
-                if let Some(name) = span_name {
-                    line.insert("span".into(), name.into());
-                }
                 if let Some(message) = fields.message {
                     line.insert("message".into(), message.into());
                 }

@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use http::{HeaderMap, Method, StatusCode, header};
-use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::{
+    KeyValue,
+    trace::{SpanBuilder, SpanKind},
+};
 use serde::{Serialize, de::DeserializeOwned};
-use tracing::{Instrument as _, field::Empty};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::propagation;
+use crate::{inbound::known_method, propagation, span::ActiveSpan};
 
 /// An HTTP client for one downstream service, traced.
 #[derive(Debug, Clone)]
@@ -162,61 +163,54 @@ impl TracedClient {
     ) -> Result<OutboundResponse, OutboundError> {
         let mut url = self.base_url.clone();
         url.set_path(path);
-        let span = tracing::info_span!(
-            "http.client.request",
-            otel.name = %format_args!("{method} {route_template}"),
-            otel.kind = "client",
-            http.request.method = %method,
-            url.full = %url,
-            url.template = route_template,
-            server.address = url.host_str(),
-            server.port = url.port_or_known_default().map(i64::from),
-            peer.service = self.peer_service,
-            http.response.status_code = Empty,
-            error.type = Empty,
-            otel.status_code = Empty,
-            otel.status_description = Empty,
-        );
+        let span = ActiveSpan::start_in_current(|| {
+            let mut attributes = Vec::with_capacity(10);
+            attributes.push(KeyValue::new("http.request.method", known_method(&method).unwrap_or("_OTHER")));
+            attributes.push(KeyValue::new("url.full", url.to_string()));
+            attributes.push(KeyValue::new("url.template", route_template));
+            if let Some(host) = url.host_str() {
+                attributes.push(KeyValue::new("server.address", host.to_owned()));
+            }
+            if let Some(port) = url.port_or_known_default() {
+                attributes.push(KeyValue::new("server.port", i64::from(port)));
+            }
+            attributes.push(KeyValue::new("peer.service", self.peer_service));
+            SpanBuilder::from_name(format!("{method} {route_template}"))
+                .with_kind(SpanKind::Client)
+                .with_attributes(attributes)
+        });
 
-        // Inject the context of *this* CLIENT span, not of the span that is current now. With the
-        // SDK disabled there is no span; then the incoming context (and its baggage) is passed on
-        // unchanged, as the OpenTelemetry API does without an SDK.
-        let client_cx = span.context();
-        let cx = if client_cx.span().span_context().is_valid() {
-            client_cx
-        } else {
-            opentelemetry::Context::current()
-        };
-        propagation::inject(&cx, &mut headers);
+        // Inject the context of *this* CLIENT span, not of the span that is current now. (With
+        // telemetry off, `span` holds the incoming context, and that is passed on unchanged, as
+        // the OpenTelemetry API does without an SDK.)
+        propagation::inject(span.context(), &mut headers);
 
         let mut request = self.http.request(method, url).headers(headers);
         if let Some(body) = body {
             request = request.header(header::CONTENT_TYPE, "application/json").body(body);
         }
 
-        let outcome: Result<OutboundResponse, OutboundError> = async {
-            let response = request.send().await.map_err(|e| self.classify(e))?;
-            let status = response.status();
-            let body = response.bytes().await.map_err(|e| self.classify(e))?;
-            Ok(OutboundResponse { status, body })
-        }
-        .instrument(span.clone())
-        .await;
+        let outcome: Result<OutboundResponse, OutboundError> = span
+            .scope(async {
+                let response = request.send().await.map_err(|e| self.classify(e))?;
+                let status = response.status();
+                let body = response.bytes().await.map_err(|e| self.classify(e))?;
+                Ok(OutboundResponse { status, body })
+            })
+            .await;
 
         match &outcome {
             Ok(response) => {
-                span.record("http.response.status_code", i64::from(response.status.as_u16()));
+                span.set_attribute(KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(response.status.as_u16()),
+                ));
                 // For a CLIENT span both 4xx and 5xx are errors (HTTP semantic conventions).
                 if response.status.is_client_error() || response.status.is_server_error() {
-                    span.record("error.type", response.status.as_str());
-                    span.record("otel.status_code", "ERROR");
+                    span.fail(response.status.as_str().to_owned(), "");
                 }
             }
-            Err(error) => {
-                span.record("error.type", error.error_type());
-                span.record("otel.status_code", "ERROR");
-                span.record("otel.status_description", error.to_string());
-            }
+            Err(error) => span.fail(error.error_type(), error.to_string()),
         }
         outcome
     }

@@ -69,11 +69,11 @@ pub fn traceresponse_value(sc: &SpanContext) -> Option<HeaderValue> {
 /// The trace id of the span that is current on this task, as 32 lowercase hex digits, or `None`
 /// when there is no real span (telemetry disabled, or called outside a request).
 pub fn current_trace_id() -> Option<String> {
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    let cx = tracing::Span::current().context();
-    let span = cx.span();
-    let sc = span.span_context();
-    sc.is_valid().then(|| sc.trace_id().to_string())
+    Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid().then(|| sc.trace_id().to_string())
+    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use opentelemetry::{
     trace::{SpanKind, Status, TraceContextExt as _, Tracer as _},
 };
 use opentelemetry_sdk::trace::SdkTracer;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// A simulated remote system (e.g. `"stripe"`), made by [`crate::Telemetry::remote_system`].
 #[derive(Debug, Clone)]
@@ -43,14 +42,14 @@ impl RemoteSystem {
         self.name
     }
 
-    /// Starts a CLIENT span for one call to this system, as a child of the current tracing span.
+    /// Starts a CLIENT span for one call to this system, as a child of the current span.
     /// `peer.service` is set to the system's name; add the rest with `attributes`.
     pub fn start_call(
         &self,
         span_name: impl Into<Cow<'static, str>>,
         attributes: Vec<KeyValue>,
     ) -> RemoteCall {
-        let parent = tracing::Span::current().context();
+        let parent = Context::current();
         let span = self
             .tracer
             .span_builder(span_name)

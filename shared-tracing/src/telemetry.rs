@@ -3,18 +3,19 @@
 //!
 //! What `init` wires together:
 //! ```text
-//! tracing::info_span!/info!  ──►  tracing-subscriber Registry
-//!                                   ├─ fmt layer (filtered by RUST_LOG)      ──► stdout, with trace_id/span_id
-//!                                   └─ tracing-opentelemetry layer            ──► SdkTracerProvider
-//!                                        (own filter: INFO+, never the HTTP       └─ BatchSpanProcessor (own thread)
-//!                                         stack the exporter itself uses)             └─ OTLP exporter (http or gRPC)
+//! span::ActiveSpan::start  ──►  SdkTracer ──► SdkTracerProvider
+//!                                              └─ BatchSpanProcessor (own thread) ──► OTLP exporter (http or gRPC)
+//! tracing::info!/warn!     ──►  tracing-subscriber Registry
+//!                                ├─ fmt layer (filtered by RUST_LOG)       ──► stdout, with trace_id/span_id
+//!                                └─ span_events layer (own filter: INFO+,   ──► an event on the current span
+//!                                   never the HTTP stack the exporter uses)
 //! ```
 //! The two layers have separate filters on purpose: `RUST_LOG=warn` makes the logs quiet but must
-//! not silently switch tracing off.
+//! not silently take the events out of the spans.
 
 use std::{io::IsTerminal as _, sync::Arc, time::Duration};
 
-use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
+use opentelemetry::{InstrumentationScope, KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::{
     Resource,
@@ -34,6 +35,7 @@ use crate::config::{Propagators, Protocol, TelemetryConfig};
 use crate::export_queue::{CountingExporter, ExportQueues, QueueGauge};
 use crate::logging::TraceAwareFormat;
 use crate::remote::RemoteSystem;
+use crate::span_events::SpanEvents;
 
 /// The log filter used when `RUST_LOG` is not set: our INFO lines, and only the SDK's warnings
 /// (export failures) rather than its start-up chatter.
@@ -43,8 +45,8 @@ pub const DEFAULT_LOG_FILTER: &str = "info,opentelemetry=warn,opentelemetry_sdk=
 /// drain bound this keeps a normal stop well inside `docker stop`'s 10 s before SIGKILL.
 const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Crates whose spans and events must never reach the OpenTelemetry layer: the exporter uses them
-/// to send spans, so tracing them would make the exporter trace its own exports, forever.
+/// Crates whose events must never become span events: the exporter uses them to send spans, so
+/// recording them would make the exporter add to what it exports, forever.
 const TRANSPORT_CRATES: [&str; 7] =
     ["hyper", "hyper_util", "h2", "tonic", "tower", "reqwest", "opentelemetry"];
 
@@ -100,25 +102,22 @@ pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
         .with_ansi(std::io::stdout().is_terminal())
         .with_filter(log_filter);
 
-    let otel_layer = provider.as_ref().map(|provider| {
-        let tracer = provider.tracer(config.service_name.clone());
-        let span_filter =
+    let events_layer = provider.as_ref().map(|provider| {
+        // The instrumentation scope names the code that made the spans (this crate), not the
+        // service (that is the resource's `service.name`). Static strings: the SDK copies the
+        // scope into every finished span.
+        let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        crate::span::install(provider.tracer_with_scope(scope));
+        let event_filter =
             TRANSPORT_CRATES.iter().fold(Targets::new().with_default(LevelFilter::INFO), |targets, krate| {
                 targets.with_target(*krate, LevelFilter::OFF)
             });
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            // Thread names, source locations, the module path (`target`) and busy/idle timings add
-            // attributes and clock reads to every span and teach nothing here; leaving them out
-            // is a measurable share of the per-span cost (see BENCHMARKS.md).
-            .with_threads(false)
-            .with_location(false)
-            .with_target(false)
-            .with_tracked_inactivity(false)
-            .with_filter(span_filter)
+        SpanEvents.with_filter(event_filter)
     });
 
-    tracing_subscriber::registry().with(fmt_layer).with(otel_layer).try_init()?;
+    tracing_subscriber::registry().with(fmt_layer).with(events_layer).try_init()?;
 
     if let Some(provider) = &provider {
         global::set_tracer_provider(provider.clone());
