@@ -28,7 +28,7 @@ use shared_tracing::{
     propagation::{CUSTOMER_BAGGAGE_KEY, current_baggage, current_trace_id},
     scenario::Scenario,
     simulate::Latency,
-    span::ActiveSpan,
+    span::{self, ActiveSpan},
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -266,13 +266,13 @@ impl Database {
         let span = ActiveSpan::start_in_current(|| {
             SpanBuilder::from_name(format!("{} orders", query.operation))
                 .with_kind(SpanKind::Client)
-                .with_attributes([
+                .with_attributes(span::attributes([
                     KeyValue::new("db.system.name", "sqlite"),
                     KeyValue::new("db.operation.name", query.operation),
                     KeyValue::new("db.collection.name", "orders"),
                     KeyValue::new("db.query.text", query.text),
                     KeyValue::new("db.client.connection.pool.name", pool.name),
-                ])
+                ]))
         });
         let latency = self.query_latency;
         let outcome = async move {
@@ -410,20 +410,20 @@ impl Pool {
     async fn wait_for_connection(&self, ahead: &[Holder]) -> Result<OwnedSemaphorePermit, DbError> {
         let join = |f: fn(&Holder) -> &str| ahead.iter().map(f).collect::<Vec<_>>().join(",");
         let span = ActiveSpan::start_in_current(|| {
-            SpanBuilder::from_name("waiting for a connection").with_attributes([
+            SpanBuilder::from_name("waiting for a connection").with_attributes(span::attributes([
                 KeyValue::new("db.client.connection.pool.name", self.name),
                 KeyValue::new("db.client.connection.pool.max", self.size as i64),
                 KeyValue::new("demo.queue.ahead", ahead.len() as i64),
                 KeyValue::new("demo.waited_behind.customer", join(|h| &h.customer)),
                 KeyValue::new("demo.waited_behind.trace_id", join(|h| &h.trace_id)),
-            ])
+            ]))
         });
         span.scope(async {
             tracing::info!(ahead = ahead.len(), "No free connection in pool {}: waiting", self.name);
             self.permits.clone().acquire_owned().await
         })
         .await
-            .map_err(|_| DbError::Task("the connection pool was closed".into()))
+        .map_err(|_| DbError::Task("the connection pool was closed".into()))
     }
 }
 

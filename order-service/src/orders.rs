@@ -9,9 +9,9 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
 };
+use opentelemetry::{KeyValue, trace::SpanBuilder};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use opentelemetry::{KeyValue, trace::SpanBuilder};
 use shared_tracing::{
     downstream::DownstreamError, idempotency, json::ApiJson, scenario::Scenario, sensitive::CardToken,
     simulate::Latency, span,
@@ -261,8 +261,10 @@ fn digest(request: &OrderRequest) -> String {
 /// the arguments (and so the card token) never become attributes.
 async fn validate(request: &OrderRequest, latency: &Latency) -> Result<(), AppError> {
     let span = || {
-        SpanBuilder::from_name("validate_order")
-            .with_attributes([KeyValue::new("order.items_count", request.items.len() as i64)])
+        SpanBuilder::from_name("validate_order").with_attributes(span::attributes([KeyValue::new(
+            "order.items_count",
+            request.items.len() as i64,
+        )]))
     };
     span::in_span(span, async {
         // An event: a timestamped log line inside the span (Jaeger shows it under "Logs").
@@ -277,7 +279,9 @@ async fn validate(request: &OrderRequest, latency: &Latency) -> Result<(), AppEr
         if let Some((i, _)) =
             request.items.iter().enumerate().find(|(_, it)| !(1..=MAX_QUANTITY).contains(&it.quantity))
         {
-            return Err(AppError::Invalid(format!("items[{i}].quantity must be between 1 and {MAX_QUANTITY}")));
+            return Err(AppError::Invalid(format!(
+                "items[{i}].quantity must be between 1 and {MAX_QUANTITY}"
+            )));
         }
         Ok(())
     })
@@ -293,10 +297,10 @@ async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> R
     };
     let sequential = mode == InventoryMode::Sequential;
     let span = || {
-        SpanBuilder::from_name("inventory_and_pricing").with_attributes([
+        SpanBuilder::from_name("inventory_and_pricing").with_attributes(span::attributes([
             KeyValue::new("order.items_count", items.len() as i64),
             KeyValue::new("inventory.mode", if sequential { "sequential" } else { "parallel" }),
-        ])
+        ]))
     };
     let out_of_stock = Scenario::current() == Some(Scenario::OutOfStock);
     span::in_span(span, async {
@@ -320,10 +324,10 @@ async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> R
 /// One item's stock check (a lookup in a real shop); answers the line's price.
 async fn check_stock(item: &OrderItem, latency: &Latency, sold_out: bool) -> Result<u64, AppError> {
     let span = || {
-        SpanBuilder::from_name("check_stock").with_attributes([
+        SpanBuilder::from_name("check_stock").with_attributes(span::attributes([
             KeyValue::new("product.sku", item.sku.clone()),
             KeyValue::new("product.quantity", i64::from(item.quantity)),
-        ])
+        ]))
     };
     span::in_span(span, async {
         latency.wait().await;

@@ -1,8 +1,8 @@
 //! `POST /payments`: screen for fraud, charge through Stripe, answer with the payment.
 
 use axum::{extract::State, http::StatusCode};
-use serde::{Deserialize, Serialize};
 use opentelemetry::{KeyValue, trace::SpanBuilder};
+use serde::{Deserialize, Serialize};
 use shared_tracing::{json::ApiJson, scenario::Scenario, sensitive::CardToken, span};
 
 use crate::{error::AppError, startup::AppState};
@@ -56,8 +56,10 @@ pub async fn create_payment(
     tracing::info!(order.id = %request.order_id, amount_cents = request.amount_cents, "Processing payment");
 
     let fraud_check = || {
-        SpanBuilder::from_name("fraud_check")
-            .with_attributes([KeyValue::new("payment.amount_cents", request.amount_cents as i64)])
+        SpanBuilder::from_name("fraud_check").with_attributes(span::attributes([KeyValue::new(
+            "payment.amount_cents",
+            request.amount_cents as i64,
+        )]))
     };
     span::in_span(fraud_check, state.config.fraud_check.wait()).await;
 

@@ -142,7 +142,7 @@ fn server_span(request: &Request) -> SpanBuilder {
         Some(route) => format!("{} {route}", method.unwrap_or("HTTP")),
         None => method.unwrap_or("HTTP").to_owned(),
     };
-    let mut attributes = Vec::with_capacity(12);
+    let mut attributes = Vec::with_capacity(16);
     attributes.push(KeyValue::new("http.request.method", method.unwrap_or("_OTHER")));
     if method.is_none() {
         attributes.push(KeyValue::new("http.request.method_original", request.method().to_string()));

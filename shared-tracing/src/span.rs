@@ -123,6 +123,14 @@ pub async fn in_span<F: Future>(builder: impl FnOnce() -> SpanBuilder, future: F
     ActiveSpan::start_in_current(builder).run(future).await
 }
 
+/// `attributes` as a span's first attributes, with room for the ones added later (the scenario
+/// stamp, the outcome) so that adding them does not move the whole list.
+pub fn attributes<const N: usize>(attributes: [KeyValue; N]) -> Vec<KeyValue> {
+    let mut list = Vec::with_capacity(N + 4);
+    list.extend(attributes);
+    list
+}
+
 /// Adds an attribute to the current span (the request's SERVER span in a handler), if there is one.
 pub fn set_attribute(attribute: KeyValue) {
     Context::map_current(|cx| cx.span().set_attribute(attribute));
