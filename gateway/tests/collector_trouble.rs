@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::*;
+use tracectl::model::Kind;
 
 /// The `fields` of every JSON log line with this message fragment.
 fn log_fields(lines: &[String], message: &str) -> Vec<Value> {
@@ -84,6 +85,70 @@ async fn a_collector_that_never_answers_costs_spans_not_requests_and_drops_are_r
         order.iter().all(|line| !line.contains("SpanDroppingStarted")),
         "the SDK dropped spans the service did not count"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_whose_export_queue_is_full_sheds_its_spans_but_passes_the_trace_on() {
+    // Arrange: order-service exports to a collector that never answers, with room for 2 queued
+    // spans, so its queue is full after its first spans; the gateway and payment-service export
+    // to a healthy receiver.
+    let receiver = receiver().await;
+    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}", blackhole.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = blackhole.accept().await {
+            held.push(socket);
+        }
+    });
+    let healthy = base_env(&receiver.endpoint());
+    let payment = start("payment-service", &healthy).await;
+    let order_env = with_extra(
+        base_env(&dead),
+        &[("OTEL_EXPORTER_OTLP_TIMEOUT", "60000"), ("OTEL_BSP_MAX_QUEUE_SIZE", "2")],
+    );
+    let order = start("order-service", &with_var(&order_env, "PAYMENT_SERVICE_URL", &payment.url())).await;
+    let gateway = start("gateway", &with_var(&healthy, "ORDER_SERVICE_URL", &order.url())).await;
+    let stack = Stack { gateway, order, payment };
+
+    // Act: 10 checkouts; in all but the first, order-service's spans start while its queue is full.
+    let mut trace_ids = Vec::new();
+    for _ in 0..10 {
+        let response = post_checkout(&stack).await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        trace_ids.push(trace_id_of(&body));
+    }
+
+    // Assert: every trace went on through order-service to payment-service, sampled, under the
+    // gateway's trace id, although order-service shed its own spans.
+    // The gateway's SERVER span ends last, after payment-service's spans: wait for both ends.
+    let reached_payment = |spans: &[tracectl::model::Span], trace_id: &str| {
+        let trace = of_trace(spans, trace_id);
+        trace.iter().any(|s| s.service_name == "payment-service" && s.kind == Kind::Server)
+            && trace.iter().any(|s| s.service_name == "gateway" && s.kind == Kind::Server)
+    };
+    let spans = receiver
+        .store
+        .wait_for(SPANS_TIMEOUT, |spans| trace_ids.iter().all(|t| reached_payment(spans, t)))
+        .await
+        .unwrap_or_else(|got| {
+            panic!("the trace stopped at order-service: {:#?}", summary(&got.iter().collect::<Vec<_>>()))
+        });
+    for trace_id in &trace_ids {
+        let trace = of_trace(&spans, trace_id);
+        the_span(&trace, "gateway", Kind::Server, "POST /api/checkout");
+        let server = the_span(&trace, "payment-service", Kind::Server, "POST /payments");
+        assert!(server.parent_span_id.is_some(), "payment's SERVER span continues the caller's trace");
+    }
+    let Stack { gateway, order, payment } = stack;
+    assert!(gateway.stop().await.success());
+    let (status, order_logs) = order.stop_with_logs().await;
+    assert!(status.success() && payment.stop().await.success());
+    // Shed spans are counted with the dropped ones: 10 checkouts make about 80 order-service spans.
+    let dropped: Vec<u64> =
+        log_fields(&order_logs, TOTAL).iter().map(|f| f["dropped_spans_total"].as_u64().unwrap()).collect();
+    assert!(matches!(dropped[..], [n] if n >= 60), "order-service counted {dropped:?} dropped spans");
 }
 
 #[tokio::test(flavor = "multi_thread")]

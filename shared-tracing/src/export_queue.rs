@@ -11,6 +11,11 @@
 //! - [`QueueGauge::admit`] counts the spans handed to the batch processor and not yet taken by the
 //!   exporter ([`CountingExporter`] gives them back when it receives a batch). A span that would
 //!   not fit is dropped *here*, and counted, before the SDK would have had to drop it.
+//! - While the queue is full, new spans are not even built ([`crate::span::ActiveSpan::start`] asks
+//!   [`QueueGauge::is_full`]): a span started then could only be dropped when it ends, so its
+//!   attributes, events and clock reads would be work thrown away. It is counted as dropped
+//!   ([`QueueGauge::shed`]), and its trace context still travels on, so the services behind keep
+//!   tracing. This is what keeps a dead collector cheap.
 //! - [`ExportQueues`] logs one warning per [`REPORT_INTERVAL`] at most, with the count since the
 //!   last one and the total: a collector outage at 10 000 spans a second is one line every ten
 //!   seconds, not 10 000 lines a second.
@@ -80,6 +85,17 @@ impl QueueGauge {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             false
         }
+    }
+
+    /// True when the queue is full: a span ending now would be dropped.
+    pub fn is_full(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) >= self.capacity
+    }
+
+    /// Counts one span as dropped without offering it to the queue: one that was not built at all
+    /// because the queue was full when it would have started.
+    pub fn shed(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Gives back the places of `spans` spans the exporter has taken out of the queue.
@@ -232,6 +248,18 @@ mod tests {
         assert!(gauge.admit() && gauge.admit(), "the exporter made room for two");
         assert!(!gauge.admit());
         assert_eq!(gauge.dropped(), 3);
+    }
+
+    #[test]
+    fn a_full_queue_says_so_until_the_exporter_makes_room_and_shed_spans_count_as_dropped() {
+        let gauge = QueueGauge::new(2);
+        assert!(!gauge.is_full());
+        assert!(gauge.admit() && gauge.admit());
+        assert!(gauge.is_full());
+        gauge.shed();
+        assert_eq!(gauge.dropped(), 1);
+        gauge.release(1);
+        assert!(!gauge.is_full());
     }
 
     #[test]

@@ -24,23 +24,33 @@
 //! # }
 //! ```
 
-use std::{future::Future, sync::OnceLock};
+use std::{future::Future, sync::Arc, sync::OnceLock};
 
 use opentelemetry::{
     Context, KeyValue,
     context::{FutureExt as _, WithContext},
-    trace::{SpanBuilder, SpanRef, Status, TraceContextExt as _, Tracer as _},
+    trace::{SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt as _, TraceFlags, Tracer as _},
 };
-use opentelemetry_sdk::trace::SdkTracer;
+use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SdkTracer};
+
+use crate::export_queue::QueueGauge;
 
 /// The tracer of this service, set once by [`crate::init`]. A process-wide tracer is what the
 /// OpenTelemetry API itself offers (`global::tracer`); this one skips the global's per-call lock
 /// and boxing. Unset (telemetry disabled, or `init` not called) means spans are not recorded.
-static TRACER: OnceLock<SdkTracer> = OnceLock::new();
+static TRACER: OnceLock<ServiceTracer> = OnceLock::new();
 
-/// Makes `tracer` the one every span of this process is started with. Only the first call counts.
-pub(crate) fn install(tracer: SdkTracer) {
-    let _ = TRACER.set(tracer);
+#[derive(Debug)]
+struct ServiceTracer {
+    tracer: SdkTracer,
+    /// The export queue of `tracer`'s provider: while it is full, spans are shed, not built.
+    queue: Arc<QueueGauge>,
+}
+
+/// Makes `tracer` the one every span of this process is started with, and `queue` its export
+/// queue. Only the first call counts.
+pub(crate) fn install(tracer: SdkTracer, queue: Arc<QueueGauge>) {
+    let _ = TRACER.set(ServiceTracer { tracer, queue });
 }
 
 /// A started span, and the context that holds it. The span ends when this is dropped, so a
@@ -49,8 +59,8 @@ pub(crate) fn install(tracer: SdkTracer) {
 #[must_use = "the span ends as soon as this is dropped"]
 pub struct ActiveSpan {
     cx: Context,
-    /// False when telemetry is off: then `cx` is the parent's context, passed on unchanged (as
-    /// the OpenTelemetry API does without an SDK), and ending it is not ours to do.
+    /// False when telemetry is off (then `cx` is the parent's context, passed on unchanged, as the
+    /// OpenTelemetry API does without an SDK) and for a shed span: there is nothing to end.
     owned: bool,
 }
 
@@ -58,13 +68,21 @@ impl ActiveSpan {
     /// Starts a span as a child of the span in `parent`; baggage in `parent` travels on in the new
     /// span's context. `builder` names the span and gives its first attributes; it is only called
     /// when telemetry is on, so with telemetry off a span costs no formatting and no allocation.
+    ///
+    /// While the export queue is full (the collector is down or far behind), the span is *shed*:
+    /// not built, and counted as dropped (see [`crate::export_queue`]), because it could only be
+    /// dropped when it ends. The trace still travels on: the shed span gets ids like any other,
+    /// keeps its parent's sampling flag (a trace that would start here is not sampled), and is
+    /// injected into outgoing calls, so the services behind go on tracing.
     pub fn start(parent: &Context, builder: impl FnOnce() -> SpanBuilder) -> Self {
-        match TRACER.get() {
-            Some(tracer) => {
-                Self { cx: parent.with_span(tracer.build_with_context(builder(), parent)), owned: true }
-            }
-            None => Self { cx: parent.clone(), owned: false },
+        let Some(service) = TRACER.get() else {
+            return Self { cx: parent.clone(), owned: false };
+        };
+        if service.queue.is_full() {
+            service.queue.shed();
+            return Self { cx: parent.with_remote_span_context(shed_span_context(parent)), owned: false };
         }
+        Self { cx: parent.with_span(service.tracer.build_with_context(builder(), parent)), owned: true }
     }
 
     /// Starts a span as a child of the current span.
@@ -111,6 +129,31 @@ impl Drop for ActiveSpan {
         if self.owned {
             self.cx.span().end();
         }
+    }
+}
+
+/// The context of a span that is not recorded: the parent's trace (or a new, unsampled one) and a
+/// new span id. Marked local, not remote: it stands for a span of this process.
+fn shed_span_context(parent: &Context) -> SpanContext {
+    let ids = RandomIdGenerator::default();
+    let span = parent.span();
+    let parent = span.span_context();
+    if parent.is_valid() {
+        SpanContext::new(
+            parent.trace_id(),
+            ids.new_span_id(),
+            parent.trace_flags(),
+            false,
+            parent.trace_state().clone(),
+        )
+    } else {
+        SpanContext::new(
+            ids.new_trace_id(),
+            ids.new_span_id(),
+            TraceFlags::default(),
+            false,
+            Default::default(),
+        )
     }
 }
 

@@ -133,8 +133,7 @@ mod tests {
             // Outside every span now: logged, but no span to add it to.
             tracing::info!("after the request");
         });
-        let spans = kept.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        spans
+        kept.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn attribute(event: &opentelemetry::trace::Event, key: &str) -> Option<Value> {

@@ -85,7 +85,16 @@ pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
         None
     } else {
         let resource = service_resource(&config);
-        Some(build_provider(config.protocol, resource, queues.size(), queues.new_gauge())?)
+        let queue = queues.new_gauge();
+        let provider = build_provider(config.protocol, resource, queues.size(), queue.clone())?;
+        // The instrumentation scope names the code that made the spans (this crate), not the
+        // service (that is the resource's `service.name`). Static strings: the SDK copies the
+        // scope into every finished span.
+        let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        crate::span::install(provider.tracer_with_scope(scope), queue);
+        Some(provider)
     };
 
     let log_filter = match std::env::var("RUST_LOG") {
@@ -102,14 +111,7 @@ pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
         .with_ansi(std::io::stdout().is_terminal())
         .with_filter(log_filter);
 
-    let events_layer = provider.as_ref().map(|provider| {
-        // The instrumentation scope names the code that made the spans (this crate), not the
-        // service (that is the resource's `service.name`). Static strings: the SDK copies the
-        // scope into every finished span.
-        let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
-        crate::span::install(provider.tracer_with_scope(scope));
+    let events_layer = provider.as_ref().map(|_| {
         let event_filter =
             TRANSPORT_CRATES.iter().fold(Targets::new().with_default(LevelFilter::INFO), |targets, krate| {
                 targets.with_target(*krate, LevelFilter::OFF)
