@@ -5,10 +5,10 @@
 //! CLIENT span whose resource says `service.name=stripe`, so Jaeger draws Stripe as its own node
 //! in the dependency graph. Jaeger's HotROD demo does the same for its fake MySQL and Redis.
 //!
-//! These spans are made with the OpenTelemetry API directly (not `tracing`), because a tracing
-//! subscriber exports through one tracer provider, and a provider has exactly one resource.
+//! A provider has exactly one resource, so the simulated system has a provider (and a tracer) of
+//! its own, beside the service's.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::Arc};
 
 use opentelemetry::{
     Context, KeyValue,
@@ -16,16 +16,21 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::trace::SdkTracer;
 
+use crate::export_queue::QueueGauge;
+
 /// A simulated remote system (e.g. `"stripe"`), made by [`crate::Telemetry::remote_system`].
 #[derive(Debug, Clone)]
 pub struct RemoteSystem {
     name: &'static str,
     tracer: SdkTracer,
+    /// The export queue of the system's provider (`None` when spans are never recorded): while it
+    /// is full, calls are shed like the service's own spans (see [`crate::span`]).
+    queue: Option<Arc<QueueGauge>>,
 }
 
 impl RemoteSystem {
-    pub(crate) fn new(name: &'static str, tracer: SdkTracer) -> Self {
-        Self { name, tracer }
+    pub(crate) fn new(name: &'static str, tracer: SdkTracer, queue: Arc<QueueGauge>) -> Self {
+        Self { name, tracer, queue: Some(queue) }
     }
 
     /// A remote system whose spans are never recorded: for tests and for running without telemetry.
@@ -34,7 +39,7 @@ impl RemoteSystem {
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
             .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
             .build();
-        Self { name, tracer: provider.tracer(name) }
+        Self { name, tracer: provider.tracer(name), queue: None }
     }
 
     /// The system's `service.name`.
@@ -50,6 +55,9 @@ impl RemoteSystem {
         attributes: Vec<KeyValue>,
     ) -> RemoteCall {
         let parent = Context::current();
+        if let Some(queue) = self.queue.as_deref().filter(|queue| queue.is_full()) {
+            return RemoteCall { cx: crate::span::shed(queue, &parent) };
+        }
         let span = self
             .tracer
             .span_builder(span_name)

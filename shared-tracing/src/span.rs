@@ -9,9 +9,14 @@
 //!
 //! Why not `tracing` spans and the tracing-opentelemetry bridge? They work, and the first version
 //! of this project used them. But every bridged span is made twice (a `tracing` span in the
-//! subscriber's registry, then an OpenTelemetry span from it) and costs a clock read on every poll;
-//! measured, that doubled the CPU cost of a checkout (see BENCHMARKS.md). Using the OpenTelemetry
-//! API directly costs one span, and a reader sees the API that every OpenTelemetry SDK shares.
+//! subscriber's registry, then an OpenTelemetry span from it) and costs a clock read on every
+//! poll; measured, the bridge was 30% of what tracing cost a checkout (see BENCHMARKS.md). Using
+//! the OpenTelemetry API directly costs one span, and a reader sees the API that every
+//! OpenTelemetry SDK shares.
+//!
+//! Two more things keep spans cheap: a span's name and attributes are built by a closure that only
+//! runs when telemetry is on, and while the export queue is full a span is *shed* (not built at
+//! all, see [`ActiveSpan::start`]).
 //!
 //! ```
 //! use opentelemetry::{KeyValue, trace::SpanBuilder};
@@ -79,8 +84,7 @@ impl ActiveSpan {
             return Self { cx: parent.clone(), owned: false };
         };
         if service.queue.is_full() {
-            service.queue.shed();
-            return Self { cx: parent.with_remote_span_context(shed_span_context(parent)), owned: false };
+            return Self { cx: shed(&service.queue, parent), owned: false };
         }
         Self { cx: parent.with_span(service.tracer.build_with_context(builder(), parent)), owned: true }
     }
@@ -132,8 +136,15 @@ impl Drop for ActiveSpan {
     }
 }
 
-/// The context of a span that is not recorded: the parent's trace (or a new, unsampled one) and a
-/// new span id. Marked local, not remote: it stands for a span of this process.
+/// Sheds a span that would start in `parent` while `queue` is full: counts it as dropped, and
+/// returns a context holding a span that is not recorded, in the parent's trace (or a new,
+/// unsampled one) with a new span id. Its context is marked local, not remote: it stands for a
+/// span of this process.
+pub(crate) fn shed(queue: &QueueGauge, parent: &Context) -> Context {
+    queue.shed();
+    parent.with_remote_span_context(shed_span_context(parent))
+}
+
 fn shed_span_context(parent: &Context) -> SpanContext {
     let ids = RandomIdGenerator::default();
     let span = parent.span();
@@ -159,11 +170,17 @@ fn shed_span_context(parent: &Context) -> SpanContext {
 
 /// Runs `future` inside a new span, child of the current one: the `#[instrument]` of this crate.
 pub async fn in_span<F: Future>(builder: impl FnOnce() -> SpanBuilder, future: F) -> F::Output {
-    if TRACER.get().is_none() {
+    match TRACER.get() {
         // Telemetry off: the current context (and its baggage) is already attached around us.
-        return future.await;
+        None => future.await,
+        // Shed: an INTERNAL span needs no ids of its own (nothing is sent under them), so the
+        // future simply runs in the current span.
+        Some(service) if service.queue.is_full() => {
+            service.queue.shed();
+            future.await
+        }
+        Some(_) => ActiveSpan::start_in_current(builder).run(future).await,
     }
-    ActiveSpan::start_in_current(builder).run(future).await
 }
 
 /// `attributes` as a span's first attributes, with room for the ones added later (the scenario

@@ -152,20 +152,17 @@ impl Telemetry {
     /// the *resource* of the provider that made it, so a second provider with a second resource is
     /// the honest way to speak for another service.
     pub fn remote_system(&mut self, name: &'static str) -> Result<RemoteSystem, TelemetryError> {
-        let tracer: SdkTracer = match &self.provider {
-            Some(_) => {
-                let resource = remote_resource(name);
-                let gauge = self.queues.new_gauge();
-                let provider = build_provider(self.config.protocol, resource, self.queues.size(), gauge)?;
-                let tracer = provider.tracer(name);
-                self.remote_providers.push(provider);
-                self.queues.start_reporting();
-                tracer
-            }
+        if self.provider.is_none() {
             // Telemetry is off: spans that are never recorded.
-            None => return Ok(RemoteSystem::disabled(name)),
-        };
-        Ok(RemoteSystem::new(name, tracer))
+            return Ok(RemoteSystem::disabled(name));
+        }
+        let resource = remote_resource(name);
+        let gauge = self.queues.new_gauge();
+        let provider = build_provider(self.config.protocol, resource, self.queues.size(), gauge.clone())?;
+        let tracer: SdkTracer = provider.tracer(name);
+        self.remote_providers.push(provider);
+        self.queues.start_reporting();
+        Ok(RemoteSystem::new(name, tracer, gauge))
     }
 
     /// Flushes every finished span and stops the exporters. Call it once, at the very end.
