@@ -11,18 +11,19 @@
 # case for tracing overhead. Load comes from wrk on the same machine, which competes for the CPU;
 # compare the ratios, not the absolute numbers.
 #
-# Settings: DURATION (s, default 10), CONNECTIONS (default 32), WARMUP (s, default 2), ROUNDS
-# (default 3: the four configurations run in turn, ROUNDS times, and the table shows each one's
-# median round, since a shared machine's speed drifts during a run).
+# Settings: DURATION (s, default 6), CONNECTIONS (default 32), WARMUP (s, default 2), ROUNDS
+# (default 10: the four configurations run in turn, ROUNDS times; the table shows each one's
+# median round, and the median of the round-by-round ratios follows, since a shared machine's
+# speed drifts during a run and one round's ratio can be off by 0.2). About 7 minutes.
 # Needs: cargo, curl, wrk (installed with apt-get when run as root; else `apt install wrk` /
 # `brew install wrk`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-6}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-2}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-10}
 LOGS=target/bench
 mkdir -p "$LOGS"
 
@@ -147,13 +148,17 @@ awk '
       label[$1], $2, $2 / base_rps, $3, $3 / base_p50, $4, $4 / base_p99, $5, $5 / base_cpu, $12, $6, $7, $10, $9, $8, $11
   }' "$LOGS/median"
 echo
-echo "Throughput ratio to (a) in each round (rounds run the four configurations side by side):"
+echo "Throughput ratio to (a), its median over the rounds, then each round (rounds run the four"
+echo "configurations side by side, so a ratio compares runs a few seconds apart):"
 awk '{ rps[$1] = rps[$1] " " $2 } END {
   split(rps["a-disabled"], a, " ")
   for (name in rps) if (name != "a-disabled") {
-    split(rps[name], r, " "); line = ""
-    for (i = 1; i in r; i++) line = line sprintf(" %.2f", r[i] / a[i])
-    printf "  %-18s%s\n", name, line
+    split(rps[name], r, " "); line = ""; split("", v)
+    for (n = 1; n in r; n++) { v[n] = r[n] / a[n]; line = line sprintf(" %.2f", v[n]) }
+    n--
+    for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+    median = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    printf "  %-18s median %.2f   rounds:%s\n", name, median, line
   } }' "$LOGS/results" | sort
 echo
 echo "Ratios are to (a). 'CPU' is the three services; 'receiver CPU' is the OTLP receiver's, which runs on"
