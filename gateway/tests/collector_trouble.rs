@@ -22,6 +22,19 @@ fn log_fields(lines: &[String], message: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The endpoint of a "collector" that accepts connections and never answers.
+async fn black_hole_collector() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    endpoint
+}
+
 const PERIODIC: &str = "spans since the last report";
 const TOTAL: &str = "spans were dropped in all";
 
@@ -29,14 +42,7 @@ const TOTAL: &str = "spans were dropped in all";
 async fn a_collector_that_never_answers_costs_spans_not_requests_and_drops_are_reported_not_spammed() {
     // Arrange: a "collector" that accepts connections and never answers, a 60 s export timeout,
     // and an export queue of 20 spans. If exporting blocked requests, a checkout would take a minute.
-    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", blackhole.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = blackhole.accept().await {
-            held.push(socket);
-        }
-    });
+    let endpoint = black_hole_collector().await;
     let stack = Stack::start(
         &endpoint,
         &[("OTEL_EXPORTER_OTLP_TIMEOUT", "60000"), ("OTEL_BSP_MAX_QUEUE_SIZE", "20")],
@@ -93,14 +99,7 @@ async fn a_service_whose_export_queue_is_full_sheds_its_spans_but_passes_the_tra
     // spans, so its queue is full after its first spans; the gateway and payment-service export
     // to a healthy receiver.
     let receiver = receiver().await;
-    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead = format!("http://{}", blackhole.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = blackhole.accept().await {
-            held.push(socket);
-        }
-    });
+    let dead = black_hole_collector().await;
     let healthy = base_env(&receiver.endpoint());
     let payment = start("payment-service", &healthy).await;
     let order_env = with_extra(
