@@ -431,18 +431,9 @@ async fn bad_input_gets_a_4xx_json_error_that_says_what_is_wrong_never_a_5xx() {
         assert_eq!(error["error"]["trace_id"].as_str().map(str::len), Some(32), "{what}");
     }
 
-    // A body over the 2 MiB limit is refused before it is parsed.
-    let huge = format!(r#"{{"customer_id":"{}","items":[],"card_token":"t"}}"#, "x".repeat(3 * 1024 * 1024));
-    let response = http()
-        .post(stack.checkout_url())
-        .header("content-type", "application/json")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 413);
-    let error: Value = response.json().await.unwrap();
-    assert_eq!(error["error"]["code"], "payload_too_large");
+    // A body over the 2 MiB limit (413) is checked in hostile_input.rs over a raw socket: a client
+    // still uploading a body the server has refused and closed on can see a broken pipe instead
+    // of the answer (an HTTP/1.1 race), so it must not be checked by uploading the whole body.
     stack.stop().await;
 }
 
