@@ -198,3 +198,117 @@ async fn a_collector_that_answers_slowly_delays_exports_not_requests_and_loses_n
     assert!(status.success() && payment.stop().await.success());
     assert!(log_fields(&order_logs, TOTAL).is_empty(), "spans were dropped");
 }
+
+/// What the collector of [`flaky_collector`] does with an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Collector {
+    /// Answers 503 at once (the exporter retries, then gives up: a failed export).
+    Refusing,
+    /// Holds the request, unanswered, until the mode changes.
+    Holding,
+    /// Takes the spans, as a healthy collector does.
+    Up,
+}
+
+/// A collector whose behaviour the test switches, receiving into `store` while it is up.
+async fn flaky_collector(
+    store: tracectl::receiver::SpanStore,
+) -> (String, tokio::sync::watch::Sender<Collector>) {
+    use axum::response::IntoResponse as _;
+    let (mode, modes) = tokio::sync::watch::channel(Collector::Refusing);
+    let app = tracectl::receiver::router(store).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let mut modes = modes.clone();
+            async move {
+                loop {
+                    let now = *modes.borrow_and_update();
+                    match now {
+                        Collector::Refusing => {
+                            return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+                        }
+                        Collector::Up => return next.run(request).await,
+                        Collector::Holding if modes.changed().await.is_err() => {
+                            return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+                        }
+                        Collector::Holding => {}
+                    }
+                }
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (endpoint, mode)
+}
+
+const FAILING: &str = "shedding new spans until an export succeeds";
+const RESUMED: &str = "works again";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_export_stops_span_making_until_a_probe_gets_through_and_export_resumes_by_itself() {
+    // Arrange: order-service exports to a collector that refuses exports; the gateway and
+    // payment-service to a healthy receiver (so every trace is sampled at the gateway). The
+    // export queue (2048) is far larger than all the spans this test makes: nothing is dropped
+    // for want of room, only by the breaker.
+    let receiver = receiver().await;
+    let (flaky, collector) = flaky_collector(receiver.store.clone()).await;
+    let healthy = base_env(&receiver.endpoint());
+    let payment = start("payment-service", &healthy).await;
+    let order_env = with_extra(base_env(&flaky), &[("OTEL_EXPORTER_OTLP_TIMEOUT", "60000")]);
+    let order = start("order-service", &with_var(&order_env, "PAYMENT_SERVICE_URL", &payment.url())).await;
+    let gateway = start("gateway", &with_var(&healthy, "ORDER_SERVICE_URL", &order.url())).await;
+    let stack = Stack { gateway, order, payment };
+
+    // Act 1: a checkout whose order-service spans the collector refuses: the breaker opens.
+    assert_eq!(post_checkout(&stack).await.status(), 201);
+    stack.order.wait_for_logs("that export failed", |lines| !log_fields(lines, FAILING).is_empty()).await;
+    // From now on the collector holds exports unanswered, so no further export can fail (and
+    // allow another probe) until it is up.
+    collector.send_replace(Collector::Holding);
+
+    // Act 2: checkouts while the breaker is open.
+    const OUTAGE_CHECKOUTS: u64 = 30;
+    for _ in 0..OUTAGE_CHECKOUTS {
+        assert_eq!(post_checkout(&stack).await.status(), 201, "requests are not affected");
+    }
+
+    // Act 3: the collector is back; the probe (already sent, or sent at the next batch) gets
+    // through, and export resumes without a restart.
+    collector.send_replace(Collector::Up);
+    stack
+        .order
+        .wait_for_logs("that export works again", |lines| !log_fields(lines, RESUMED).is_empty())
+        .await;
+    let response = post_checkout(&stack).await;
+    assert_eq!(response.status(), 201);
+    let trace_id = trace_id_of(&response.json().await.unwrap());
+    let spans = receiver
+        .store
+        .wait_for(SPANS_TIMEOUT, |spans| of_trace_without_waits(spans, &trace_id).len() >= CHECKOUT_SPANS)
+        .await
+        .unwrap_or_else(|got| panic!("after recovery, a trace arrived incomplete: {}", got.len()));
+    let trace = of_trace_without_waits(&spans, &trace_id);
+    assert_eq!(trace.len(), CHECKOUT_SPANS, "a whole trace, order-service's spans included");
+    let order_spans_per_checkout = trace.iter().filter(|s| s.service_name == "order-service").count() as u64;
+
+    // Assert: while the breaker was open, order-service made no more than the probes allowed
+    // (one probe per failed export, and at most two exports failed: the one that opened it and
+    // one that may have been under way); the rest was shed and counted.
+    let Stack { gateway, order, payment } = stack;
+    assert!(gateway.stop().await.success());
+    let (status, order_logs) = order.stop_with_logs().await;
+    assert!(status.success() && payment.stop().await.success());
+    let made = OUTAGE_CHECKOUTS * order_spans_per_checkout;
+    let probes = 2 * shared_tracing::export_queue::PROBE_SPANS as u64;
+    let dropped: Vec<u64> =
+        log_fields(&order_logs, TOTAL).iter().map(|f| f["dropped_spans_total"].as_u64().unwrap()).collect();
+    assert!(
+        matches!(dropped[..], [n] if n >= made - probes),
+        "of {made} spans made while export failed, {probes} at most may be probes; dropped: {dropped:?}"
+    );
+    // The breaker's changes are logged once each way, not per failed export or shed span.
+    assert_eq!(log_fields(&order_logs, FAILING).len(), 1, "one warning when the breaker opens");
+    assert_eq!(log_fields(&order_logs, RESUMED).len(), 1, "one line when it closes");
+    assert_eq!(log_fields(&order_logs, FAILING)[0]["service.name"], "order-service");
+}

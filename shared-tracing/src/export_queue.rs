@@ -12,10 +12,23 @@
 //!   exporter ([`CountingExporter`] gives them back when it receives a batch). A span that would
 //!   not fit is dropped *here*, and counted, before the SDK would have had to drop it.
 //! - While the queue is full, new spans are not even built ([`crate::span::ActiveSpan::start`] asks
-//!   [`QueueGauge::is_full`]): a span started then could only be dropped when it ends, so its
+//!   [`QueueGauge::is_refusing`]): a span started then could only be dropped when it ends, so its
 //!   attributes, events and clock reads would be work thrown away. It is counted as dropped
 //!   ([`QueueGauge::shed`]), and its trace context still travels on, so the services behind keep
-//!   tracing. This is what keeps a dead collector cheap.
+//!   tracing.
+//! - A failed export opens a *circuit breaker*: until an export succeeds again, the queue refuses
+//!   spans as if it were full, except [`PROBE_SPANS`] after each failed export, which go out in the
+//!   next batch to find out whether the collector is back. Without it, every batch the exporter
+//!   takes off a full queue frees places that new spans fill at once, only to be encoded and fail
+//!   in their turn: a dead collector would still cost building and encoding a batch per service
+//!   every few seconds, and send retries at a collector that may be down *because* it is
+//!   overloaded. The breaker opening and closing is logged, once each way.
+//!
+//! Together these are what keep a dead collector cheap. The price: spans that start while the
+//! breaker is open are lost even if the collector comes back before they end, and export resumes
+//! with the first probe that gets through, at most one schedule delay (`OTEL_BSP_SCHEDULE_DELAY`)
+//! plus the exporter's retries after the collector is back, and only if the service is making
+//! spans (an idle service has nothing to probe with, and nothing to lose).
 //! - [`ExportQueues`] logs one warning per [`REPORT_INTERVAL`] at most, with the count since the
 //!   last one and the total: a collector outage at 10 000 spans a second is one line every ten
 //!   seconds, not 10 000 lines a second.
@@ -34,6 +47,15 @@ use opentelemetry_sdk::{
     trace::{OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_QUEUE_SIZE_DEFAULT, SpanData, SpanExporter},
 };
 
+/// How many spans may go into the queue after each failed export, while the breaker is open: a
+/// probe of whether the collector is back, well under one batch (512 by default), so it waits for
+/// the schedule delay rather than going out at once. Probes are real spans, exported if they get
+/// through.
+pub const PROBE_SPANS: usize = 64;
+
+/// The breaker's state while it is closed (exports succeed): no limit on spans.
+const CLOSED: usize = usize::MAX;
+
 /// The shortest time between two dropped-span warnings.
 pub const REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -51,45 +73,94 @@ pub fn queue_size_from_env() -> usize {
         .unwrap_or(OTEL_BSP_MAX_QUEUE_SIZE_DEFAULT)
 }
 
-/// Spans between the end of a span and its export, and the spans dropped because there was no
-/// room. Shared by one span processor and its exporter.
+/// Spans between the end of a span and its export, the spans dropped because there was no room,
+/// and the circuit breaker that stops making spans for a failing collector. Shared by one span
+/// processor and its exporter.
 #[derive(Debug)]
 pub struct QueueGauge {
+    /// Whose spans these are (the `service.name` of the provider), for the breaker's log lines.
+    name: Box<str>,
     capacity: usize,
     in_flight: AtomicUsize,
+    /// [`CLOSED`] while exports succeed; after a failed export, how many more probe spans may
+    /// still go into the queue.
+    probes: AtomicUsize,
     dropped: AtomicU64,
     reported: AtomicU64,
 }
 
 impl QueueGauge {
-    /// A gauge for a queue of `capacity` spans.
-    pub fn new(capacity: usize) -> Arc<Self> {
+    /// A gauge for a queue of `capacity` spans of the service `name`.
+    pub fn new(name: &str, capacity: usize) -> Arc<Self> {
         Arc::new(Self {
+            name: name.into(),
             capacity,
             in_flight: AtomicUsize::new(0),
+            probes: AtomicUsize::new(CLOSED),
             dropped: AtomicU64::new(0),
             reported: AtomicU64::new(0),
         })
     }
 
-    /// Takes a place in the queue for one span, or counts it dropped when the queue is full.
+    /// Takes a place in the queue for one span, or counts it dropped when the queue is full or the
+    /// breaker is open with no probe left.
     ///
     /// `in_flight` never exceeds `capacity`, and the spans in the batch processor's queue are a
     /// subset of it, so once a span is admitted the processor always has room for it: every drop
     /// happens, and is counted, here.
     pub fn admit(&self) -> bool {
-        if self.in_flight.fetch_add(1, Ordering::AcqRel) < self.capacity {
-            true
-        } else {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            false
+        if self.in_flight.fetch_add(1, Ordering::AcqRel) < self.capacity && self.take_probe() {
+            return true;
         }
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        false
     }
 
-    /// True when the queue is full: a span ending now would be dropped.
-    pub fn is_full(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) >= self.capacity
+    /// With the breaker closed, true; with it open, takes one of the probe places if any is left.
+    fn take_probe(&self) -> bool {
+        self.probes.load(Ordering::Relaxed) == CLOSED
+            || self
+                .probes
+                .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |left| match left {
+                    CLOSED => Some(CLOSED),
+                    left => left.checked_sub(1),
+                })
+                .is_ok()
+    }
+
+    /// True when a span ending now would be dropped: the queue is full, or the breaker is open and
+    /// its probes are spent. A span that would start now is better not built at all.
+    pub fn is_refusing(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) >= self.capacity || self.probes.load(Ordering::Relaxed) == 0
+    }
+
+    /// Records how an export ended: a failure opens the breaker (or, when it is open already,
+    /// allows the next probe), a success closes it. Each change is logged once.
+    fn exported(&self, outcome: &OTelSdkResult) {
+        let service = &*self.name;
+        match outcome {
+            Ok(()) => {
+                if self.probes.swap(CLOSED, Ordering::AcqRel) != CLOSED {
+                    tracing::info!(
+                        service.name = service,
+                        "Span export from {service} works again: no longer shedding spans"
+                    );
+                }
+            }
+            Err(error) => {
+                if self.probes.swap(PROBE_SPANS, Ordering::AcqRel) == CLOSED {
+                    tracing::warn!(
+                        service.name = service,
+                        %error,
+                        probe_spans = PROBE_SPANS,
+                        "Span export from {service} failed ({error}): shedding new spans until an export \
+                         succeeds, with a probe of {PROBE_SPANS} spans after each failed export. \
+                         Requests are not affected."
+                    );
+                }
+            }
+        }
     }
 
     /// Counts one span as dropped without offering it to the queue: one that was not built at all
@@ -136,9 +207,9 @@ impl ExportQueues {
         self.size
     }
 
-    /// A gauge for one more provider's queue.
-    pub fn new_gauge(&mut self) -> Arc<QueueGauge> {
-        let gauge = QueueGauge::new(self.size);
+    /// A gauge for one more provider's queue, the provider of the service `name`.
+    pub fn new_gauge(&mut self, name: &str) -> Arc<QueueGauge> {
+        let gauge = QueueGauge::new(name, self.size);
         self.gauges.push(gauge.clone());
         gauge
     }
@@ -164,13 +235,15 @@ impl ExportQueues {
             tracing::warn!(
                 dropped_spans_total = total,
                 queue_size,
-                "{total} spans were dropped in all because the export queue (OTEL_BSP_MAX_QUEUE_SIZE={queue_size}) was full"
+                "{total} spans were dropped in all because the export queue (OTEL_BSP_MAX_QUEUE_SIZE={queue_size}) was full \
+                 or the collector was failing"
             );
         }
     }
 }
 
-/// A span exporter that tells its [`QueueGauge`] when spans leave the queue.
+/// A span exporter that tells its [`QueueGauge`] when spans leave the queue, and how each export
+/// ended (for the breaker).
 #[derive(Debug)]
 pub struct CountingExporter<E> {
     inner: E,
@@ -188,7 +261,12 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         // The batch is out of the queue as soon as the exporter has it, however long sending takes.
         self.gauge.release(batch.len());
-        self.inner.export(batch)
+        let sent = self.inner.export(batch);
+        async move {
+            let outcome = sent.await;
+            self.gauge.exported(&outcome);
+            outcome
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -224,8 +302,8 @@ async fn report_drops(gauges: Vec<Arc<QueueGauge>>, queue_size: usize) {
                 dropped_spans = new,
                 dropped_spans_total = total,
                 queue_size,
-                "Dropped {new} spans since the last report ({total} in all): the export queue is full, \
-                 so the collector is down or slower than this service makes spans. Requests are not affected."
+                "Dropped {new} spans since the last report ({total} in all): the collector is failing, \
+                 or slower than this service makes spans. Requests are not affected."
             );
             last_report = Some(tokio::time::Instant::now());
         }
@@ -234,11 +312,17 @@ async fn report_drops(gauges: Vec<Arc<QueueGauge>>, queue_size: usize) {
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry_sdk::error::OTelSdkError;
+
     use super::*;
+
+    fn failed() -> OTelSdkResult {
+        Err(OTelSdkError::InternalFailure("connection refused".into()))
+    }
 
     #[test]
     fn a_full_queue_drops_and_counts_until_the_exporter_takes_a_batch() {
-        let gauge = QueueGauge::new(3);
+        let gauge = QueueGauge::new("shop", 3);
         assert_eq!([gauge.admit(), gauge.admit(), gauge.admit()], [true; 3]);
         assert!(!gauge.admit(), "a fourth span does not fit");
         assert!(!gauge.admit());
@@ -252,19 +336,59 @@ mod tests {
 
     #[test]
     fn a_full_queue_says_so_until_the_exporter_makes_room_and_shed_spans_count_as_dropped() {
-        let gauge = QueueGauge::new(2);
-        assert!(!gauge.is_full());
+        let gauge = QueueGauge::new("shop", 2);
+        assert!(!gauge.is_refusing());
         assert!(gauge.admit() && gauge.admit());
-        assert!(gauge.is_full());
+        assert!(gauge.is_refusing());
         gauge.shed();
         assert_eq!(gauge.dropped(), 1);
         gauge.release(1);
-        assert!(!gauge.is_full());
+        assert!(!gauge.is_refusing());
+    }
+
+    #[test]
+    fn a_failed_export_lets_only_probes_in_until_an_export_succeeds() {
+        let gauge = QueueGauge::new("shop", 10 * PROBE_SPANS);
+        assert!(gauge.admit());
+        gauge.release(1);
+        gauge.exported(&failed());
+
+        // Open: one probe's worth of spans gets in, the rest is refused, with room to spare.
+        assert!(!gauge.is_refusing());
+        assert!((0..PROBE_SPANS).all(|_| gauge.admit()));
+        assert!(gauge.is_refusing());
+        assert!(!gauge.admit());
+        assert_eq!(gauge.dropped(), 1);
+
+        // The probe fails too: one more probe, not one per failure piled up.
+        gauge.release(PROBE_SPANS);
+        gauge.exported(&failed());
+        gauge.exported(&failed());
+        assert_eq!((0..2 * PROBE_SPANS).filter(|_| gauge.admit()).count(), PROBE_SPANS);
+
+        // A probe gets through: closed, the whole queue is open again.
+        gauge.release(PROBE_SPANS);
+        gauge.exported(&Ok(()));
+        assert!((0..10 * PROBE_SPANS).all(|_| gauge.admit()));
+        assert!(gauge.is_refusing(), "and full");
+    }
+
+    #[test]
+    fn a_full_queue_takes_no_probe_place_it_cannot_use() {
+        let gauge = QueueGauge::new("shop", 1);
+        gauge.exported(&failed());
+        assert!(gauge.admit(), "the first probe");
+        assert!(!gauge.admit(), "the queue is full");
+        assert_eq!(
+            gauge.probes.load(Ordering::Relaxed),
+            PROBE_SPANS - 1,
+            "the refused span took no probe place"
+        );
     }
 
     #[test]
     fn each_drop_is_reported_once() {
-        let gauge = QueueGauge::new(0);
+        let gauge = QueueGauge::new("shop", 0);
         for _ in 0..5 {
             gauge.admit();
         }

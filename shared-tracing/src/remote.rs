@@ -24,7 +24,7 @@ pub struct RemoteSystem {
     name: &'static str,
     tracer: SdkTracer,
     /// The export queue of the system's provider (`None` when spans are never recorded): while it
-    /// is full, calls are shed like the service's own spans (see [`crate::span`]).
+    /// refuses spans, calls are shed like the service's own spans (see [`crate::span`]).
     queue: Option<Arc<QueueGauge>>,
 }
 
@@ -55,7 +55,7 @@ impl RemoteSystem {
         attributes: Vec<KeyValue>,
     ) -> RemoteCall {
         let parent = Context::current();
-        if let Some(queue) = self.queue.as_deref().filter(|queue| queue.is_full()) {
+        if let Some(queue) = self.queue.as_deref().filter(|queue| queue.is_refusing()) {
             return RemoteCall { cx: crate::span::shed(queue, &parent) };
         }
         let span = self

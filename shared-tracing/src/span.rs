@@ -15,8 +15,8 @@
 //! OpenTelemetry SDK shares.
 //!
 //! Two more things keep spans cheap: a span's name and attributes are built by a closure that only
-//! runs when telemetry is on, and while the export queue is full a span is *shed* (not built at
-//! all, see [`ActiveSpan::start`]).
+//! runs when telemetry is on, and while the export queue is full or the collector is failing a
+//! span is *shed* (not built at all, see [`ActiveSpan::start`]).
 //!
 //! ```
 //! use opentelemetry::{KeyValue, trace::SpanBuilder};
@@ -48,7 +48,7 @@ static TRACER: OnceLock<ServiceTracer> = OnceLock::new();
 #[derive(Debug)]
 struct ServiceTracer {
     tracer: SdkTracer,
-    /// The export queue of `tracer`'s provider: while it is full, spans are shed, not built.
+    /// The export queue of `tracer`'s provider: while it refuses spans, they are shed, not built.
     queue: Arc<QueueGauge>,
 }
 
@@ -74,16 +74,16 @@ impl ActiveSpan {
     /// span's context. `builder` names the span and gives its first attributes; it is only called
     /// when telemetry is on, so with telemetry off a span costs no formatting and no allocation.
     ///
-    /// While the export queue is full (the collector is down or far behind), the span is *shed*:
-    /// not built, and counted as dropped (see [`crate::export_queue`]), because it could only be
-    /// dropped when it ends. The trace still travels on: the shed span gets ids like any other,
+    /// While the export queue refuses spans (it is full, or exports are failing: the collector is
+    /// down or far behind), the span is *shed*: not built, and counted as dropped (see
+    /// [`crate::export_queue`]), because it could only be dropped when it ends. The trace still travels on: the shed span gets ids like any other,
     /// keeps its parent's sampling flag (a trace that would start here is not sampled), and is
     /// injected into outgoing calls, so the services behind go on tracing.
     pub fn start(parent: &Context, builder: impl FnOnce() -> SpanBuilder) -> Self {
         let Some(service) = TRACER.get() else {
             return Self { cx: parent.clone(), owned: false };
         };
-        if service.queue.is_full() {
+        if service.queue.is_refusing() {
             return Self { cx: shed(&service.queue, parent), owned: false };
         }
         Self { cx: parent.with_span(service.tracer.build_with_context(builder(), parent)), owned: true }
@@ -136,7 +136,7 @@ impl Drop for ActiveSpan {
     }
 }
 
-/// Sheds a span that would start in `parent` while `queue` is full: counts it as dropped, and
+/// Sheds a span that would start in `parent` while `queue` refuses spans: counts it as dropped, and
 /// returns a context holding a span that is not recorded, in the parent's trace (or a new,
 /// unsampled one) with a new span id. Its context is marked local, not remote: it stands for a
 /// span of this process.
@@ -175,7 +175,7 @@ pub async fn in_span<F: Future>(builder: impl FnOnce() -> SpanBuilder, future: F
         None => future.await,
         // Shed: an INTERNAL span needs no ids of its own (nothing is sent under them), so the
         // future simply runs in the current span.
-        Some(service) if service.queue.is_full() => {
+        Some(service) if service.queue.is_refusing() => {
             service.queue.shed();
             future.await
         }

@@ -85,7 +85,7 @@ pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
         None
     } else {
         let resource = service_resource(&config);
-        let queue = queues.new_gauge();
+        let queue = queues.new_gauge(&config.service_name);
         let provider = build_provider(config.protocol, resource, queues.size(), queue.clone())?;
         // The instrumentation scope names the code that made the spans (this crate), not the
         // service (that is the resource's `service.name`). Static strings: the SDK copies the
@@ -157,7 +157,7 @@ impl Telemetry {
             return Ok(RemoteSystem::disabled(name));
         }
         let resource = remote_resource(name);
-        let gauge = self.queues.new_gauge();
+        let gauge = self.queues.new_gauge(name);
         let provider = build_provider(self.config.protocol, resource, self.queues.size(), gauge.clone())?;
         let tracer: SdkTracer = provider.tracer(name);
         self.remote_providers.push(provider);
