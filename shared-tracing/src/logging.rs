@@ -63,14 +63,31 @@ where
         mut writer: Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> fmt::Result {
-        // The line is built first, so card data can be masked before anything is written.
+        // The line is built first, so card data can be masked before anything is written. The
+        // ids are added after the masking: they are identifiers, and must match the trace in
+        // Jaeger digit for digit, even when a run of their hex digits happens to look like a card
+        // number (a span id of 16 decimal digits can pass the Luhn check).
+        let ids = current_ids();
         let mut line = String::new();
         self.format_line(ctx, Writer::new(&mut line), event)?;
-        writer.write_str(&crate::redact::redact(&line))
+        let line = crate::redact::redact(&line);
+        match (self.format, ids) {
+            (_, None) => writer.write_str(&line)?,
+            (LogFormat::Text, Some((trace_id, span_id))) => {
+                write!(writer, "{line} trace_id={trace_id} span_id={span_id}")?;
+            }
+            (LogFormat::Json, Some((trace_id, span_id))) => {
+                // The line is one JSON object: the ids go in as its last members (hex: no escaping).
+                let members = line.strip_suffix('}').ok_or(fmt::Error)?;
+                write!(writer, r#"{members},"trace_id":"{trace_id}","span_id":"{span_id}"}}"#)?;
+            }
+        }
+        writeln!(writer)
     }
 }
 
 impl TraceAwareFormat {
+    /// The line without its trace ids and without its newline.
     fn format_line<S, N>(
         &self,
         ctx: &FmtContext<'_, S, N>,
@@ -82,15 +99,10 @@ impl TraceAwareFormat {
         N: for<'a> FormatFields<'a> + 'static,
     {
         let meta = event.metadata();
-        let ids = current_ids();
         match self.format {
             LogFormat::Text => {
                 write!(writer, "{} {:>5} {}: ", timestamp(), meta.level(), meta.target())?;
-                ctx.field_format().format_fields(writer.by_ref(), event)?;
-                if let Some((trace_id, span_id)) = ids {
-                    write!(writer, " trace_id={trace_id} span_id={span_id}")?;
-                }
-                writeln!(writer)
+                ctx.field_format().format_fields(writer.by_ref(), event)
             }
             LogFormat::Json => {
                 let mut fields = JsonFields::default();
@@ -103,11 +115,7 @@ impl TraceAwareFormat {
                     line.insert("message".into(), message.into());
                 }
                 line.insert("fields".into(), Value::Object(fields.fields));
-                if let Some((trace_id, span_id)) = ids {
-                    line.insert("trace_id".into(), trace_id.into());
-                    line.insert("span_id".into(), span_id.into());
-                }
-                writeln!(writer, "{}", Value::Object(line))
+                write!(writer, "{}", Value::Object(line))
             }
         }
     }
@@ -198,6 +206,30 @@ mod tests {
             );
             assert!(line.contains("[REDACTED-PAN]") && line.contains("tok_****"), "{format:?}: {line}");
         }
+    }
+
+    #[test]
+    fn trace_ids_are_written_as_they_are_even_when_their_digits_look_like_a_card_number() {
+        use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+        // A span id of 16 decimal digits that pass the Luhn check: a card number, to a scanner.
+        let span_id = "4111111111111111";
+        let trace_id = "0af7651916cd43dd8448eb211c80319c";
+        let cx = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from_hex(trace_id).unwrap_or(TraceId::INVALID),
+            SpanId::from_hex(span_id).unwrap_or(SpanId::INVALID),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::NONE,
+        ));
+        let _attached = cx.attach();
+        let text = log_line(LogFormat::Text, || tracing::info!(pan = "4111111111111111", "paid"));
+        assert!(text.contains(r#"pan="[REDACTED-PAN]""#), "{text}");
+        assert!(text.trim_end().ends_with(&format!("trace_id={trace_id} span_id={span_id}")), "{text}");
+
+        let json = log_line(LogFormat::Json, || tracing::info!(pan = "4111111111111111", "paid"));
+        let value: serde_json::Value = serde_json::from_str(json.trim()).unwrap_or_default();
+        assert_eq!(value["fields"]["pan"], "[REDACTED-PAN]", "{json}");
+        assert_eq!((&value["trace_id"], &value["span_id"]), (&trace_id.into(), &span_id.into()), "{json}");
     }
 
     #[test]
