@@ -7,8 +7,16 @@
 //! PCI incident. So every exported span passes through [`redact_span`], and every log line
 //! through [`redact`], which masks
 //! - card numbers (PANs): 13 to 19 digits, optionally grouped with spaces or dashes, that pass
-//!   the Luhn check (so order ids and timestamps are left alone), and
+//!   the Luhn check (so order numbers and timestamps are left alone), standing apart from the
+//!   letters and digits around them, and
 //! - card tokens: `tok_…`, the form Stripe's tokens take.
+//!
+//! "Standing apart" is what keeps identifiers whole. A trace id, a span id or an `ord_…` id is
+//! hex, and one in a few hundred holds 13 or more decimal digits in a row that pass the Luhn
+//! check; masking that run would break the id (an order id in a span that no search finds, a log
+//! line pointing at no trace). A digit run glued to a letter or another digit is part of such a
+//! word and left alone; a card number is written apart from its neighbours, or after an
+//! underscore (`card_4111…` is masked, so is `4111…` after a space, `=`, `/` or a quote).
 
 use std::{borrow::Cow, sync::LazyLock};
 
@@ -22,9 +30,12 @@ pub const PAN_MASK: &str = "[REDACTED-PAN]";
 pub const TOKEN_MASK: &str = "tok_****";
 
 static PAN: LazyLock<Regex> = LazyLock::new(|| {
-    // Checked against the Luhn sum below; the look-around-free pattern takes digit runs with
-    // single separators, so "4111 1111 1111 1111" and "4111-1111-1111-1111" both match.
-    Regex::new(r"\d(?:[ -]?\d){12,18}").unwrap_or_else(|e| unreachable!("valid pattern: {e}"))
+    // Checked against the Luhn sum below; the pattern takes digit runs with single separators,
+    // so "4111 1111 1111 1111" and "4111-1111-1111-1111" both match. The run must start at a word
+    // boundary or after an underscore (which is then part of the match, and kept), and end at a
+    // word boundary: a run inside a hex id is not a card number (see the module docs).
+    Regex::new(r"(?:_|(?-u:\b))\d(?:[ -]?\d){12,18}(?-u:\b)")
+        .unwrap_or_else(|e| unreachable!("valid pattern: {e}"))
 });
 static TOKEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"tok_[A-Za-z0-9_]+").unwrap_or_else(|e| unreachable!("valid pattern: {e}")));
@@ -94,10 +105,12 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         let replaced = PAN.replace_all(&out, |caps: &regex::Captures<'_>| {
             let found = &caps[0];
             let digits: Vec<u8> = found.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
-            if (13..=19).contains(&digits.len()) && luhn_valid(&digits) {
-                PAN_MASK.to_owned()
-            } else {
+            if !((13..=19).contains(&digits.len()) && luhn_valid(&digits)) {
                 found.to_owned()
+            } else if found.starts_with('_') {
+                format!("_{PAN_MASK}")
+            } else {
+                PAN_MASK.to_owned()
             }
         });
         if replaced != out {
@@ -167,6 +180,54 @@ mod tests {
         // A 16-digit order number and a nanosecond timestamp are not card numbers.
         for text in ["order 1234567890123456", "at 1795576455123456789"] {
             assert!(matches!(redact(text), Cow::Borrowed(_)), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_card_number_standing_apart_is_masked_whatever_its_neighbours() {
+        for (text, masked) in [
+            ("card_4111111111111111", "card_[REDACTED-PAN]"),
+            ("?card=4111111111111111&x=1", "?card=[REDACTED-PAN]&x=1"),
+            ("/api/checkout/4111111111111111", "/api/checkout/[REDACTED-PAN]"),
+            (r#"{"pan":"4111 1111 1111 1111"}"#, r#"{"pan":"[REDACTED-PAN]"}"#),
+            ("4111111111111111,4111111111111111", "[REDACTED-PAN],[REDACTED-PAN]"),
+            ("(4111-1111-1111-1111)", "([REDACTED-PAN])"),
+        ] {
+            assert_eq!(redact(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn hex_ids_whose_digits_pass_the_luhn_check_are_left_whole() {
+        // Each holds 4111111111111111, glued to letters or digits.
+        for id in [
+            "ord_ab4111111111111111cdef01234567",
+            "0af76519c4111111111111111e0319cd",
+            "span 4111111111111111a",
+            "trace a4111111111111111",
+            "20 digits 41111111111111111111",
+        ] {
+            assert!(matches!(redact(id), Cow::Borrowed(_)), "{id} became {}", redact(id));
+        }
+        // And random ids, many of which hold long digit runs: without the boundary rule about
+        // one in 560 `ord_` ids would lose a Luhn-valid run to the mask.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut hex = || {
+            (0..32)
+                .map(|_| {
+                    // xorshift64*: deterministic, no dependency.
+                    state ^= state >> 12;
+                    state ^= state << 25;
+                    state ^= state >> 27;
+                    let r = state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 60;
+                    // Digits twice as likely as in real hex, to make long runs common.
+                    b"01234567890123456789abcdef"[(r as usize * 26) >> 4] as char
+                })
+                .collect::<String>()
+        };
+        for _ in 0..20_000 {
+            let id = format!("ord_{}", hex());
+            assert_eq!(redact(&id), id);
         }
     }
 
