@@ -41,13 +41,17 @@ const TOTAL: &str = "spans were dropped in all";
 #[tokio::test(flavor = "multi_thread")]
 async fn a_collector_that_never_answers_costs_spans_not_requests_and_drops_are_reported_not_spammed() {
     // Arrange: a "collector" that accepts connections and never answers, a 60 s export timeout,
-    // and an export queue of 20 spans. If exporting blocked requests, a checkout would take a minute.
+    // and an export queue of 20 spans in order-service. If exporting blocked requests, a checkout
+    // would take a minute. The gateway keeps the default queue, which holds all its spans: were
+    // its queue full, it would shed the traces' roots, and order-service would not record them.
     let endpoint = black_hole_collector().await;
-    let stack = Stack::start(
-        &endpoint,
-        &[("OTEL_EXPORTER_OTLP_TIMEOUT", "60000"), ("OTEL_BSP_MAX_QUEUE_SIZE", "20")],
-    )
-    .await;
+    let env = with_extra(base_env(&endpoint), &[("OTEL_EXPORTER_OTLP_TIMEOUT", "60000")]);
+    let payment = start("payment-service", &env).await;
+    let order_env =
+        with_var(&with_var(&env, "OTEL_BSP_MAX_QUEUE_SIZE", "20"), "PAYMENT_SERVICE_URL", &payment.url());
+    let order = start("order-service", &order_env).await;
+    let gateway = start("gateway", &with_var(&env, "ORDER_SERVICE_URL", &order.url())).await;
+    let stack = Stack { gateway, order, payment };
 
     // Act: 20 checkouts, about 180 order-service spans against room for 20 queued and one batch
     // stuck in the exporter.

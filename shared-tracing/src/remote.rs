@@ -16,21 +16,21 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::export_queue::QueueGauge;
+use crate::span::Gate;
 
 /// A simulated remote system (e.g. `"stripe"`), made by [`crate::Telemetry::remote_system`].
 #[derive(Debug, Clone)]
 pub struct RemoteSystem {
     name: &'static str,
     tracer: SdkTracer,
-    /// The export queue of the system's provider (`None` when spans are never recorded): while it
-    /// refuses spans, calls are shed like the service's own spans (see [`crate::span`]).
-    queue: Option<Arc<QueueGauge>>,
+    /// What decides which calls' spans are not built, like the service's own (see
+    /// [`crate::span`]); `None` when spans are never recorded.
+    gate: Option<Arc<Gate>>,
 }
 
 impl RemoteSystem {
-    pub(crate) fn new(name: &'static str, tracer: SdkTracer, queue: Arc<QueueGauge>) -> Self {
-        Self { name, tracer, queue: Some(queue) }
+    pub(crate) fn new(name: &'static str, tracer: SdkTracer, gate: Gate) -> Self {
+        Self { name, tracer, gate: Some(Arc::new(gate)) }
     }
 
     /// A remote system whose spans are never recorded: for tests and for running without telemetry.
@@ -39,7 +39,7 @@ impl RemoteSystem {
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
             .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
             .build();
-        Self { name, tracer: provider.tracer(name), queue: None }
+        Self { name, tracer: provider.tracer(name), gate: None }
     }
 
     /// The system's `service.name`.
@@ -55,8 +55,8 @@ impl RemoteSystem {
         attributes: Vec<KeyValue>,
     ) -> RemoteCall {
         let parent = Context::current();
-        if let Some(queue) = self.queue.as_deref().filter(|queue| queue.is_refusing()) {
-            return RemoteCall { cx: crate::span::shed(queue, &parent) };
+        if let Some(cx) = self.gate.as_deref().and_then(|gate| gate.skip(&parent)) {
+            return RemoteCall { cx };
         }
         let span = self
             .tracer

@@ -23,7 +23,8 @@ use opentelemetry_sdk::{
     propagation::{BaggagePropagator, TraceContextPropagator},
     resource::{EnvResourceDetector, TelemetryResourceDetector},
     trace::{
-        BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor,
+        BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, ShouldSample, Span, SpanData,
+        SpanProcessor,
     },
 };
 use tracing::level_filters::LevelFilter;
@@ -35,6 +36,7 @@ use crate::config::{Propagators, Protocol, TelemetryConfig};
 use crate::export_queue::{CountingExporter, ExportQueues, QueueGauge};
 use crate::logging::TraceAwareFormat;
 use crate::remote::RemoteSystem;
+use crate::span::Gate;
 use crate::span_events::SpanEvents;
 
 /// The log filter used when `RUST_LOG` is not set: our INFO lines, and only the SDK's warnings
@@ -86,14 +88,16 @@ pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     } else {
         let resource = service_resource(&config);
         let queue = queues.new_gauge(&config.service_name);
-        let provider = build_provider(config.protocol, resource, queues.size(), queue.clone())?;
+        let sampler = sampler_from_env();
+        let provider =
+            build_provider(config.protocol, resource, queues.size(), queue.clone(), sampler.box_clone())?;
         // The instrumentation scope names the code that made the spans (this crate), not the
         // service (that is the resource's `service.name`). Static strings: the SDK copies the
         // scope into every finished span.
         let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
-        crate::span::install(provider.tracer_with_scope(scope), queue);
+        crate::span::install(provider.tracer_with_scope(scope), Gate::new(queue, sampler));
         Some(provider)
     };
 
@@ -158,11 +162,18 @@ impl Telemetry {
         }
         let resource = remote_resource(name);
         let gauge = self.queues.new_gauge(name);
-        let provider = build_provider(self.config.protocol, resource, self.queues.size(), gauge.clone())?;
+        let sampler = sampler_from_env();
+        let provider = build_provider(
+            self.config.protocol,
+            resource,
+            self.queues.size(),
+            gauge.clone(),
+            sampler.box_clone(),
+        )?;
         let tracer: SdkTracer = provider.tracer(name);
         self.remote_providers.push(provider);
         self.queues.start_reporting();
-        Ok(RemoteSystem::new(name, tracer, gauge))
+        Ok(RemoteSystem::new(name, tracer, Gate::new(gauge, sampler)))
     }
 
     /// Flushes every finished span and stops the exporters. Call it once, at the very end.
@@ -230,11 +241,18 @@ fn remote_resource(name: &'static str) -> Resource {
         .build()
 }
 
+/// The sampler `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` name, read by the SDK itself
+/// (its default configuration), so that [`crate::span`] can ask the very sampler the provider uses.
+fn sampler_from_env() -> Box<dyn ShouldSample> {
+    opentelemetry_sdk::trace::Config::default().sampler
+}
+
 fn build_provider(
     protocol: Protocol,
     resource: Resource,
     queue_size: usize,
     gauge: Arc<QueueGauge>,
+    sampler: Box<dyn ShouldSample>,
 ) -> Result<SdkTracerProvider, TelemetryError> {
     // Endpoint, timeout and headers come from the standard OTEL_EXPORTER_OTLP_* variables, which the
     // exporter reads itself (and appends `/v1/traces` to the generic endpoint for http).
@@ -254,8 +272,11 @@ fn build_provider(
     // Every started span is stamped with the request's teaching scenario, and every finished one
     // has card data masked, on its way to the export queue.
     let processor = ServiceSpanProcessor { next: processor, queue: gauge };
-    // The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG via the SDK's defaults.
-    Ok(SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource).build())
+    Ok(SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_sampler(sampler)
+        .with_resource(resource)
+        .build())
 }
 
 /// The project's own step in the span pipeline, in front of the batch processor: every span is
