@@ -17,7 +17,7 @@
 //! Three more things keep spans cheap: a span's name and attributes are built by a closure that
 //! only runs when the span will be recorded; a span the sampler would drop (its parent is not
 //! sampled) is not built at all; and while the export queue is full or the collector is failing,
-//! a span is *shed*, not built either (see [`Gate`] and [`ActiveSpan::start`]).
+//! a span is *shed*, not built either (see `Gate` and [`ActiveSpan::start`]).
 //!
 //! ```
 //! use opentelemetry::{KeyValue, trace::SpanBuilder};
@@ -144,11 +144,12 @@ impl ActiveSpan {
     /// span's context. `builder` names the span and gives its first attributes; it is only called
     /// when telemetry is on, so with telemetry off a span costs no formatting and no allocation.
     ///
-    /// While the export queue refuses spans (it is full, or exports are failing: the collector is
-    /// down or far behind), the span is *shed*: not built, and counted as dropped (see
-    /// [`crate::export_queue`]), because it could only be dropped when it ends. The trace still travels on: the shed span gets ids like any other,
-    /// keeps its parent's sampling flag (a trace that would start here is not sampled), and is
-    /// injected into outgoing calls, so the services behind go on tracing.
+    /// A span that would not be recorded is not built (see `Gate`): a child the sampler drops
+    /// because its parent is not sampled, and, while the export queue refuses spans (it is full,
+    /// or exports are failing: the collector is down or far behind), a *shed* one, counted as
+    /// dropped (see [`crate::export_queue`]). The trace still travels on: such a span gets ids like
+    /// any other, and is injected into outgoing calls. A shed span keeps its parent's sampling flag
+    /// (a trace that would start here is not sampled), so the services behind go on tracing.
     pub fn start(parent: &Context, builder: impl FnOnce() -> SpanBuilder) -> Self {
         let Some(service) = TRACER.get() else {
             return Self { cx: parent.clone(), owned: false };
