@@ -164,7 +164,7 @@ impl QueueGauge {
     }
 
     /// Counts one span as dropped without offering it to the queue: one that was not built at all
-    /// because the queue was full when it would have started.
+    /// because the queue refused spans (see [`QueueGauge::is_refusing`]) when it would have started.
     pub fn shed(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }
