@@ -38,3 +38,12 @@ wait_healthy() { # port [tries of 0.1 s]
   echo "service on port $1 did not start; see $LOGS/" >&2
   exit 1
 }
+
+# The four configurations both scripts compare, (a) to (d), in order. Each script defines its own
+# `run NAME RECEIVER(live|none) [VAR=value...]`, which measures one of them.
+run_configurations() {
+  run a-disabled none OTEL_SDK_DISABLED=true
+  run b-full live
+  run c-sampled live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+  run d-collector-down none
+}

@@ -88,10 +88,7 @@ run() {
 
 rm -f "$LOGS/results"
 echo "Counting instructions in 4 configurations, ${COUNT} checkouts each..."
-run a-disabled none OTEL_SDK_DISABLED=true
-run b-full live
-run c-sampled live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
-run d-collector-down none
+run_configurations
 
 echo
 echo "Instructions per checkout (callgrind), ${COUNT} checkouts at concurrency ${CONCURRENCY} after ${WARMUP} to warm up;"

@@ -123,10 +123,7 @@ rm -f "$LOGS/results"
 echo "Running 4 configurations, ${DURATION}s each at ${CONNECTIONS} connections, ${ROUNDS} rounds..."
 for round in $(seq 1 "$ROUNDS"); do
   echo "  round $round of $ROUNDS"
-  run a-disabled none OTEL_SDK_DISABLED=true
-  run b-full live
-  run c-sampled live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
-  run d-collector-down none
+  run_configurations
 done
 # Per configuration, the round with the median throughput (a whole line, so its figures belong together).
 for name in a-disabled b-full c-sampled d-collector-down; do
