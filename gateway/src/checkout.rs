@@ -5,7 +5,7 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode},
 };
-use opentelemetry::{KeyValue, context::FutureExt as _};
+use opentelemetry::{Context, KeyValue, context::FutureExt as _, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
 use shared_tracing::{
     downstream::DownstreamError,
@@ -13,7 +13,6 @@ use shared_tracing::{
     json::ApiJson,
     propagation::{CUSTOMER_BAGGAGE_KEY, current_trace_id, current_with_baggage_entry},
     scenario::{self, Scenario},
-    span,
 };
 
 use crate::{
@@ -67,7 +66,11 @@ pub async fn checkout(
         idempotency::parse(value).map_err(AppError::InvalidHeader)?;
         forwarded.insert(idempotency::HEADER, value.clone());
     }
-    span::set_attribute(KeyValue::new("checkout.items_count", checkout.items.len() as i64));
+    // A business attribute on the request's SERVER span, through the OpenTelemetry API: in a
+    // handler the current context holds that span.
+    Context::current()
+        .span()
+        .set_attribute(KeyValue::new("checkout.items_count", checkout.items.len() as i64));
 
     // The gateway names the customer in baggage, for every service behind it: context set once at
     // the edge (order-service's connection pool uses it to say whom a waiting request queued behind).
@@ -118,7 +121,7 @@ pub async fn get_order(
     if !plausible {
         return Err(AppError::OrderNotFound(order_id));
     }
-    span::set_attribute(KeyValue::new("order.id", order_id.clone()));
+    Context::current().span().set_attribute(KeyValue::new("order.id", order_id.clone()));
     let order_service = state.orders.peer_service();
     let answer = state
         .orders

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
 use shared_tracing::{
-    inbound,
+    EdgeTracer, inbound,
     outbound::TracedClient,
     server::{self, Server, StartError},
 };
@@ -20,9 +20,15 @@ pub struct AppState {
     pub orders: TracedClient,
 }
 
-/// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
-pub fn router(config: Config) -> Result<Router, StartError> {
-    let orders = TracedClient::new("order-service", &config.order_service_url, config.order_service_timeout)?;
+/// The HTTP API, its SERVER and CLIENT spans made with `tracer`. `GET /health` is added after the
+/// tracing layer, so health checks make no spans.
+pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> {
+    let orders = TracedClient::new(
+        tracer.clone(),
+        "order-service",
+        &config.order_service_url,
+        config.order_service_timeout,
+    )?;
     let edge = inbound::EdgePolicy::allow_baggage(config.baggage_allowlist.clone());
     let api = server::hardened(
         Router::new()
@@ -35,15 +41,15 @@ pub fn router(config: Config) -> Result<Router, StartError> {
     let state = AppState { config: Arc::new(config), orders };
     // The gateway is the edge: the only service that filters what clients send (see EdgePolicy).
     // The page and `/health` are added after the tracing layer: loading them makes no spans.
-    Ok(inbound::traced_edge(api, edge)
+    Ok(inbound::traced_edge(api, edge, tracer)
         .route("/", get(move || std::future::ready(page.response())))
         .route("/health", get(|| async { "ok" }))
         .with_state(state))
 }
 
 /// Binds the configured address and builds the router: a server ready to run.
-pub async fn build(config: Config) -> Result<Server, StartError> {
+pub async fn build(config: Config, tracer: EdgeTracer) -> Result<Server, StartError> {
     let (host, port) = (config.host.clone(), config.port);
     let header_timeout = config.request_timeout.min(server::DEFAULT_HEADER_TIMEOUT);
-    Ok(Server::bind(&host, port, router(config)?).await?.with_header_timeout(header_timeout))
+    Ok(Server::bind(&host, port, router(config, tracer)?).await?.with_header_timeout(header_timeout))
 }

@@ -1,18 +1,36 @@
-//! order-service binary: read config, serve until SIGTERM/Ctrl-C (telemetry around it all).
+//! order-service binary: the life of the service, in order. Telemetry starts first (so start-up
+//! problems are logged) and shuts down last (the server has drained, so every finished span is
+//! in the queue to flush).
 
-use std::process::ExitCode;
+use std::{error::Error, process::ExitCode};
 
 use order_service::{Config, SERVICE_NAME};
-use shared_tracing::{server::shutdown_signal, service::service_main, settings::FromSettings as _};
+use shared_tracing::{
+    EdgeTracer, scenario::checkout_telemetry, server::shutdown_signal, settings::FromSettings as _,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    service_main(SERVICE_NAME, env!("CARGO_PKG_VERSION"), async |_telemetry| {
-        // Signal handlers first: from here on, SIGTERM means "drain and flush", never "die".
-        let stop = shutdown_signal();
-        let server = order_service::build(Config::from_env()?).await?;
-        server.run_until_stopped(stop).await?;
-        Ok(())
-    })
-    .await
+    let telemetry = match checkout_telemetry(SERVICE_NAME, env!("CARGO_PKG_VERSION")).init() {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("{SERVICE_NAME}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = serve(telemetry.tracer()).await;
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "{SERVICE_NAME} stopped with an error");
+    }
+    telemetry.shutdown().await;
+    if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Reads the configuration, then serves until SIGTERM or Ctrl-C and the drain that follows.
+async fn serve(tracer: EdgeTracer) -> Result<(), Box<dyn Error>> {
+    // Signal handlers first: from here on, SIGTERM means "drain and flush", never "die".
+    let stop = shutdown_signal();
+    let server = order_service::build(Config::from_env()?, tracer).await?;
+    server.run_until_stopped(stop).await?;
+    Ok(())
 }

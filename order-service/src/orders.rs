@@ -9,13 +9,14 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
 };
-use opentelemetry::{KeyValue, trace::SpanBuilder};
+use opentelemetry::{Context, KeyValue, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use shared_tracing::{
     downstream::DownstreamError, idempotency, json::ApiJson, scenario::Scenario, sensitive::CardToken,
-    simulate::Latency, span,
+    simulate::Latency,
 };
+use tracing::{Instrument as _, field};
 
 use crate::{
     catalog,
@@ -99,10 +100,10 @@ pub async fn create_order(
         if stored.request_hash != request_hash {
             return Err(AppError::IdempotencyMismatch);
         }
-        span::set_attribute(KeyValue::new("order.id", stored.order_id.clone()));
+        set_server_attribute(KeyValue::new("order.id", stored.order_id.clone()));
         match stored.status {
             OrderStatus::Confirmed => {
-                span::set_attribute(KeyValue::new("order.idempotent_replayed", true));
+                set_server_attribute(KeyValue::new("order.idempotent_replayed", true));
                 tracing::info!(order.id = %stored.order_id, "Idempotent replay: answering the stored order");
                 return Ok((StatusCode::CREATED, Json(response(stored, true))));
             }
@@ -115,12 +116,12 @@ pub async fn create_order(
         .as_ref()
         .map_or_else(|| format!("ord_{}", uuid::Uuid::new_v4().simple()), |o| o.order_id.clone());
     // Attributes on the SERVER span make the trace searchable in Jaeger by `order.id=…`.
-    span::set_attribute(KeyValue::new("order.id", order_id.clone()));
-    span::set_attribute(KeyValue::new("order.items_count", request.items.len() as i64));
+    set_server_attribute(KeyValue::new("order.id", order_id.clone()));
+    set_server_attribute(KeyValue::new("order.items_count", request.items.len() as i64));
 
     validate(&request, &state.config.validation).await?;
     let total_cents = price(&request.items, &state.config.inventory, state.config.inventory_mode).await?;
-    span::set_attribute(KeyValue::new("order.total_cents", total_cents as i64));
+    set_server_attribute(KeyValue::new("order.total_cents", total_cents as i64));
 
     if retried.is_some() {
         state.db.set_status(&order_id, OrderStatus::Pending).await?;
@@ -212,7 +213,7 @@ pub async fn get_order(
     State(state): State<AppState>,
     Path(order_id): Path<String>,
 ) -> Result<Json<OrderView>, AppError> {
-    span::set_attribute(KeyValue::new("order.id", order_id.clone()));
+    set_server_attribute(KeyValue::new("order.id", order_id.clone()));
     let order = state.db.get(&order_id).await?.ok_or(AppError::NotFound(order_id))?;
     Ok(Json(OrderView {
         order_id: order.order_id,
@@ -255,81 +256,79 @@ fn digest(request: &OrderRequest) -> String {
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Adds a business attribute to the request's SERVER span: the current span in a handler, made
+/// by the inbound layer with the OpenTelemetry API, so it is reached through that API.
+fn set_server_attribute(attribute: KeyValue) {
+    Context::current().span().set_attribute(attribute);
+}
+
 /// The order's own rules (the gateway checks them too; an internal API still trusts no one).
 ///
-/// An INTERNAL span, child of the request's SERVER span. Its attributes are named one by one, so
-/// the arguments (and so the card token) never become attributes.
+/// Internal work: a `tracing` span (`validate_order`), child of the SERVER span, with the event
+/// "Validating order" inside it. `skip_all` keeps the arguments (and so the card token) out of
+/// the span; its one attribute is named.
+#[tracing::instrument(name = "validate_order", skip_all, fields(order.items_count = request.items.len() as i64))]
 async fn validate(request: &OrderRequest, latency: &Latency) -> Result<(), AppError> {
-    let span = || {
-        SpanBuilder::from_name("validate_order").with_attributes(span::attributes([KeyValue::new(
-            "order.items_count",
-            request.items.len() as i64,
-        )]))
-    };
-    span::in_span(span, async {
-        // An event: a timestamped log line inside the span (Jaeger shows it under "Logs").
-        tracing::info!("Validating order");
-        latency.wait().await;
-        if request.customer_id.trim().is_empty() {
-            return Err(AppError::Invalid("customer_id must not be empty".into()));
-        }
-        if request.items.is_empty() || request.items.len() > MAX_ITEMS {
-            return Err(AppError::Invalid(format!("an order has 1 to {MAX_ITEMS} items")));
-        }
-        if let Some((i, _)) =
-            request.items.iter().enumerate().find(|(_, it)| !(1..=MAX_QUANTITY).contains(&it.quantity))
-        {
-            return Err(AppError::Invalid(format!(
-                "items[{i}].quantity must be between 1 and {MAX_QUANTITY}"
-            )));
-        }
-        Ok(())
-    })
-    .await
+    // An event: a timestamped log line inside the span (Jaeger shows it under "Logs").
+    tracing::info!("Validating order");
+    latency.wait().await;
+    if request.customer_id.trim().is_empty() {
+        return Err(AppError::Invalid("customer_id must not be empty".into()));
+    }
+    if request.items.is_empty() || request.items.len() > MAX_ITEMS {
+        return Err(AppError::Invalid(format!("an order has 1 to {MAX_ITEMS} items")));
+    }
+    if let Some((i, _)) =
+        request.items.iter().enumerate().find(|(_, it)| !(1..=MAX_QUANTITY).contains(&it.quantity))
+    {
+        return Err(AppError::Invalid(format!("items[{i}].quantity must be between 1 and {MAX_QUANTITY}")));
+    }
+    Ok(())
 }
 
 /// Checks every item's stock and adds up the total: all items at once, or (the N+1 pattern of the
 /// `sequential-inventory` scenario) one after another.
+///
+/// `inventory.mode` is declared empty and recorded once it is known: `Span::record` fills in a
+/// field the span was created with.
+#[tracing::instrument(
+    name = "inventory_and_pricing",
+    skip_all,
+    fields(order.items_count = items.len() as i64, inventory.mode = field::Empty)
+)]
 async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> Result<u64, AppError> {
     let mode = match Scenario::current() {
         Some(Scenario::SequentialInventory) => InventoryMode::Sequential,
         _ => mode,
     };
     let sequential = mode == InventoryMode::Sequential;
-    let span = || {
-        SpanBuilder::from_name("inventory_and_pricing").with_attributes(span::attributes([
-            KeyValue::new("order.items_count", items.len() as i64),
-            KeyValue::new("inventory.mode", if sequential { "sequential" } else { "parallel" }),
-        ]))
-    };
+    tracing::Span::current().record("inventory.mode", if sequential { "sequential" } else { "parallel" });
     let out_of_stock = Scenario::current() == Some(Scenario::OutOfStock);
-    span::in_span(span, async {
-        let prices = if sequential {
-            let mut prices = Vec::with_capacity(items.len());
-            for (index, item) in items.iter().enumerate() {
-                prices.push(check_stock(item, latency, out_of_stock && index == 0).await?);
-            }
-            prices
-        } else {
-            // Each check is its own future with its own span: in the trace they overlap.
-            let checks =
-                items.iter().enumerate().map(|(i, item)| check_stock(item, latency, out_of_stock && i == 0));
-            futures_util::future::join_all(checks).await.into_iter().collect::<Result<Vec<_>, _>>()?
-        };
-        Ok(prices.into_iter().sum())
-    })
-    .await
+    let prices = if sequential {
+        let mut prices = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            prices.push(check_stock(item, latency, out_of_stock && index == 0).await?);
+        }
+        prices
+    } else {
+        // Each check is its own future with its own span: in the trace they overlap.
+        let checks =
+            items.iter().enumerate().map(|(i, item)| check_stock(item, latency, out_of_stock && i == 0));
+        futures_util::future::join_all(checks).await.into_iter().collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(prices.into_iter().sum())
 }
 
 /// One item's stock check (a lookup in a real shop); answers the line's price.
+///
+/// Called from inside `inventory_and_pricing`, so its span is that span's child.
 async fn check_stock(item: &OrderItem, latency: &Latency, sold_out: bool) -> Result<u64, AppError> {
-    let span = || {
-        SpanBuilder::from_name("check_stock").with_attributes(span::attributes([
-            KeyValue::new("product.sku", item.sku.clone()),
-            KeyValue::new("product.quantity", i64::from(item.quantity)),
-        ]))
-    };
-    span::in_span(span, async {
+    let span = tracing::info_span!(
+        "check_stock",
+        product.sku = %item.sku,
+        product.quantity = i64::from(item.quantity)
+    );
+    async {
         latency.wait().await;
         let product = catalog::find(&item.sku).ok_or_else(|| AppError::UnknownSku(item.sku.clone()))?;
         // The `out-of-stock` scenario (chosen by baggage at the edge): the first item is sold out.
@@ -338,6 +337,7 @@ async fn check_stock(item: &OrderItem, latency: &Latency, sold_out: bool) -> Res
             return Err(AppError::OutOfStock(item.sku.clone()));
         }
         Ok(product.price_cents * u64::from(item.quantity))
-    })
+    }
+    .instrument(span)
     .await
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
 use shared_tracing::{
-    inbound,
+    EdgeTracer, inbound,
     outbound::TracedClient,
     server::{self, Server, StartError},
 };
@@ -22,10 +22,15 @@ pub struct AppState {
     pub db: Database,
 }
 
-/// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
-pub fn router(config: Config) -> Result<Router, StartError> {
-    let payments =
-        TracedClient::new("payment-service", &config.payment_service_url, config.payment_service_timeout)?;
+/// The HTTP API, its SERVER and CLIENT spans made with `tracer`. `GET /health` is added after the
+/// tracing layer, so health checks make no spans.
+pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> {
+    let payments = TracedClient::new(
+        tracer.clone(),
+        "payment-service",
+        &config.payment_service_url,
+        config.payment_service_timeout,
+    )?;
     let db = Database::open(&config.db_path, config.db_pool_size, config.db_query).map_err(|e| {
         StartError::Resource {
             what: format!("the order database at {}", config.db_path.display()),
@@ -39,12 +44,12 @@ pub fn router(config: Config) -> Result<Router, StartError> {
         config.request_timeout,
     );
     let state = AppState { config: Arc::new(config), payments, db };
-    Ok(inbound::traced(api).route("/health", get(|| async { "ok" })).with_state(state))
+    Ok(inbound::traced(api, tracer).route("/health", get(|| async { "ok" })).with_state(state))
 }
 
 /// Binds the configured address and builds the router: a server ready to run.
-pub async fn build(config: Config) -> Result<Server, StartError> {
+pub async fn build(config: Config, tracer: EdgeTracer) -> Result<Server, StartError> {
     let (host, port) = (config.host.clone(), config.port);
     let header_timeout = config.request_timeout.min(server::DEFAULT_HEADER_TIMEOUT);
-    Ok(Server::bind(&host, port, router(config)?).await?.with_header_timeout(header_timeout))
+    Ok(Server::bind(&host, port, router(config, tracer)?).await?.with_header_timeout(header_timeout))
 }

@@ -12,7 +12,7 @@ use axum::{
 use http_body_util::BodyExt as _;
 use order_service::{Config, config::InventoryMode, router};
 use serde_json::{Value, json};
-use shared_tracing::{remote::RemoteSystem, simulate::Latency};
+use shared_tracing::{EdgeTracer, remote::RemoteSystem, simulate::Latency};
 use tower::ServiceExt as _;
 
 fn config(payment_service_url: String) -> Config {
@@ -58,7 +58,8 @@ async fn payment_service() -> String {
         stripe_failure_percent: 0,
         stripe_decline_percent: 0,
     };
-    let app = payment_service::router(payment_config, RemoteSystem::disabled("stripe"));
+    let app =
+        payment_service::router(payment_config, EdgeTracer::disabled(), RemoteSystem::disabled("stripe"));
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
@@ -68,7 +69,7 @@ async fn post_order(config: Config, body: Value) -> (StatusCode, Value) {
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    let response = router(config).unwrap().oneshot(request).await.unwrap();
+    let response = router(config, EdgeTracer::disabled()).unwrap().oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap())
@@ -113,5 +114,5 @@ async fn payment_service_unreachable_is_a_503_naming_it() {
 
 #[test]
 fn an_invalid_payment_service_url_is_refused_at_start_up() {
-    assert!(router(config("not a url".into())).is_err());
+    assert!(router(config("not a url".into()), EdgeTracer::disabled()).is_err());
 }

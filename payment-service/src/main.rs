@@ -1,21 +1,39 @@
-//! payment-service binary: read config, serve until SIGTERM/Ctrl-C (telemetry around it all).
+//! payment-service binary: the life of the service, in order. Telemetry starts first (so start-up
+//! problems are logged) and shuts down last (the server has drained, so every finished span is
+//! in the queue to flush).
 
-use std::process::ExitCode;
+use std::{error::Error, process::ExitCode};
 
 use payment_service::{Config, SERVICE_NAME};
-use shared_tracing::{server::shutdown_signal, service::service_main, settings::FromSettings as _};
+use shared_tracing::{
+    Telemetry, scenario::checkout_telemetry, server::shutdown_signal, settings::FromSettings as _,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    service_main(SERVICE_NAME, env!("CARGO_PKG_VERSION"), async |telemetry| {
-        // Signal handlers first: from here on, SIGTERM means "drain and flush", never "die".
-        let stop = shutdown_signal();
-        let config = Config::from_env()?;
-        // The simulated Stripe exports its spans under its own service.name.
-        let stripe = telemetry.remote_system("stripe")?;
-        let server = payment_service::build(config, stripe).await?;
-        server.run_until_stopped(stop).await?;
-        Ok(())
-    })
-    .await
+    let mut telemetry = match checkout_telemetry(SERVICE_NAME, env!("CARGO_PKG_VERSION")).init() {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("{SERVICE_NAME}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = serve(&mut telemetry).await;
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "{SERVICE_NAME} stopped with an error");
+    }
+    telemetry.shutdown().await;
+    if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Reads the configuration, then serves until SIGTERM or Ctrl-C and the drain that follows.
+async fn serve(telemetry: &mut Telemetry) -> Result<(), Box<dyn Error>> {
+    // Signal handlers first: from here on, SIGTERM means "drain and flush", never "die".
+    let stop = shutdown_signal();
+    let config = Config::from_env()?;
+    // The simulated Stripe exports its spans under its own service.name.
+    let stripe = telemetry.remote_system("stripe")?;
+    let server = payment_service::build(config, telemetry.tracer(), stripe).await?;
+    server.run_until_stopped(stop).await?;
+    Ok(())
 }

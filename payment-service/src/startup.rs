@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
 use shared_tracing::{
-    inbound,
+    EdgeTracer, inbound,
     remote::RemoteSystem,
     server::{self, Server},
 };
@@ -24,8 +24,9 @@ pub struct AppState {
     pub stripe: SimulatedStripe,
 }
 
-/// The HTTP API. `GET /health` is added after the tracing layer, so health checks make no spans.
-pub fn router(config: Config, stripe: RemoteSystem) -> Router {
+/// The HTTP API, its SERVER spans made with `tracer` and Stripe's with `stripe`. `GET /health` is
+/// added after the tracing layer, so health checks make no spans.
+pub fn router(config: Config, tracer: EdgeTracer, stripe: RemoteSystem) -> Router {
     let stripe = SimulatedStripe::new(
         stripe,
         StripeSettings {
@@ -43,12 +44,12 @@ pub fn router(config: Config, stripe: RemoteSystem) -> Router {
         config.request_timeout,
     );
     let state = AppState { config: Arc::new(config), stripe };
-    inbound::traced(api).route("/health", get(|| async { "ok" })).with_state(state)
+    inbound::traced(api, tracer).route("/health", get(|| async { "ok" })).with_state(state)
 }
 
 /// Binds the configured address and builds the router: a server ready to run.
-pub async fn build(config: Config, stripe: RemoteSystem) -> std::io::Result<Server> {
+pub async fn build(config: Config, tracer: EdgeTracer, stripe: RemoteSystem) -> std::io::Result<Server> {
     let (host, port) = (config.host.clone(), config.port);
     let header_timeout = config.request_timeout.min(server::DEFAULT_HEADER_TIMEOUT);
-    Ok(Server::bind(&host, port, router(config, stripe)).await?.with_header_timeout(header_timeout))
+    Ok(Server::bind(&host, port, router(config, tracer, stripe)).await?.with_header_timeout(header_timeout))
 }

@@ -11,7 +11,7 @@ use axum::{
 use http_body_util::BodyExt as _;
 use payment_service::{Config, router};
 use serde_json::{Value, json};
-use shared_tracing::{remote::RemoteSystem, simulate::Latency};
+use shared_tracing::{EdgeTracer, remote::RemoteSystem, simulate::Latency};
 use tower::ServiceExt as _;
 
 fn config() -> Config {
@@ -35,7 +35,10 @@ async fn post(config: Config, content_type: &str, body: &str) -> (StatusCode, Va
         .header("content-type", content_type)
         .body(Body::from(body.to_owned()))
         .unwrap();
-    let response = router(config, RemoteSystem::disabled("stripe")).oneshot(request).await.unwrap();
+    let response = router(config, EdgeTracer::disabled(), RemoteSystem::disabled("stripe"))
+        .oneshot(request)
+        .await
+        .unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
@@ -88,13 +91,16 @@ async fn stripe_slower_than_its_timeout_is_a_504_naming_stripe() {
 #[tokio::test]
 async fn health_answers_200() {
     let request = Request::get("/health").body(Body::empty()).unwrap();
-    let response = router(config(), RemoteSystem::disabled("stripe")).oneshot(request).await.unwrap();
+    let response = router(config(), EdgeTracer::disabled(), RemoteSystem::disabled("stripe"))
+        .oneshot(request)
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn paying_the_same_order_twice_charges_once_through_stripes_idempotency_key() {
-    let app = router(config(), RemoteSystem::disabled("stripe"));
+    let app = router(config(), EdgeTracer::disabled(), RemoteSystem::disabled("stripe"));
     let charge_of = |order_id: &str| {
         let app = app.clone();
         let body = json!({"order_id": order_id, "amount_cents": 500, "card_token": "tok_visa"}).to_string();

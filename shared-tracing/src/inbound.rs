@@ -21,22 +21,23 @@ use axum::{
 use opentelemetry::{
     Context, KeyValue,
     baggage::{Baggage, BaggageExt as _},
-    trace::{SpanBuilder, SpanKind},
+    trace::{SpanBuilder, SpanKind, TraceContextExt as _},
 };
 
+use crate::edge::EdgeTracer;
 use crate::propagation::{self, TRACERESPONSE};
-use crate::span::ActiveSpan;
 
-/// Wraps every route of `router` in [`trace_request`].
+/// Runs every route of `router` inside a SERVER span made with `tracer`, and adds a
+/// `traceresponse` header to every answer.
 ///
 /// Routes added to the router *after* this call are not traced: that is how services keep
 /// `GET /health` (polled every few seconds by Docker) out of their traces.
-pub fn traced<S>(router: Router<S>) -> Router<S>
+pub fn traced<S>(router: Router<S>, tracer: EdgeTracer) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     // `Router::layer` wraps each route (after routing), so `MatchedPath` is already known here.
-    router.layer(middleware::from_fn(trace_request))
+    router.layer(middleware::from_fn_with_state(tracer, trace_request))
 }
 
 /// What a service at the edge of the system accepts from the outside world.
@@ -87,35 +88,40 @@ impl EdgePolicy {
 }
 
 /// Like [`traced`], for the service at the edge: incoming context is filtered by `policy`.
-pub fn traced_edge<S>(router: Router<S>, policy: EdgePolicy) -> Router<S>
+pub fn traced_edge<S>(router: Router<S>, policy: EdgePolicy, tracer: EdgeTracer) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    router.layer(middleware::from_fn_with_state(policy, trace_edge_request))
+    router.layer(middleware::from_fn_with_state((tracer, policy), trace_edge_request))
 }
 
-async fn trace_edge_request(State(policy): State<EdgePolicy>, request: Request, next: Next) -> Response {
+async fn trace_edge_request(
+    State((tracer, policy)): State<(EdgeTracer, EdgePolicy)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let parent = policy.filter(propagation::extract(request.headers()));
     let parent = policy.promote_query(parent, request.uri().query());
-    serve_in_span(request, next, parent).await
+    serve_in_span(&tracer, request, next, parent).await
 }
 
-/// axum middleware: runs the request inside a SERVER span and adds a `traceresponse` header.
-pub async fn trace_request(request: Request, next: Next) -> Response {
+async fn trace_request(State(tracer): State<EdgeTracer>, request: Request, next: Next) -> Response {
     let parent = propagation::extract(request.headers());
-    serve_in_span(request, next, parent).await
+    serve_in_span(&tracer, request, next, parent).await
 }
 
-async fn serve_in_span(request: Request, next: Next, parent: Context) -> Response {
+async fn serve_in_span(tracer: &EdgeTracer, request: Request, next: Next, parent: Context) -> Response {
     // The caller's context is the parent: this is where two services join into one trace.
-    let span = ActiveSpan::start(&parent, || server_span(&request));
+    let span = tracer.start(&parent, server_span(&request));
 
     // If the client disconnects first (say, its timeout fired), hyper drops this future and the
     // handler's work stops mid-way. The guard makes the span say so instead of ending silently.
     let cancelled = CancelledGuard { cx: span.context().clone(), completed: false };
-    // The handler runs with the span's context attached: its events, log lines and outgoing
-    // calls all find the span there. With telemetry off that context is the caller's, so its
-    // baggage still reaches `Context::current()` (baggage is W3C context, not tracing).
+    // The handler runs with the span's context attached: its `tracing` spans, events, log lines
+    // and outgoing calls all find the span there, and a handler adds business attributes to it
+    // with `Context::current().span().set_attribute(…)`. With telemetry off that context is the
+    // caller's, so its baggage still reaches `Context::current()` (baggage is W3C context, not
+    // tracing).
     let mut response = span.scope(next.run(request)).await;
     cancelled.complete();
 
@@ -125,7 +131,7 @@ async fn serve_in_span(request: Request, next: Next, parent: Context) -> Respons
     if status.is_server_error() {
         span.fail(status.as_str().to_owned(), "");
     }
-    if let Some(value) = propagation::traceresponse_value(span.span().span_context()) {
+    if let Some(value) = propagation::traceresponse_value(span.context().span().span_context()) {
         response.headers_mut().insert(TRACERESPONSE, value);
     }
     response

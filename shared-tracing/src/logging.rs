@@ -2,9 +2,13 @@
 //! `trace_id` and `span_id` of the span it happened in, so a log line found by grep leads straight
 //! to its trace in Jaeger (and a span in Jaeger to its log lines).
 //!
-//! How the ids are found: a request's code runs with its span's context attached (see
-//! [`crate::span`]), so `opentelemetry::Context::current()` is the innermost span the event
-//! happened in. No span, or telemetry disabled → no ids, and the fields are left out.
+//! How the ids are found: a request's code runs with its edge span's context attached (see
+//! [`crate::edge`]), and entering a `tracing` span attaches its context too ([`crate::bridge`]),
+//! so `opentelemetry::Context::current()` is the innermost span the event happened in. No span,
+//! or telemetry disabled → no ids, and the fields are left out.
+//!
+//! Every line passes through the service's redaction rule before it is written
+//! ([`crate::hardening::redact`]).
 
 use std::fmt;
 
@@ -20,18 +24,19 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-use crate::config::LogFormat;
+use crate::{config::LogFormat, hardening::redact::Redactor};
 
 /// A `tracing-subscriber` event formatter that adds trace correlation ids, as text or JSON.
 #[derive(Debug, Clone, Copy)]
 pub struct TraceAwareFormat {
     format: LogFormat,
+    redact: Redactor,
 }
 
 impl TraceAwareFormat {
-    /// A formatter writing `format`.
-    pub fn new(format: LogFormat) -> Self {
-        Self { format }
+    /// A formatter writing `format`, every line masked by `redact`.
+    pub fn new(format: LogFormat, redact: Redactor) -> Self {
+        Self { format, redact }
     }
 }
 
@@ -63,14 +68,14 @@ where
         mut writer: Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> fmt::Result {
-        // The line is built first, so card data can be masked before anything is written. The
-        // ids are added after the masking: they are identifiers, and must match the trace in
-        // Jaeger digit for digit, even when a run of their hex digits happens to look like a card
-        // number (a span id of 16 decimal digits can pass the Luhn check).
+        // The line is built first, so it can be masked before anything is written. The ids are
+        // added after the masking: they are identifiers, and must match the trace in Jaeger digit
+        // for digit, even when a run of their hex digits happens to look like something the rule
+        // masks (a span id of 16 decimal digits can pass a card number's Luhn check).
         let ids = current_ids();
         let mut line = String::new();
         self.format_line(ctx, Writer::new(&mut line), event)?;
-        let line = crate::redact::redact(&line);
+        let line = (self.redact)(&line);
         match (self.format, ids) {
             (_, None) => writer.write_str(&line)?,
             (LogFormat::Text, Some((trace_id, span_id))) => {
@@ -185,7 +190,7 @@ mod tests {
         let captured = Captured::default();
         let sink = captured.clone();
         let subscriber = tracing_subscriber::fmt()
-            .event_format(TraceAwareFormat::new(format))
+            .event_format(TraceAwareFormat::new(format, crate::card_data::mask))
             .with_writer(move || sink.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, emit);

@@ -16,11 +16,12 @@ use opentelemetry::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{inbound::known_method, propagation, span::ActiveSpan};
+use crate::{edge::EdgeTracer, inbound::known_method, propagation};
 
 /// An HTTP client for one downstream service, traced.
 #[derive(Debug, Clone)]
 pub struct TracedClient {
+    tracer: EdgeTracer,
     http: reqwest::Client,
     peer_service: &'static str,
     base_url: reqwest::Url,
@@ -100,8 +101,10 @@ pub struct InvalidBaseUrl {
 
 impl TracedClient {
     /// A client for `peer_service` (the `peer.service` attribute, e.g. `"payment-service"`) at
-    /// `base_url`, where every call, body included, must finish within `timeout`.
+    /// `base_url`, where every call, body included, must finish within `timeout`; its CLIENT
+    /// spans are made with `tracer`.
     pub fn new(
+        tracer: EdgeTracer,
         peer_service: &'static str,
         base_url: &str,
         timeout: Duration,
@@ -113,7 +116,7 @@ impl TracedClient {
         }
         // Building a client only fails when the TLS backend cannot initialise; there is none.
         let http = reqwest::Client::builder().timeout(timeout).build().map_err(|_| invalid())?;
-        Ok(Self { http, peer_service, base_url, timeout })
+        Ok(Self { tracer, http, peer_service, base_url, timeout })
     }
 
     /// The `peer.service` this client calls.
@@ -163,7 +166,9 @@ impl TracedClient {
     ) -> Result<OutboundResponse, OutboundError> {
         let mut url = self.base_url.clone();
         url.set_path(path);
-        let span = ActiveSpan::start_in_current(|| {
+        // The parent is the current span: the SERVER span in a handler, or the `tracing` span the
+        // call is made in (entering it attached its context: see `crate::bridge`).
+        let span = self.tracer.start(&opentelemetry::Context::current(), {
             let mut attributes = Vec::with_capacity(10);
             attributes.push(KeyValue::new("http.request.method", known_method(&method).unwrap_or("_OTHER")));
             attributes.push(KeyValue::new("url.full", url.to_string()));
@@ -244,10 +249,15 @@ mod tests {
     #[test]
     fn base_urls_must_be_absolute_http() {
         let t = Duration::from_secs(1);
-        assert!(TracedClient::new("order-service", "http://127.0.0.1:3001", t).is_ok());
-        assert!(TracedClient::new("order-service", "http://order-service:3001/", t).is_ok());
-        assert!(TracedClient::new("order-service", "127.0.0.1:3001", t).is_err());
-        assert!(TracedClient::new("order-service", "ftp://host", t).is_err());
+        assert!(
+            TracedClient::new(EdgeTracer::disabled(), "order-service", "http://127.0.0.1:3001", t).is_ok()
+        );
+        assert!(
+            TracedClient::new(EdgeTracer::disabled(), "order-service", "http://order-service:3001/", t)
+                .is_ok()
+        );
+        assert!(TracedClient::new(EdgeTracer::disabled(), "order-service", "127.0.0.1:3001", t).is_err());
+        assert!(TracedClient::new(EdgeTracer::disabled(), "order-service", "ftp://host", t).is_err());
     }
 
     #[tokio::test]
@@ -257,9 +267,13 @@ mod tests {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("bind a free port");
-        let client =
-            TracedClient::new("payment-service", &format!("http://127.0.0.1:{port}"), Duration::from_secs(2))
-                .expect("valid url");
+        let client = TracedClient::new(
+            EdgeTracer::disabled(),
+            "payment-service",
+            &format!("http://127.0.0.1:{port}"),
+            Duration::from_secs(2),
+        )
+        .expect("valid url");
         let error = client.post_json("/payments", &serde_json::json!({})).await.expect_err("nothing listens");
         assert_eq!(error.peer(), "payment-service");
         assert_eq!(error.error_type(), "connection_error");

@@ -14,6 +14,24 @@ use opentelemetry::{
 };
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 
+use crate::config::Propagators;
+
+/// Installs the W3C propagators chosen by `OTEL_PROPAGATORS` as the global propagator that
+/// [`extract`] and [`inject`] use. The global default is a no-op that silently drops all context,
+/// which is why [`crate::init`] calls this first.
+pub fn install(choice: Propagators) {
+    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+    use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+    let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    if choice.trace_context {
+        propagators.push(Box::new(TraceContextPropagator::new()));
+    }
+    if choice.baggage {
+        propagators.push(Box::new(BaggagePropagator::new()));
+    }
+    global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
+}
+
 /// The baggage entry naming the customer behind a request. The gateway sets it (from the
 /// validated body, never from a client's baggage), so any service can say whose request it is
 /// serving: order-service's connection pool names the requests a waiter queued behind.

@@ -8,38 +8,31 @@
 //! A provider has exactly one resource, so the simulated system has a provider (and a tracer) of
 //! its own, beside the service's.
 
-use std::{borrow::Cow, sync::Arc};
+use std::borrow::Cow;
 
 use opentelemetry::{
     Context, KeyValue,
-    trace::{SpanKind, Status, TraceContextExt as _, Tracer as _},
+    trace::{SpanBuilder, SpanKind, TraceContextExt as _},
 };
-use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::span::Gate;
+use crate::edge::{EdgeSpan, EdgeTracer};
 
 /// A simulated remote system (e.g. `"stripe"`), made by [`crate::Telemetry::remote_system`].
 #[derive(Debug, Clone)]
 pub struct RemoteSystem {
     name: &'static str,
-    tracer: SdkTracer,
-    /// What decides which calls' spans are not built, like the service's own (see
-    /// [`crate::span`]); `None` when spans are never recorded.
-    gate: Option<Arc<Gate>>,
+    /// A tracer of the system's own provider, whose resource says `service.name = <name>`.
+    tracer: EdgeTracer,
 }
 
 impl RemoteSystem {
-    pub(crate) fn new(name: &'static str, tracer: SdkTracer, gate: Gate) -> Self {
-        Self { name, tracer, gate: Some(Arc::new(gate)) }
+    pub(crate) fn new(name: &'static str, tracer: EdgeTracer) -> Self {
+        Self { name, tracer }
     }
 
     /// A remote system whose spans are never recorded: for tests and for running without telemetry.
     pub fn disabled(name: &'static str) -> Self {
-        use opentelemetry::trace::TracerProvider as _;
-        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
-            .build();
-        Self { name, tracer: provider.tracer(name), gate: None }
+        Self { name, tracer: EdgeTracer::disabled() }
     }
 
     /// The system's `service.name`.
@@ -54,55 +47,42 @@ impl RemoteSystem {
         span_name: impl Into<Cow<'static, str>>,
         attributes: Vec<KeyValue>,
     ) -> RemoteCall {
-        let parent = Context::current();
-        if let Some(cx) = self.gate.as_deref().and_then(|gate| gate.skip(&parent)) {
-            return RemoteCall { cx };
-        }
-        let span = self
-            .tracer
-            .span_builder(span_name)
-            .with_kind(SpanKind::Client)
-            .with_attributes(
-                std::iter::once(KeyValue::new("peer.service", self.name))
-                    .chain(attributes)
-                    .collect::<Vec<_>>(),
-            )
-            .start_with_context(&self.tracer, &parent);
-        RemoteCall { cx: parent.with_span(span) }
+        let builder = SpanBuilder::from_name(span_name).with_kind(SpanKind::Client).with_attributes(
+            std::iter::once(KeyValue::new("peer.service", self.name)).chain(attributes).collect::<Vec<_>>(),
+        );
+        RemoteCall { span: self.tracer.start(&Context::current(), builder) }
     }
 }
 
 /// One call to a remote system; the span ends when this is dropped (or [`RemoteCall::end`]).
 #[derive(Debug)]
 pub struct RemoteCall {
-    cx: Context,
+    span: EdgeSpan,
 }
 
 impl RemoteCall {
     /// Adds an attribute to the call's span.
     pub fn set_attribute(&self, attribute: KeyValue) {
-        self.cx.span().set_attribute(attribute);
+        self.span.set_attribute(attribute);
     }
 
     /// Adds a named event (a timestamped log entry) to the call's span.
     pub fn add_event(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-        self.cx.span().add_event(name, attributes);
+        self.span.context().span().add_event(name, attributes);
     }
 
     /// Marks the call failed: span status ERROR, with `error.type` and a description.
-    pub fn fail(&self, error_type: &'static str, description: impl Into<Cow<'static, str>>) {
-        let span = self.cx.span();
-        span.set_attribute(KeyValue::new("error.type", error_type));
-        span.set_status(Status::error(description));
+    pub fn fail(&self, error_type: &'static str, description: impl Into<String>) {
+        self.span.fail(error_type, description);
     }
 
     /// The trace context of the call's span (to propagate into a real remote request).
     pub fn context(&self) -> &Context {
-        &self.cx
+        self.span.context()
     }
 
     /// Ends the call's span now.
     pub fn end(self) {
-        self.cx.span().end();
+        drop(self.span);
     }
 }

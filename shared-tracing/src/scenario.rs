@@ -3,13 +3,17 @@
 //! A scenario is chosen by the W3C baggage entry `scenario=<name>` (the gateway also turns
 //! `?scenario=<name>` into that entry). Downstream services read it from baggage only: that is
 //! the lesson, since context set at the edge travels with the request through every hop without
-//! any service passing it on by hand. [`stamp`] puts `demo.scenario` on every
+//! any service passing it on by hand. [`ScenarioStamp`] puts `demo.scenario` on every
 //! span of such a request, in every service, so a trace says which experiment it was.
 
 use std::{fmt, str::FromStr, time::Duration};
 
 use opentelemetry::{Context, KeyValue, baggage::BaggageExt as _, trace::Span as _};
-use opentelemetry_sdk::trace::Span;
+use opentelemetry_sdk::{
+    Resource,
+    error::OTelSdkResult,
+    trace::{Span, SpanData, SpanProcessor},
+};
 
 /// The baggage key that selects a scenario.
 pub const BAGGAGE_KEY: &str = "scenario";
@@ -106,6 +110,14 @@ pub fn raw_current() -> Option<String> {
     Context::map_current(|cx| cx.baggage().get(BAGGAGE_KEY).map(|v| v.as_str().to_owned()))
 }
 
+/// The telemetry every checkout service starts: `demo.scenario` stamped on every span
+/// ([`ScenarioStamp`]) and card data masked in every span and log line ([`crate::card_data`]).
+pub fn checkout_telemetry(service_name: &str, version: &str) -> crate::TelemetryBuilder {
+    crate::Telemetry::builder(crate::TelemetryConfig::from_env(service_name, version))
+        .with_span_processor(ScenarioStamp::new)
+        .with_redaction(crate::card_data::mask)
+}
+
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -130,14 +142,47 @@ pub fn backoff(base: Duration, retry: u32) -> Duration {
     base.saturating_mul(1 << retry.saturating_sub(1).min(16))
 }
 
-/// Stamps `demo.scenario` on a starting span when its parent context carries a valid scenario in
-/// baggage. The telemetry pipeline calls this for every span of every tracer (the Stripe spans
-/// included): one place instead of a line in every handler.
-pub fn stamp(span: &mut Span, parent: &Context) {
-    if let Some(value) = parent.baggage().get(BAGGAGE_KEY)
-        && let Ok(scenario) = value.as_str().parse::<Scenario>()
-    {
-        span.set_attribute(KeyValue::new(ATTRIBUTE, scenario.name()));
+/// A span processor that stamps `demo.scenario` on every span whose parent context carries a
+/// valid scenario in baggage, then passes the span on. The service adds it to its telemetry
+/// (`Telemetry::builder(..).with_span_processor(ScenarioStamp::new)`), so every span of every
+/// tracer, the Stripe spans and the `tracing` ones included, says which experiment it belongs to:
+/// one place instead of a line in every handler.
+#[derive(Debug)]
+pub struct ScenarioStamp<P> {
+    next: P,
+}
+
+impl<P> ScenarioStamp<P> {
+    /// Stamps spans on their way to `next`.
+    pub fn new(next: P) -> Self {
+        Self { next }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for ScenarioStamp<P> {
+    fn on_start(&self, span: &mut Span, parent: &Context) {
+        if let Some(value) = parent.baggage().get(BAGGAGE_KEY)
+            && let Ok(scenario) = value.as_str().parse::<Scenario>()
+        {
+            span.set_attribute(KeyValue::new(ATTRIBUTE, scenario.name()));
+        }
+        self.next.on_start(span, parent);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.next.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.next.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.next.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.next.set_resource(resource);
     }
 }
 

@@ -1,9 +1,12 @@
-//! `tracing::info!` inside a request becomes an event of the request's current span.
+//! `tracing::info!` right under an edge span (in a handler, outside any `tracing` span) becomes an
+//! event of that span.
 //!
 //! A span event is a timestamped log entry that travels with the trace: Jaeger shows it under the
-//! span's "Logs". The services log with `tracing` (the Rust convention), and this layer copies each
-//! event into the OpenTelemetry span that is current when it happens (see [`crate::span`]), the
-//! way tracing-opentelemetry does for `tracing` spans:
+//! span's "Logs". The services log with `tracing` (the Rust convention). Inside a `tracing` span,
+//! tracing-opentelemetry makes each event an event of that span ([`crate::bridge`]); but it knows
+//! nothing of the spans made with the OpenTelemetry API, so an event in a handler, whose current
+//! span is the SERVER span, would be lost to the trace. This layer copies such an event into the
+//! OpenTelemetry span that is current when it happens, the way the bridge does:
 //! - the message becomes the event's name, every other field an attribute (numbers and booleans
 //!   keep their type), plus `level` and `target`;
 //! - an ERROR event marks the span's status ERROR.
@@ -21,14 +24,18 @@ use tracing::{
     Event, Level, Subscriber,
     field::{Field, Visit},
 };
-use tracing_subscriber::{Layer, layer};
+use tracing_subscriber::{Layer, layer, registry::LookupSpan};
 
 /// The layer: add it to the subscriber with a filter that keeps the events worth a span event.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SpanEvents;
 
-impl<S: Subscriber> Layer<S> for SpanEvents {
-    fn on_event(&self, event: &Event<'_>, _ctx: layer::Context<'_, S>) {
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanEvents {
+    fn on_event(&self, event: &Event<'_>, ctx: layer::Context<'_, S>) {
+        if ctx.event_span(event).is_some() {
+            // Inside a `tracing` span: the bridge records it there.
+            return;
+        }
         Context::map_current(|cx| {
             if !cx.has_active_span() {
                 return;

@@ -1,17 +1,21 @@
-//! The one entry point every service calls at start-up: [`init`], and the [`Telemetry`] handle
-//! whose [`Telemetry::shutdown`] flushes every finished span before the process exits.
+//! The one entry point every service calls at start-up: [`init`] (or [`Telemetry::builder`], to
+//! add span processors of the service's own), and the [`Telemetry`] handle whose
+//! [`Telemetry::shutdown`] flushes every finished span before the process exits.
 //!
 //! What `init` wires together:
 //! ```text
-//! span::ActiveSpan::start  ──►  SdkTracer ──► SdkTracerProvider
-//!                                              └─ BatchSpanProcessor (own thread) ──► OTLP exporter (http or gRPC)
-//! tracing::info!/warn!     ──►  tracing-subscriber Registry
-//!                                ├─ fmt layer (filtered by RUST_LOG)       ──► stdout, with trace_id/span_id
-//!                                └─ span_events layer (own filter: INFO+,   ──► an event on the current span
-//!                                   never the HTTP stack the exporter uses)
+//! edge spans (inbound, outbound, remote) ──► EdgeTracer ─┐
+//! #[instrument] / info_span!  ──► tracing-opentelemetry ─┴► SdkTracerProvider (sampler: OTEL_TRACES_SAMPLER)
+//!                                   layer (own filter)        └─ the service's span processors (scenario stamp…)
+//!                                                                └─ export queue admission, redaction (hardening)
+//!                                                                   └─ BatchSpanProcessor (own thread) ──► OTLP
+//! tracing::info!/warn!  ──► tracing-subscriber Registry
+//!                            ├─ fmt layer (filtered by RUST_LOG)      ──► stdout, with trace_id/span_id
+//!                            ├─ tracing-opentelemetry layer           ──► events inside a `tracing` span
+//!                            └─ span_events layer (same filter)       ──► events right under an edge span
 //! ```
-//! The two layers have separate filters on purpose: `RUST_LOG=warn` makes the logs quiet but must
-//! not silently take the events out of the spans.
+//! The log and span layers have separate filters on purpose: `RUST_LOG=warn` makes the logs quiet
+//! but must not silently take spans and events out of the trace.
 
 use std::{io::IsTerminal as _, sync::Arc, time::Duration};
 
@@ -20,23 +24,23 @@ use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
-    propagation::{BaggagePropagator, TraceContextPropagator},
     resource::{EnvResourceDetector, TelemetryResourceDetector},
-    trace::{
-        BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, ShouldSample, Span, SpanData,
-        SpanProcessor,
-    },
+    trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, Span, SpanData, SpanProcessor},
 };
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
     EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
-use crate::config::{Propagators, Protocol, TelemetryConfig};
-use crate::export_queue::{CountingExporter, ExportQueues, QueueGauge};
+use crate::config::{Protocol, TelemetryConfig};
+use crate::edge::EdgeTracer;
+use crate::hardening::{
+    export_queue::{Admission, CountingExporter, ExportQueues, QueueGauge},
+    redact::{self, Redacting, Redactor},
+    shedding::Shedding,
+};
 use crate::logging::TraceAwareFormat;
 use crate::remote::RemoteSystem;
-use crate::span::Gate;
 use crate::span_events::SpanEvents;
 
 /// The log filter used when `RUST_LOG` is not set: our INFO lines, and only the SDK's warnings
@@ -47,10 +51,19 @@ pub const DEFAULT_LOG_FILTER: &str = "info,opentelemetry=warn,opentelemetry_sdk=
 /// drain bound this keeps a normal stop well inside `docker stop`'s 10 s before SIGKILL.
 const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Crates whose events must never become span events: the exporter uses them to send spans, so
-/// recording them would make the exporter add to what it exports, forever.
-const TRANSPORT_CRATES: [&str; 7] =
-    ["hyper", "hyper_util", "h2", "tonic", "tower", "reqwest", "opentelemetry"];
+/// Crates whose spans and events must never reach a trace: the exporter uses them to send spans,
+/// so recording them would make the exporter add to what it exports, forever. (Their spans are
+/// DEBUG and TRACE anyway; this says so for every level.)
+const TRANSPORT_CRATES: [&str; 8] =
+    ["hyper", "hyper_util", "h2", "tonic", "tower", "reqwest", "opentelemetry", "tracing_opentelemetry"];
+
+/// What becomes a span or a span event: INFO and above, from anything but the transport crates.
+/// `tracing` spans at DEBUG or TRACE stay log-only, which is where libraries put theirs.
+pub fn span_filter() -> Targets {
+    TRANSPORT_CRATES.iter().fold(Targets::new().with_default(LevelFilter::INFO), |targets, krate| {
+        targets.with_target(*krate, LevelFilter::OFF)
+    })
+}
 
 /// Why telemetry could not start.
 #[derive(Debug, thiserror::Error)]
@@ -70,80 +83,164 @@ pub struct Telemetry {
     config: TelemetryConfig,
     /// `None` when `OTEL_SDK_DISABLED=true`.
     provider: Option<SdkTracerProvider>,
+    /// What edge spans are made with (disabled with the provider).
+    tracer: EdgeTracer,
     /// One provider per simulated remote system (see [`Telemetry::remote_system`]).
     remote_providers: Vec<SdkTracerProvider>,
+    /// How each provider's spans reach its exporter.
+    pipeline: Pipeline,
     /// The export queue of every provider, watched for dropped spans.
     queues: ExportQueues,
 }
 
-/// Initialises logging, propagation and (unless disabled) span export for one service.
-///
-/// Must be called from inside a multi-threaded Tokio runtime: the gRPC exporter needs one.
-pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
-    set_propagator(config.propagators);
+/// A span processor in a box: what a processor added with [`TelemetryBuilder::with_span_processor`]
+/// passes spans on to.
+#[derive(Debug)]
+pub struct NextProcessor(Box<dyn SpanProcessor>);
 
-    let mut queues = ExportQueues::from_env();
-    let provider = if config.sdk_disabled {
-        None
-    } else {
-        let resource = service_resource(&config);
-        let queue = queues.new_gauge(&config.service_name);
-        let sampler = sampler_from_env();
-        let provider =
-            build_provider(config.protocol, resource, queues.size(), queue.clone(), sampler.box_clone())?;
+impl SpanProcessor for NextProcessor {
+    fn on_start(&self, span: &mut Span, parent: &opentelemetry::Context) {
+        self.0.on_start(span, parent);
+    }
+    fn on_end(&self, span: SpanData) {
+        self.0.on_end(span);
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+/// Wraps the rest of the pipeline in one of the service's span processors.
+type Wrap = Arc<dyn Fn(NextProcessor) -> NextProcessor + Send + Sync>;
+
+/// What every provider's spans pass through, outermost first: the service's processors, then the
+/// export queue's admission, then redaction, then the batch processor.
+#[derive(Clone)]
+struct Pipeline {
+    processors: Vec<Wrap>,
+    redactor: Redactor,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").field("processors", &self.processors.len()).finish_non_exhaustive()
+    }
+}
+
+/// Telemetry with the service's own additions, then [`TelemetryBuilder::init`].
+#[must_use = "nothing starts until `init` is called"]
+#[derive(Debug)]
+pub struct TelemetryBuilder {
+    config: TelemetryConfig,
+    pipeline: Pipeline,
+}
+
+impl TelemetryBuilder {
+    /// Adds a span processor in front of the exporter: `wrap` gets the rest of the pipeline and
+    /// returns a processor that passes every span on to it (so it may change a finished span:
+    /// a processor registered *beside* the exporter would only get a copy). Processors added
+    /// first see spans first. Used for every provider, the remote systems' included.
+    pub fn with_span_processor<P>(mut self, wrap: impl Fn(NextProcessor) -> P + Send + Sync + 'static) -> Self
+    where
+        P: SpanProcessor + 'static,
+    {
+        self.pipeline.processors.push(Arc::new(move |next| NextProcessor(Box::new(wrap(next)))));
+        self
+    }
+
+    /// Applies `rule` to every finished span and every log line (see [`crate::hardening::redact`]).
+    pub fn with_redaction(mut self, rule: Redactor) -> Self {
+        self.pipeline.redactor = rule;
+        self
+    }
+
+    /// Initialises logging, propagation and (unless disabled) span export.
+    ///
+    /// Must be called from inside a multi-threaded Tokio runtime: the gRPC exporter needs one.
+    pub fn init(self) -> Result<Telemetry, TelemetryError> {
+        let Self { config, pipeline } = self;
+        crate::propagation::install(config.propagators);
+
+        let mut queues = ExportQueues::from_env();
+        let provider = if config.sdk_disabled {
+            None
+        } else {
+            let queue = queues.new_gauge(&config.service_name);
+            Some(build_provider(config.protocol, service_resource(&config), queues.size(), queue, &pipeline)?)
+        };
         // The instrumentation scope names the code that made the spans (this crate), not the
-        // service (that is the resource's `service.name`). Static strings: the SDK copies the
-        // scope into every finished span.
-        let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
-        crate::span::install(provider.tracer_with_scope(scope), Gate::new(queue, sampler));
-        Some(provider)
-    };
+        // service (that is the resource's `service.name`).
+        let tracer = provider.as_ref().map(|p| p.tracer_with_scope(scope()));
 
-    let log_filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).unwrap_or_else(|e| {
-            eprintln!("RUST_LOG={spec:?} is not a valid filter ({e}); using {DEFAULT_LOG_FILTER:?}");
-            EnvFilter::new(DEFAULT_LOG_FILTER)
-        }),
-        _ => EnvFilter::new(DEFAULT_LOG_FILTER),
-    };
-    let fmt_layer = tracing_subscriber::fmt::layer()
-        .event_format(TraceAwareFormat::new(config.log_format))
-        .with_writer(std::io::stdout)
-        // Colours for a person at a terminal, plain text for files, pipes and `docker logs`.
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_filter(log_filter);
+        let log_filter = match std::env::var("RUST_LOG") {
+            Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+                eprintln!("RUST_LOG={spec:?} is not a valid filter ({e}); using {DEFAULT_LOG_FILTER:?}");
+                EnvFilter::new(DEFAULT_LOG_FILTER)
+            }),
+            _ => EnvFilter::new(DEFAULT_LOG_FILTER),
+        };
+        let fmt_layer = tracing_subscriber::fmt::layer()
+            .event_format(TraceAwareFormat::new(config.log_format, pipeline.redactor))
+            .with_writer(std::io::stdout)
+            // Colours for a person at a terminal, plain text for files, pipes and `docker logs`.
+            .with_ansi(std::io::stdout().is_terminal())
+            .with_filter(log_filter);
+        // `tracing` spans become OpenTelemetry spans here, and the events inside them span events.
+        let bridge = tracer.clone().map(|tracer| crate::bridge::layer(tracer).with_filter(span_filter()));
+        let events = tracer.is_some().then(|| SpanEvents.with_filter(span_filter()));
 
-    let events_layer = provider.as_ref().map(|_| {
-        let event_filter =
-            TRANSPORT_CRATES.iter().fold(Targets::new().with_default(LevelFilter::INFO), |targets, krate| {
-                targets.with_target(*krate, LevelFilter::OFF)
-            });
-        SpanEvents.with_filter(event_filter)
-    });
+        tracing_subscriber::registry().with(fmt_layer).with(bridge).with(events).try_init()?;
 
-    tracing_subscriber::registry().with(fmt_layer).with(events_layer).try_init()?;
+        if let Some(provider) = &provider {
+            global::set_tracer_provider(provider.clone());
+            queues.start_reporting();
+        }
+        for warning in &config.warnings {
+            tracing::warn!("{warning}");
+        }
+        tracing::info!(
+            service.name = %config.service_name,
+            service.version = %config.service_version,
+            telemetry = if config.sdk_disabled { "disabled (OTEL_SDK_DISABLED=true)" } else { "enabled" },
+            protocol = ?config.protocol,
+            "telemetry initialised"
+        );
 
-    if let Some(provider) = &provider {
-        global::set_tracer_provider(provider.clone());
-        queues.start_reporting();
+        let tracer = tracer.map_or_else(EdgeTracer::disabled, EdgeTracer::new);
+        Ok(Telemetry { config, provider, tracer, remote_providers: Vec::new(), pipeline, queues })
     }
-    for warning in &config.warnings {
-        tracing::warn!("{warning}");
-    }
-    tracing::info!(
-        service.name = %config.service_name,
-        service.version = %config.service_version,
-        telemetry = if config.sdk_disabled { "disabled (OTEL_SDK_DISABLED=true)" } else { "enabled" },
-        protocol = ?config.protocol,
-        "telemetry initialised"
-    );
+}
 
-    Ok(Telemetry { config, provider, remote_providers: Vec::new(), queues })
+/// Initialises logging, propagation and (unless disabled) span export for one service, with
+/// nothing of the service's own in the span pipeline: `Telemetry::builder(config).init()`.
+pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
+    Telemetry::builder(config).init()
+}
+
+/// The instrumentation scope of every span made here. Static strings: the SDK copies the scope
+/// into every finished span.
+fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder(env!("CARGO_PKG_NAME")).with_version(env!("CARGO_PKG_VERSION")).build()
 }
 
 impl Telemetry {
+    /// Telemetry for the service `config` describes, to which the service can add its own span
+    /// processors and redaction before [`TelemetryBuilder::init`].
+    pub fn builder(config: TelemetryConfig) -> TelemetryBuilder {
+        TelemetryBuilder { config, pipeline: Pipeline { processors: Vec::new(), redactor: redact::nothing } }
+    }
+
+    /// The tracer the inbound layer, the outbound client and remote systems make edge spans with.
+    pub fn tracer(&self) -> EdgeTracer {
+        self.tracer.clone()
+    }
+
     /// The resolved configuration this telemetry was started with.
     pub fn config(&self) -> &TelemetryConfig {
         &self.config
@@ -160,20 +257,18 @@ impl Telemetry {
             // Telemetry is off: spans that are never recorded.
             return Ok(RemoteSystem::disabled(name));
         }
-        let resource = remote_resource(name);
         let gauge = self.queues.new_gauge(name);
-        let sampler = sampler_from_env();
         let provider = build_provider(
             self.config.protocol,
-            resource,
+            remote_resource(name),
             self.queues.size(),
-            gauge.clone(),
-            sampler.box_clone(),
+            gauge,
+            &self.pipeline,
         )?;
-        let tracer: SdkTracer = provider.tracer(name);
+        let tracer = EdgeTracer::new(provider.tracer_with_scope(scope()));
         self.remote_providers.push(provider);
         self.queues.start_reporting();
-        Ok(RemoteSystem::new(name, tracer, Gate::new(gauge, sampler)))
+        Ok(RemoteSystem::new(name, tracer))
     }
 
     /// Flushes every finished span and stops the exporters. Call it once, at the very end.
@@ -208,20 +303,6 @@ impl Telemetry {
     }
 }
 
-/// Installs the W3C propagators chosen by `OTEL_PROPAGATORS`. The global default is a no-op that
-/// silently drops all context, which is why every service must call this.
-fn set_propagator(choice: Propagators) {
-    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-    let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
-    if choice.trace_context {
-        propagators.push(Box::new(TraceContextPropagator::new()));
-    }
-    if choice.baggage {
-        propagators.push(Box::new(BaggagePropagator::new()));
-    }
-    global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
-}
-
 /// The service's resource. Precedence, lowest first: the built-in name and version, then
 /// `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME` (already folded into `config.service_name`).
 fn service_resource(config: &TelemetryConfig) -> Resource {
@@ -242,8 +323,8 @@ fn remote_resource(name: &'static str) -> Resource {
 }
 
 /// The sampler `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` name, read by the SDK itself
-/// (its default configuration), so that [`crate::span`] can ask the very sampler the provider uses.
-fn sampler_from_env() -> Box<dyn ShouldSample> {
+/// (its default configuration).
+fn sampler_from_env() -> Box<dyn opentelemetry_sdk::trace::ShouldSample> {
     opentelemetry_sdk::trace::Config::default().sampler
 }
 
@@ -252,7 +333,7 @@ fn build_provider(
     resource: Resource,
     queue_size: usize,
     gauge: Arc<QueueGauge>,
-    sampler: Box<dyn ShouldSample>,
+    pipeline: &Pipeline,
 ) -> Result<SdkTracerProvider, TelemetryError> {
     // Endpoint, timeout and headers come from the standard OTEL_EXPORTER_OTLP_* variables, which the
     // exporter reads itself (and appends `/v1/traces` to the generic endpoint for http).
@@ -265,52 +346,17 @@ fn build_provider(
     };
     // The batch processor exports from its own thread, so a slow or missing collector never adds
     // latency to a request; its queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory, and spans beyond it
-    // are dropped and counted (see `export_queue`) rather than blocking.
+    // are dropped and counted (see `hardening::export_queue`) rather than blocking.
     let exporter = CountingExporter::new(exporter, gauge.clone());
     let batch = BatchConfigBuilder::default().with_max_queue_size(queue_size).build();
-    let processor = BatchSpanProcessor::builder(exporter).with_batch_config(batch).build();
-    // Every started span is stamped with the request's teaching scenario, and every finished one
-    // has card data masked, on its way to the export queue.
-    let processor = ServiceSpanProcessor { next: processor, queue: gauge };
+    let batch = BatchSpanProcessor::builder(exporter).with_batch_config(batch).build();
+    // A span that finds no room is dropped before it is masked: no work for a span not exported.
+    let hardened = Admission::new(Redacting::new(batch, pipeline.redactor), gauge.clone());
+    let processor =
+        pipeline.processors.iter().rev().fold(NextProcessor(Box::new(hardened)), |next, wrap| wrap(next));
     Ok(SdkTracerProvider::builder()
         .with_span_processor(processor)
-        .with_sampler(sampler)
+        .with_sampler(Shedding::new(sampler_from_env(), gauge))
         .with_resource(resource)
         .build())
-}
-
-/// The project's own step in the span pipeline, in front of the batch processor: every span is
-/// stamped with the request's teaching scenario when it starts, and when it ends it takes a place
-/// in the export queue (or is dropped and counted) and has card data masked.
-#[derive(Debug)]
-struct ServiceSpanProcessor<P> {
-    next: P,
-    queue: Arc<QueueGauge>,
-}
-
-impl<P: SpanProcessor> SpanProcessor for ServiceSpanProcessor<P> {
-    fn on_start(&self, span: &mut Span, parent: &opentelemetry::Context) {
-        crate::scenario::stamp(span, parent);
-        self.next.on_start(span, parent);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
-        if !self.queue.admit() {
-            return;
-        }
-        crate::redact::redact_span(&mut span);
-        self.next.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.next.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.next.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.next.set_resource(resource);
-    }
 }

@@ -1,5 +1,5 @@
-//! The export queue's admission and its dropped-span report: what happens to spans when the
-//! collector cannot keep up.
+//! Hardening (a first reading can skip this file): the export queue's admission and its
+//! dropped-span report, what happens to spans when the collector cannot keep up.
 //!
 //! Finished spans wait in the batch processor's bounded queue (`OTEL_BSP_MAX_QUEUE_SIZE`) until
 //! its thread exports them. When the collector is down or slow, the queue fills, and a span that
@@ -11,11 +11,11 @@
 //! - [`QueueGauge::admit`] counts the spans handed to the batch processor and not yet taken by the
 //!   exporter ([`CountingExporter`] gives them back when it receives a batch). A span that would
 //!   not fit is dropped *here*, and counted, before the SDK would have had to drop it.
-//! - While the queue is full, new spans are not even built ([`crate::span::ActiveSpan::start`] asks
-//!   [`QueueGauge::is_refusing`]): a span started then could only be dropped when it ends, so its
-//!   attributes, events and clock reads would be work thrown away. It is counted as dropped
-//!   ([`QueueGauge::shed`]), and its trace context still travels on, so the services behind keep
-//!   tracing.
+//! - While the queue is full, new traces are not sampled ([`super::shedding::Shedding`] asks
+//!   [`QueueGauge::is_refusing`]): their spans could only be dropped when they end, so their
+//!   attributes, events and clock reads would be work thrown away. The root is counted as dropped
+//!   ([`QueueGauge::shed`]). Spans of traces already sampled go on being made, and are dropped
+//!   here if there is no room when they end.
 //! - A failed export opens a *circuit breaker*: until an export succeeds again, the queue refuses
 //!   spans as if it were full, except [`PROBE_SPANS`] after each failed export, which go out in the
 //!   next batch to find out whether the collector is back. Without it, every batch the exporter
@@ -24,8 +24,8 @@
 //!   every few seconds, and send retries at a collector that may be down *because* it is
 //!   overloaded. The breaker opening and closing is logged, once each way.
 //!
-//! Together these are what keep a dead collector cheap. The price: spans that start while the
-//! breaker is open are lost even if the collector comes back before they end, and export resumes
+//! Together these are what keep a dead collector cheap. The price: traces that start while the
+//! breaker is open are not sampled even if the collector comes back before they end, and export resumes
 //! with the first probe that gets through, at most one schedule delay (`OTEL_BSP_SCHEDULE_DELAY`)
 //! plus the exporter's retries after the collector is back, and only if the service is making
 //! spans (an idle service has nothing to probe with, and nothing to lose).
@@ -44,7 +44,9 @@ use std::{
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
-    trace::{OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_QUEUE_SIZE_DEFAULT, SpanData, SpanExporter},
+    trace::{
+        OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_QUEUE_SIZE_DEFAULT, Span, SpanData, SpanExporter, SpanProcessor,
+    },
 };
 
 /// How many spans may go into the queue after each failed export, while the breaker is open: a
@@ -163,8 +165,8 @@ impl QueueGauge {
         }
     }
 
-    /// Counts one span as dropped without offering it to the queue: one that was not built at all
-    /// because the queue refused spans (see [`QueueGauge::is_refusing`]) when it would have started.
+    /// Counts one span as dropped without offering it to the queue: the root of a trace that was not
+    /// sampled because the queue refused spans (see [`QueueGauge::is_refusing`]) when it started.
     pub fn shed(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }
@@ -279,6 +281,45 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+/// A span processor in front of the batch processor: a finished span takes a place in the export
+/// queue, or is dropped and counted when there is none (see [`QueueGauge::admit`]).
+#[derive(Debug)]
+pub struct Admission<P> {
+    next: P,
+    gauge: Arc<QueueGauge>,
+}
+
+impl<P> Admission<P> {
+    /// Admits spans into `next` (the batch processor) while `gauge` has room.
+    pub fn new(next: P, gauge: Arc<QueueGauge>) -> Self {
+        Self { next, gauge }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for Admission<P> {
+    fn on_start(&self, span: &mut Span, parent: &opentelemetry::Context) {
+        self.next.on_start(span, parent);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if self.gauge.admit() {
+            self.next.on_end(span);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.next.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.next.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.next.set_resource(resource);
     }
 }
 

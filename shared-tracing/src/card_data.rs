@@ -1,11 +1,11 @@
-//! Defence in depth for card data: whatever a span or a log line says, card numbers and card
-//! tokens are masked before they leave the process.
+//! Defence in depth for card data: the rule that masks card numbers and card tokens in every
+//! exported span and log line (shared-tracing's redaction applies it: see
+//! [`crate::hardening::redact`]).
 //!
 //! The first line of defence is the type system ([`crate::sensitive::CardToken`] cannot be
 //! printed). This is the second: headers, paths and error messages carry whatever a client sent,
 //! and a well-meaning `span.set_attribute("http.request.header.referer", …)` must not become a
-//! PCI incident. So every exported span passes through [`redact_span`], and every log line
-//! through [`redact`], which masks
+//! PCI incident. So every exported span and every log line passes through [`mask`], which masks
 //! - card numbers (PANs): 13 to 19 digits, optionally grouped with spaces or dashes, that pass
 //!   the Luhn check (so order numbers and timestamps are left alone), standing apart from the
 //!   letters and digits around them, and
@@ -20,8 +20,6 @@
 
 use std::{borrow::Cow, sync::LazyLock};
 
-use opentelemetry::{Array, KeyValue, StringValue, Value, trace::Status};
-use opentelemetry_sdk::trace::SpanData;
 use regex::Regex;
 
 /// What a masked card number becomes.
@@ -82,7 +80,7 @@ fn has_long_digit_run(bytes: &[u8]) -> bool {
 }
 
 /// Masks card numbers and card tokens in `text`; borrows when there is nothing to mask.
-pub fn redact(text: &str) -> Cow<'_, str> {
+pub fn mask(text: &str) -> Cow<'_, str> {
     // Every span attribute of every request passes through here, and nearly all are clean: rule
     // them out with byte scans before running a regex. First one branch-free pass (the compiler
     // vectorises it) counts what card data needs: 13 digits for a card number, an underscore for a
@@ -120,50 +118,6 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     out
 }
 
-fn redact_value(value: &mut Value) {
-    match value {
-        Value::String(s) => {
-            if let Cow::Owned(clean) = redact(s.as_str()) {
-                *s = StringValue::from(clean);
-            }
-        }
-        Value::Array(Array::String(items)) => {
-            for s in items {
-                if let Cow::Owned(clean) = redact(s.as_str()) {
-                    *s = StringValue::from(clean);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn redact_attributes(attributes: &mut [KeyValue]) {
-    for kv in attributes {
-        redact_value(&mut kv.value);
-    }
-}
-
-fn redact_cow(text: &mut Cow<'static, str>) {
-    if let Cow::Owned(clean) = redact(text) {
-        *text = Cow::Owned(clean);
-    }
-}
-
-/// Masks card data in a finished span: its name, attributes, events and status message. The
-/// telemetry pipeline calls this on every span before it is queued for export.
-pub fn redact_span(span: &mut SpanData) {
-    redact_cow(&mut span.name);
-    redact_attributes(&mut span.attributes);
-    for event in &mut span.events.events {
-        redact_cow(&mut event.name);
-        redact_attributes(&mut event.attributes);
-    }
-    if let Status::Error { description } = &mut span.status {
-        redact_cow(description);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,7 +125,7 @@ mod tests {
     #[test]
     fn card_numbers_are_masked_in_any_common_grouping() {
         for pan in ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "378282246310005"] {
-            assert_eq!(redact(&format!("card {pan} here")), format!("card {PAN_MASK} here"), "{pan}");
+            assert_eq!(mask(&format!("card {pan} here")), format!("card {PAN_MASK} here"), "{pan}");
         }
     }
 
@@ -179,7 +133,7 @@ mod tests {
     fn digit_runs_that_fail_the_luhn_check_are_left_alone() {
         // A 16-digit order number and a nanosecond timestamp are not card numbers.
         for text in ["order 1234567890123456", "at 1795576455123456789"] {
-            assert!(matches!(redact(text), Cow::Borrowed(_)), "{text}");
+            assert!(matches!(mask(text), Cow::Borrowed(_)), "{text}");
         }
     }
 
@@ -193,7 +147,7 @@ mod tests {
             ("4111111111111111,4111111111111111", "[REDACTED-PAN],[REDACTED-PAN]"),
             ("(4111-1111-1111-1111)", "([REDACTED-PAN])"),
         ] {
-            assert_eq!(redact(text), masked, "{text}");
+            assert_eq!(mask(text), masked, "{text}");
         }
     }
 
@@ -207,7 +161,7 @@ mod tests {
             "trace a4111111111111111",
             "20 digits 41111111111111111111",
         ] {
-            assert!(matches!(redact(id), Cow::Borrowed(_)), "{id} became {}", redact(id));
+            assert!(matches!(mask(id), Cow::Borrowed(_)), "{id} became {}", mask(id));
         }
         // And random ids, many of which hold long digit runs: without the boundary rule about
         // one in 560 `ord_` ids would lose a Luhn-valid run to the mask.
@@ -227,13 +181,13 @@ mod tests {
         };
         for _ in 0..20_000 {
             let id = format!("ord_{}", hex());
-            assert_eq!(redact(&id), id);
+            assert_eq!(mask(&id), id);
         }
     }
 
     #[test]
     fn card_tokens_are_masked() {
-        assert_eq!(redact("charged tok_visa and tok_1NcL2x_abc"), "charged tok_**** and tok_****");
+        assert_eq!(mask("charged tok_visa and tok_1NcL2x_abc"), "charged tok_**** and tok_****");
     }
 
     #[test]
@@ -256,6 +210,6 @@ mod tests {
 
     #[test]
     fn clean_text_is_borrowed_not_copied() {
-        assert!(matches!(redact("POST /api/checkout"), Cow::Borrowed(_)));
+        assert!(matches!(mask("POST /api/checkout"), Cow::Borrowed(_)));
     }
 }
