@@ -40,10 +40,29 @@ wait_healthy() { # port [tries of 0.1 s]
 }
 
 # The four configurations both scripts compare, (a) to (d), in order. Each script defines its own
-# `run NAME RECEIVER(live|none) [VAR=value...]`, which measures one of them.
+# `run NAME RECEIVER(live|none) [VAR=value...]`, which measures one of them with the binaries in $BIN.
+#
+# BASELINE=<a folder of another build's release binaries> (say, of main before a change) runs each
+# configuration with those binaries too, just before this build's, under the name `before-<name>`:
+# what a change costs, measured side by side in one run.
+CONFIGURATIONS=(a-disabled b-full c-sampled d-collector-down)
 run_configurations() {
-  run a-disabled none OTEL_SDK_DISABLED=true
-  run b-full live
-  run c-sampled live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
-  run d-collector-down none
+  local prefix
+  for prefix in ${BASELINE:+before-} ""; do
+    BIN=target/release
+    [ -n "$prefix" ] && BIN=$BASELINE
+    run "${prefix}a-disabled" none OTEL_SDK_DISABLED=true
+    run "${prefix}b-full" live
+    run "${prefix}c-sampled" live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+    run "${prefix}d-collector-down" none
+  done
+  BIN=target/release
+}
+
+# The result names of one run: every configuration, the baseline's first when there is one.
+result_names() {
+  local prefix name
+  for prefix in ${BASELINE:+before-} ""; do
+    for name in "${CONFIGURATIONS[@]}"; do echo "$prefix$name"; done
+  done
 }

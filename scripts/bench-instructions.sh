@@ -10,7 +10,8 @@
 # counters, send COUNT checkouts, dump the counters; instructions / COUNT is the cost of one
 # checkout in each service. The receiver in (b) and (c) runs natively and is not counted.
 #
-# Settings: COUNT (default 1000), WARMUP (default 100), CONCURRENCY (default 4).
+# Settings: COUNT (default 1000), WARMUP (default 100), CONCURRENCY (default 4), BASELINE (a folder
+# of another build's release binaries, run beside this build's: see bench-common.sh).
 # Needs: cargo, curl, valgrind (installed with apt-get when run as root; else
 # `apt install valgrind`).
 set -euo pipefail
@@ -87,7 +88,7 @@ run() {
 }
 
 rm -f "$LOGS/results"
-echo "Counting instructions in 4 configurations, ${COUNT} checkouts each..."
+echo "Counting instructions in $(result_names | wc -l) configurations, ${COUNT} checkouts each..."
 run_configurations
 
 echo
@@ -95,13 +96,14 @@ echo "Instructions per checkout (callgrind), ${COUNT} checkouts at concurrency $
 echo "simulated latencies 0; RUST_LOG=warn. Ratios are to (a)."
 echo
 awk '
-  NR == 1 { base = $2 + $3 + $4 }
   {
     label["a-disabled"] = "(a) telemetry disabled"
     label["b-full"] = "(b) 100% sampled, live receiver"
     label["c-sampled"] = "(c) 10% sampled"
     label["d-collector-down"] = "(d) collector down"
+    name = $1; before = sub(/^before-/, "", name)
     total = $2 + $3 + $4
-    printf "%-32s %9d instructions (%.2f)  gateway %8d  order-service %8d  payment-service %8d\n",
-      label[$1], total, total / base, $2, $3, $4
+    if (name == "a-disabled") base = total
+    printf "%-7s%-32s %9d instructions (%.2f)  gateway %8d  order-service %8d  payment-service %8d\n",
+      before ? "before" : "", label[name], total, total / base, $2, $3, $4
   }' "$LOGS/results"

@@ -15,6 +15,8 @@
 # (default 10: the four configurations run in turn, ROUNDS times; the table shows each one's
 # median round, and the median of the round-by-round ratios follows, since a shared machine's
 # speed drifts during a run and one round's ratio can be off by 0.2). About 7 minutes.
+# BASELINE=<folder of release binaries> also runs each configuration with those (see
+# bench-common.sh) and adds this build's throughput as a ratio to theirs; about 14 minutes.
 # Needs: cargo, curl, wrk (installed with apt-get when run as root; else `apt install wrk` /
 # `brew install wrk`).
 set -euo pipefail
@@ -120,13 +122,13 @@ run() {
 }
 
 rm -f "$LOGS/results"
-echo "Running 4 configurations, ${DURATION}s each at ${CONNECTIONS} connections, ${ROUNDS} rounds..."
+echo "Running $(result_names | wc -l) configurations, ${DURATION}s each at ${CONNECTIONS} connections, ${ROUNDS} rounds..."
 for round in $(seq 1 "$ROUNDS"); do
   echo "  round $round of $ROUNDS"
   run_configurations
 done
 # Per configuration, the round with the median throughput (a whole line, so its figures belong together).
-for name in a-disabled b-full c-sampled d-collector-down; do
+for name in $(result_names); do
   grep "^$name " "$LOGS/results" | sort -k2 -g | sed -n "$(((ROUNDS + 1) / 2))p"
 done >"$LOGS/median"
 
@@ -135,28 +137,43 @@ echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo "Load: wrk, ${CONNECTIONS} connections, ${DURATION}s after a ${WARMUP}s warm-up; simulated latencies 0; RUST_LOG=warn"
 echo
 awk '
-  NR == 1 { base_rps = $2; base_p50 = $3; base_p99 = $4; base_cpu = $5 }
   {
     label["a-disabled"] = "(a) telemetry disabled"
     label["b-full"] = "(b) 100% sampled, live receiver"
     label["c-sampled"] = "(c) 10% sampled"
     label["d-collector-down"] = "(d) collector down"
-    printf "%-32s %6.0f req/s (%.2f)  p50 %6.2f ms (%.2f)  p99 %6.2f ms (%.2f)  CPU %4d us/checkout (%.2f)  receiver CPU %3d us/checkout  RSS MiB %-15s  non-2xx %s  spans dropped %s  received %s for %s checkouts (%s cut off by wrk)\n",
-      label[$1], $2, $2 / base_rps, $3, $3 / base_p50, $4, $4 / base_p99, $5, $5 / base_cpu, $12, $6, $7, $10, $9, $8, $11
+    name = $1; before = sub(/^before-/, "", name)
+    if (name == "a-disabled") { base_rps = $2; base_p50 = $3; base_p99 = $4; base_cpu = $5 }
+    printf "%-7s%-32s %6.0f req/s (%.2f)  p50 %6.2f ms (%.2f)  p99 %6.2f ms (%.2f)  CPU %4d us/checkout (%.2f)  receiver CPU %3d us/checkout  RSS MiB %-15s  non-2xx %s  spans dropped %s  received %s for %s checkouts (%s cut off by wrk)\n",
+      before ? "before" : "", label[name], $2, $2 / base_rps, $3, $3 / base_p50, $4, $4 / base_p99, $5, $5 / base_cpu, $12, $6, $7, $10, $9, $8, $11
   }' "$LOGS/median"
 echo
 echo "Throughput ratio to (a), its median over the rounds, then each round (rounds run the four"
 echo "configurations side by side, so a ratio compares runs a few seconds apart):"
 awk '{ rps[$1] = rps[$1] " " $2 } END {
-  split(rps["a-disabled"], a, " ")
-  for (name in rps) if (name != "a-disabled") {
+  for (name in rps) if (name !~ /a-disabled$/) {
+    if (name ~ /^before-/) base = "before-"; else base = ""
+    split(rps[base "a-disabled"], a, " ")
     split(rps[name], r, " "); line = ""; split("", v)
     for (n = 1; n in r; n++) { v[n] = r[n] / a[n]; line = line sprintf(" %.2f", v[n]) }
     n--
     for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
     median = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    printf "  %-18s median %.2f   rounds:%s\n", name, median, line
+    printf "  %-25s median %.2f   rounds:%s\n", name, median, line
   } }' "$LOGS/results" | sort
+if [ -n "${BASELINE:-}" ]; then
+  echo
+  echo "This build's throughput as a ratio to BASELINE's ($BASELINE), same configuration, same round:"
+  awk '{ rps[$1] = rps[$1] " " $2 } END {
+    for (name in rps) if (name !~ /^before-/) {
+      split(rps["before-" name], b, " "); split(rps[name], r, " "); line = ""; split("", v)
+      for (n = 1; n in r; n++) { v[n] = r[n] / b[n]; line = line sprintf(" %.2f", v[n]) }
+      n--
+      for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+      median = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      printf "  %-25s median %.2f   rounds:%s\n", name, median, line
+    } }' "$LOGS/results" | sort
+fi
 echo
 echo "Ratios are to (a). 'CPU' is the three services; 'receiver CPU' is the OTLP receiver's, which runs on"
 echo "the same cores (a collector elsewhere would not compete with them)."

@@ -5,15 +5,12 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode},
 };
+use checkout_domain::baggage;
+use checkout_domain::scenario::{self, Scenario};
 use opentelemetry::{Context, KeyValue, context::FutureExt as _, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
-use shared_tracing::{
-    downstream::DownstreamError,
-    idempotency,
-    json::ApiJson,
-    propagation::{CUSTOMER_BAGGAGE_KEY, current_trace_id, current_with_baggage_entry},
-    scenario::{self, Scenario},
-};
+use service_kit::{downstream::DownstreamError, idempotency, json::ApiJson};
+use shared_tracing::propagation::{current_trace_id, current_with_baggage_entry};
 
 use crate::{
     domain::{Checkout, CheckoutBody},
@@ -74,7 +71,7 @@ pub async fn checkout(
 
     // The gateway names the customer in baggage, for every service behind it: context set once at
     // the edge (order-service's connection pool uses it to say whom a waiting request queued behind).
-    let cx = current_with_baggage_entry(CUSTOMER_BAGGAGE_KEY, checkout.customer_id.as_str());
+    let cx = current_with_baggage_entry(baggage::CUSTOMER, checkout.customer_id.as_str());
     let order_service = state.orders.peer_service();
     let answer = state
         .orders

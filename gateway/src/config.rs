@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use shared_tracing::settings::{FromSettings, SettingError, Settings};
+use service_kit::settings::{FromSettings, SettingError, Settings};
 
 /// Everything the gateway can be told at start-up.
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 //! Rules: `customer_id` non-empty; 1–50 items; each `sku` non-empty; each `quantity` 1–100;
 //! `card_token` present and non-empty.
 
+use checkout_domain::sensitive::CardToken;
 use serde::{Deserialize, Serialize};
-use shared_tracing::sensitive::CardToken;
 
 /// Most items one checkout may hold.
 pub const MAX_ITEMS: usize = 50;

@@ -4,7 +4,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use shared_tracing::{downstream::DownstreamError, error_body::ErrorBody};
+use service_kit::{downstream::DownstreamError, error_body::ErrorBody};
 
 use crate::domain::ValidationError;
 
@@ -16,7 +16,7 @@ pub enum AppError {
     Invalid(#[from] ValidationError),
     /// The request asked for a scenario that does not exist.
     #[error(transparent)]
-    UnknownScenario(#[from] shared_tracing::scenario::UnknownScenario),
+    UnknownScenario(#[from] checkout_domain::scenario::UnknownScenario),
     /// A request header broke a rule (an `Idempotency-Key` too long…); the message says which.
     #[error("{0}")]
     InvalidHeader(String),

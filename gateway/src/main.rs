@@ -5,13 +5,12 @@
 use std::{error::Error, process::ExitCode};
 
 use gateway::{Config, SERVICE_NAME};
-use shared_tracing::{
-    EdgeTracer, scenario::checkout_telemetry, server::shutdown_signal, settings::FromSettings as _,
-};
+use service_kit::{server::shutdown_signal, settings::FromSettings as _};
+use shared_tracing::EdgeTracer;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let telemetry = match checkout_telemetry(SERVICE_NAME, env!("CARGO_PKG_VERSION")).init() {
+    let telemetry = match checkout_domain::telemetry(SERVICE_NAME, env!("CARGO_PKG_VERSION")).init() {
         Ok(telemetry) => telemetry,
         Err(e) => {
             eprintln!("{SERVICE_NAME}: {e}");

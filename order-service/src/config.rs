@@ -2,10 +2,8 @@
 
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
-use shared_tracing::{
-    settings::{FromSettings, SettingError, Settings},
-    simulate::Latency,
-};
+use checkout_domain::simulate::Latency;
+use service_kit::settings::{FromSettings, SettingError, Settings};
 
 /// Everything order-service can be told at start-up.
 #[derive(Debug, Clone)]

@@ -24,12 +24,10 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use checkout_domain::baggage;
+use checkout_domain::{scenario::Scenario, simulate::Latency};
 use rusqlite::{Connection, OptionalExtension as _, params};
-use shared_tracing::{
-    propagation::{CUSTOMER_BAGGAGE_KEY, current_baggage, current_trace_id},
-    scenario::Scenario,
-    simulate::Latency,
-};
+use shared_tracing::propagation::{current_baggage, current_trace_id};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{Instrument as _, field};
 
@@ -378,7 +376,7 @@ impl Pool {
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
         let me = Holder {
             ticket,
-            customer: current_baggage(CUSTOMER_BAGGAGE_KEY).unwrap_or_else(|| "unknown".to_owned()),
+            customer: current_baggage(baggage::CUSTOMER).unwrap_or_else(|| "unknown".to_owned()),
             trace_id: current_trace_id().unwrap_or_default(),
         };
         // Joining the queue and trying for a permit happen under one lock, and a permit is freed
@@ -422,7 +420,7 @@ impl Pool {
             demo.waited_behind.trace_id = join(|h| &h.trace_id),
         );
         async {
-            tracing::info!(ahead = ahead.len(), "No free connection in pool {}: waiting", self.name);
+            tracing::info!(ahead = ahead.len() as i64, "No free connection in pool {}: waiting", self.name);
             self.permits.clone().acquire_owned().await
         }
         .instrument(span)

@@ -4,7 +4,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use shared_tracing::{downstream::DownstreamError, error_body::ErrorBody};
+use service_kit::{downstream::DownstreamError, error_body::ErrorBody};
 
 use crate::db::DbError;
 

@@ -9,13 +9,11 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
 };
+use checkout_domain::{scenario::Scenario, sensitive::CardToken, simulate::Latency};
 use opentelemetry::{Context, KeyValue, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
+use service_kit::{downstream::DownstreamError, idempotency, json::ApiJson};
 use sha2::{Digest as _, Sha256};
-use shared_tracing::{
-    downstream::DownstreamError, idempotency, json::ApiJson, scenario::Scenario, sensitive::CardToken,
-    simulate::Latency,
-};
 use tracing::{Instrument as _, field};
 
 use crate::{

@@ -3,11 +3,8 @@
 use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
-use shared_tracing::{
-    EdgeTracer, inbound,
-    outbound::TracedClient,
-    server::{self, Server, StartError},
-};
+use service_kit::server::{self, Server, StartError};
+use shared_tracing::{EdgeTracer, inbound, outbound::TracedClient};
 
 use crate::{config::Config, db::Database, orders};
 

@@ -9,10 +9,11 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
+use checkout_domain::simulate::Latency;
 use http_body_util::BodyExt as _;
 use order_service::{Config, config::InventoryMode, router};
 use serde_json::{Value, json};
-use shared_tracing::{EdgeTracer, remote::RemoteSystem, simulate::Latency};
+use shared_tracing::{EdgeTracer, remote::RemoteSystem};
 use tower::ServiceExt as _;
 
 fn config(payment_service_url: String) -> Config {

@@ -4,7 +4,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use shared_tracing::error_body::ErrorBody;
+use service_kit::error_body::ErrorBody;
 
 use crate::stripe::StripeError;
 

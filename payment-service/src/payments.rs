@@ -1,9 +1,10 @@
 //! `POST /payments`: screen for fraud, charge through Stripe, answer with the payment.
 
 use axum::{extract::State, http::StatusCode};
+use checkout_domain::{scenario::Scenario, sensitive::CardToken, simulate::Latency};
 use opentelemetry::{Context, KeyValue, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
-use shared_tracing::{json::ApiJson, scenario::Scenario, sensitive::CardToken, simulate::Latency};
+use service_kit::json::ApiJson;
 
 use crate::{error::AppError, startup::AppState};
 

@@ -3,11 +3,8 @@
 use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
-use shared_tracing::{
-    EdgeTracer, inbound,
-    remote::RemoteSystem,
-    server::{self, Server},
-};
+use service_kit::server::{self, Server};
+use shared_tracing::{EdgeTracer, inbound, remote::RemoteSystem};
 
 use crate::{
     config::Config,

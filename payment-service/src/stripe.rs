@@ -12,13 +12,13 @@ use std::{
     time::Duration,
 };
 
-use opentelemetry::KeyValue;
-use shared_tracing::{
-    remote::RemoteSystem,
+use checkout_domain::{
     scenario::{Scenario, backoff},
     sensitive::CardToken,
     simulate::Latency,
 };
+use opentelemetry::KeyValue;
+use shared_tracing::remote::RemoteSystem;
 
 /// The charge Stripe created.
 #[derive(Debug, Clone, PartialEq, Eq)]

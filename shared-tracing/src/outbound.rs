@@ -234,7 +234,7 @@ impl TracedClient {
 
 /// The innermost error in a chain: reqwest's own message only says "error sending request", and
 /// axum's JSON rejections wrap serde's precise sentence.
-pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current = error;
     while let Some(source) = current.source() {
         current = source;

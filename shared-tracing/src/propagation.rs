@@ -32,11 +32,6 @@ pub fn install(choice: Propagators) {
     global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
 }
 
-/// The baggage entry naming the customer behind a request. The gateway sets it (from the
-/// validated body, never from a client's baggage), so any service can say whose request it is
-/// serving: order-service's connection pool names the requests a waiter queued behind.
-pub const CUSTOMER_BAGGAGE_KEY: &str = "customer.id";
-
 /// The current context with one more baggage entry (baggage is replaced as a whole in the OTel
 /// API, so the existing entries are copied). Attach it to the future that makes the outbound call.
 pub fn current_with_baggage_entry(key: &'static str, value: impl Into<String>) -> Context {

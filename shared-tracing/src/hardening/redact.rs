@@ -98,3 +98,52 @@ pub fn redact_span(span: &mut SpanData, rule: Redactor) {
 pub fn nothing(text: &str) -> Cow<'_, str> {
     Cow::Borrowed(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind};
+    use opentelemetry_sdk::trace::SpanEvents;
+
+    use super::*;
+
+    fn mask_hunter2(text: &str) -> Cow<'_, str> {
+        if text.contains("hunter2") { text.replace("hunter2", "***").into() } else { text.into() }
+    }
+
+    #[test]
+    fn the_rule_reaches_the_name_every_attribute_every_event_and_the_status_message() {
+        let mut events = SpanEvents::default();
+        events.events.push(Event::new(
+            "login hunter2",
+            std::time::SystemTime::UNIX_EPOCH,
+            vec![KeyValue::new("password", "hunter2")],
+            0,
+        ));
+        let mut span = SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "GET /hunter2".into(),
+            start_time: std::time::SystemTime::UNIX_EPOCH,
+            end_time: std::time::SystemTime::UNIX_EPOCH,
+            attributes: vec![
+                KeyValue::new("url.path", "/login?p=hunter2"),
+                KeyValue::new("tags", Value::Array(Array::String(vec!["a".into(), "hunter2".into()]))),
+                KeyValue::new("count", 7),
+            ],
+            dropped_attributes_count: 0,
+            events,
+            links: Default::default(),
+            status: Status::error("bad password hunter2"),
+            instrumentation_scope: Default::default(),
+        };
+
+        redact_span(&mut span, mask_hunter2);
+
+        let text = format!("{span:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(span.name, "GET /***");
+        assert_eq!(span.attributes[2], KeyValue::new("count", 7), "non-strings are left alone");
+    }
+}

@@ -18,10 +18,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{
-    error_body::{ErrorBody, ErrorEnvelope},
-    outbound::{OutboundError, OutboundResponse},
-};
+use shared_tracing::outbound::{OutboundError, OutboundResponse};
+
+use crate::error_body::{ErrorBody, ErrorEnvelope};
 
 /// A downstream failure, ready to be answered.
 #[derive(Debug)]

@@ -213,7 +213,7 @@ impl Server {
 pub enum StartError {
     /// A dependency's URL setting is not an http URL.
     #[error(transparent)]
-    Url(#[from] crate::outbound::InvalidBaseUrl),
+    Url(#[from] shared_tracing::outbound::InvalidBaseUrl),
     /// The address could not be bound (in use, or not ours).
     #[error("cannot listen: {0}")]
     Bind(#[from] std::io::Error),

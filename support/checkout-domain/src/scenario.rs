@@ -110,14 +110,6 @@ pub fn raw_current() -> Option<String> {
     Context::map_current(|cx| cx.baggage().get(BAGGAGE_KEY).map(|v| v.as_str().to_owned()))
 }
 
-/// The telemetry every checkout service starts: `demo.scenario` stamped on every span
-/// ([`ScenarioStamp`]) and card data masked in every span and log line ([`crate::card_data`]).
-pub fn checkout_telemetry(service_name: &str, version: &str) -> crate::TelemetryBuilder {
-    crate::Telemetry::builder(crate::TelemetryConfig::from_env(service_name, version))
-        .with_span_processor(ScenarioStamp::new)
-        .with_redaction(crate::card_data::mask)
-}
-
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -56,12 +56,12 @@ impl From<JsonRejection> for JsonError {
             JsonRejection::JsonSyntaxError(e) => (
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
-                format!("the body is not valid JSON: {}", crate::outbound::root_cause(e)),
+                format!("the body is not valid JSON: {}", shared_tracing::outbound::root_cause(e)),
             ),
             JsonRejection::JsonDataError(e) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_request",
-                format!("the body is not a valid request: {}", crate::outbound::root_cause(e)),
+                format!("the body is not a valid request: {}", shared_tracing::outbound::root_cause(e)),
             ),
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is too large".to_owned())

@@ -1,0 +1,32 @@
+//! The checkout's own vocabulary, shared by the three services: what a teaching scenario is, how
+//! long simulated work takes, the card token that cannot be printed, the rule that masks card
+//! data, and the baggage keys the services agree on.
+//!
+//! # Layout
+//! - [`scenario`]: the eight teaching scenarios, chosen per request by W3C baggage, and
+//!   [`scenario::ScenarioStamp`], the span processor that puts `demo.scenario` on every span.
+//! - [`simulate`]: a latency with jitter, for simulated work.
+//! - [`sensitive`]: [`sensitive::CardToken`], whose `Debug` and `Display` redact it.
+//! - [`card_data`]: the rule that masks card numbers and tokens in spans and log lines.
+//! - [`baggage`]: the baggage keys the services read and write.
+//! - [`telemetry`]: the telemetry every checkout service starts (shared-tracing, plus the two above).
+//!
+//! Depends on shared-tracing (to plug its span processor and its masking rule in) and on nothing
+//! of any service: a service wires this crate, the service kit and shared-tracing together.
+
+pub mod baggage;
+pub mod card_data;
+pub mod scenario;
+pub mod sensitive;
+pub mod simulate;
+
+use shared_tracing::{Telemetry, TelemetryBuilder, TelemetryConfig};
+
+/// The telemetry every checkout service starts: shared-tracing's, from the standard `OTEL_*`
+/// variables, with `demo.scenario` stamped on every span ([`scenario::ScenarioStamp`]) and card
+/// data masked in every span and log line ([`card_data::mask`]). Call `.init()` on it.
+pub fn telemetry(service_name: &str, version: &str) -> TelemetryBuilder {
+    Telemetry::builder(TelemetryConfig::from_env(service_name, version))
+        .with_span_processor(scenario::ScenarioStamp::new)
+        .with_redaction(card_data::mask)
+}
