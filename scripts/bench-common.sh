@@ -45,24 +45,33 @@ wait_healthy() { # port [tries of 0.1 s]
 # BASELINE=<a folder of another build's release binaries> (say, of main before a change) runs each
 # configuration with those binaries too, just before this build's, under the name `before-<name>`:
 # what a change costs, measured side by side in one run.
+# ONLY="b-full d-collector-down" runs just those (ratios to (a) then need a-disabled among them).
 CONFIGURATIONS=(a-disabled b-full c-sampled d-collector-down)
 run_configurations() {
   local prefix
   for prefix in ${BASELINE:+before-} ""; do
     BIN=target/release
     [ -n "$prefix" ] && BIN=$BASELINE
-    run "${prefix}a-disabled" none OTEL_SDK_DISABLED=true
-    run "${prefix}b-full" live
-    run "${prefix}c-sampled" live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
-    run "${prefix}d-collector-down" none
+    run_selected "$prefix" a-disabled none OTEL_SDK_DISABLED=true
+    run_selected "$prefix" b-full live
+    run_selected "$prefix" c-sampled live OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+    run_selected "$prefix" d-collector-down none
   done
   BIN=target/release
+}
+
+run_selected() { # prefix name receiver [VAR=value...]
+  local prefix=$1 name=$2
+  shift 2
+  if [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $name "* ]]; then run "$prefix$name" "$@"; fi
 }
 
 # The result names of one run: every configuration, the baseline's first when there is one.
 result_names() {
   local prefix name
   for prefix in ${BASELINE:+before-} ""; do
-    for name in "${CONFIGURATIONS[@]}"; do echo "$prefix$name"; done
+    for name in "${CONFIGURATIONS[@]}"; do
+      if [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $name "* ]]; then echo "$prefix$name"; fi
+    done
   done
 }

@@ -18,6 +18,7 @@ use checkout_domain::{
     simulate::Latency,
 };
 use opentelemetry::KeyValue;
+use opentelemetry_semantic_conventions::attribute;
 use shared_tracing::remote::RemoteSystem;
 
 /// The charge Stripe created.
@@ -173,10 +174,10 @@ impl SimulatedStripe {
         last: bool,
     ) -> Answer {
         let mut attributes = vec![
-            KeyValue::new("http.request.method", "POST"),
-            KeyValue::new("url.full", "https://api.stripe.com/v1/charges"),
-            KeyValue::new("server.address", "api.stripe.com"),
-            KeyValue::new("server.port", 443),
+            KeyValue::new(attribute::HTTP_REQUEST_METHOD, "POST"),
+            KeyValue::new(attribute::URL_FULL, "https://api.stripe.com/v1/charges"),
+            KeyValue::new(attribute::SERVER_ADDRESS, "api.stripe.com"),
+            KeyValue::new(attribute::SERVER_PORT, 443),
             KeyValue::new("stripe.amount", amount_cents as i64),
             KeyValue::new("stripe.currency", currency.to_owned()),
             // A request header worth seeing (semantic conventions: `http.request.header.<name>`).
@@ -184,7 +185,7 @@ impl SimulatedStripe {
         ];
         if attempt > 1 {
             // Semantic conventions: the ordinal of a resent request, 1 for the first retry.
-            attributes.push(KeyValue::new("http.request.resend_count", i64::from(attempt - 1)));
+            attributes.push(KeyValue::new(attribute::HTTP_REQUEST_RESEND_COUNT, i64::from(attempt - 1)));
         }
         let call = self.system.start_call("POST /v1/charges", attributes);
 
@@ -204,7 +205,7 @@ impl SimulatedStripe {
             return Answer::TimedOut;
         }
         tokio::time::sleep(answer_after).await;
-        call.set_attribute(KeyValue::new("http.response.status_code", i64::from(status)));
+        call.set_attribute(KeyValue::new(attribute::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
         match status {
             200 => {
                 let (charge, replayed) = self.charge_once(idempotency_key);

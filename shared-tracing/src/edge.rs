@@ -24,6 +24,12 @@ use opentelemetry::{
     trace::{SpanBuilder, Status, TraceContextExt as _, Tracer as _},
 };
 use opentelemetry_sdk::trace::SdkTracer;
+use opentelemetry_semantic_conventions::attribute;
+
+/// `peer.service`, the name of the service a CLIENT span calls. The semantic conventions have
+/// renamed it `service.peer.name` (the constant is deprecated), but Jaeger's dependency graph and
+/// this project's trace contract (DESIGN.md) read `peer.service`, so it is spelt out here.
+pub const PEER_SERVICE: &str = "peer.service";
 
 /// The tracer edge spans are made with: [`crate::Telemetry::tracer`] hands it out, and the
 /// inbound layer, the outbound client and a remote system each keep a clone (a cheap handle).
@@ -87,7 +93,7 @@ impl EdgeSpan {
     /// `error.type` the semantic conventions ask for.
     pub(crate) fn fail(&self, error_type: impl Into<opentelemetry::Value>, description: impl Into<String>) {
         let span = self.cx.span();
-        span.set_attribute(KeyValue::new("error.type", error_type));
+        span.set_attribute(KeyValue::new(attribute::ERROR_TYPE, error_type));
         span.set_status(Status::error(description.into()));
     }
 

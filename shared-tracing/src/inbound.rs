@@ -24,6 +24,8 @@ use opentelemetry::{
     trace::{SpanBuilder, SpanKind, TraceContextExt as _},
 };
 
+use opentelemetry_semantic_conventions::attribute;
+
 use crate::edge::EdgeTracer;
 use crate::propagation::{self, TRACERESPONSE};
 
@@ -126,7 +128,7 @@ async fn serve_in_span(tracer: &EdgeTracer, request: Request, next: Next, parent
     cancelled.complete();
 
     let status = response.status();
-    span.set_attribute(KeyValue::new("http.response.status_code", i64::from(status.as_u16())));
+    span.set_attribute(KeyValue::new(attribute::HTTP_RESPONSE_STATUS_CODE, i64::from(status.as_u16())));
     // For a SERVER span only 5xx is an error: a 4xx is the client's mistake, not ours.
     if status.is_server_error() {
         span.fail(status.as_str().to_owned(), "");
@@ -149,25 +151,25 @@ fn server_span(request: &Request) -> SpanBuilder {
         None => method.unwrap_or("HTTP").to_owned(),
     };
     let mut attributes = Vec::with_capacity(16);
-    attributes.push(KeyValue::new("http.request.method", method.unwrap_or("_OTHER")));
+    attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method.unwrap_or("_OTHER")));
     if method.is_none() {
-        attributes.push(KeyValue::new("http.request.method_original", request.method().to_string()));
+        attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD_ORIGINAL, request.method().to_string()));
     }
     if let Some(route) = route {
-        attributes.push(KeyValue::new("http.route", route.to_owned()));
+        attributes.push(KeyValue::new(attribute::HTTP_ROUTE, route.to_owned()));
     }
-    attributes.push(KeyValue::new("url.path", request.uri().path().to_owned()));
-    attributes.push(KeyValue::new("url.scheme", "http"));
+    attributes.push(KeyValue::new(attribute::URL_PATH, request.uri().path().to_owned()));
+    attributes.push(KeyValue::new(attribute::URL_SCHEME, "http"));
     let (server_address, server_port) = host_and_port(request.headers());
     if let Some(address) = server_address {
-        attributes.push(KeyValue::new("server.address", address));
+        attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, address));
     }
     if let Some(port) = server_port {
-        attributes.push(KeyValue::new("server.port", i64::from(port)));
+        attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
     }
-    attributes.push(KeyValue::new("network.protocol.version", protocol_version(request.version())));
+    attributes.push(KeyValue::new(attribute::NETWORK_PROTOCOL_VERSION, protocol_version(request.version())));
     if let Some(agent) = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
-        attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+        attributes.push(KeyValue::new(attribute::USER_AGENT_ORIGINAL, agent.to_owned()));
     }
     SpanBuilder::from_name(name).with_kind(SpanKind::Server).with_attributes(attributes)
 }
@@ -197,7 +199,7 @@ impl Drop for CancelledGuard {
         if !self.completed {
             use opentelemetry::trace::{Status, TraceContextExt as _};
             let span = self.cx.span();
-            span.set_attribute(KeyValue::new("error.type", "cancelled"));
+            span.set_attribute(KeyValue::new(attribute::ERROR_TYPE, "cancelled"));
             span.set_status(Status::error(""));
             let _attached = self.cx.clone().attach();
             tracing::warn!("request cancelled: the client went away before the response was ready");

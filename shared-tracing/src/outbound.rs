@@ -14,9 +14,14 @@ use opentelemetry::{
     KeyValue,
     trace::{SpanBuilder, SpanKind},
 };
+use opentelemetry_semantic_conventions::attribute;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{edge::EdgeTracer, inbound::known_method, propagation};
+use crate::{
+    edge::{EdgeTracer, PEER_SERVICE},
+    inbound::known_method,
+    propagation,
+};
 
 /// An HTTP client for one downstream service, traced.
 #[derive(Debug, Clone)]
@@ -170,16 +175,19 @@ impl TracedClient {
         // call is made in (entering it attached its context: see `crate::bridge`).
         let span = self.tracer.start(&opentelemetry::Context::current(), {
             let mut attributes = Vec::with_capacity(10);
-            attributes.push(KeyValue::new("http.request.method", known_method(&method).unwrap_or("_OTHER")));
-            attributes.push(KeyValue::new("url.full", url.to_string()));
-            attributes.push(KeyValue::new("url.template", route_template));
+            attributes.push(KeyValue::new(
+                attribute::HTTP_REQUEST_METHOD,
+                known_method(&method).unwrap_or("_OTHER"),
+            ));
+            attributes.push(KeyValue::new(attribute::URL_FULL, url.to_string()));
+            attributes.push(KeyValue::new(attribute::URL_TEMPLATE, route_template));
             if let Some(host) = url.host_str() {
-                attributes.push(KeyValue::new("server.address", host.to_owned()));
+                attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, host.to_owned()));
             }
             if let Some(port) = url.port_or_known_default() {
-                attributes.push(KeyValue::new("server.port", i64::from(port)));
+                attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
             }
-            attributes.push(KeyValue::new("peer.service", self.peer_service));
+            attributes.push(KeyValue::new(PEER_SERVICE, self.peer_service));
             SpanBuilder::from_name(format!("{method} {route_template}"))
                 .with_kind(SpanKind::Client)
                 .with_attributes(attributes)

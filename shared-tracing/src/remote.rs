@@ -15,7 +15,7 @@ use opentelemetry::{
     trace::{SpanBuilder, SpanKind, TraceContextExt as _},
 };
 
-use crate::edge::{EdgeSpan, EdgeTracer};
+use crate::edge::{EdgeSpan, EdgeTracer, PEER_SERVICE};
 
 /// A simulated remote system (e.g. `"stripe"`), made by [`crate::Telemetry::remote_system`].
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ impl RemoteSystem {
         attributes: Vec<KeyValue>,
     ) -> RemoteCall {
         let builder = SpanBuilder::from_name(span_name).with_kind(SpanKind::Client).with_attributes(
-            std::iter::once(KeyValue::new("peer.service", self.name)).chain(attributes).collect::<Vec<_>>(),
+            std::iter::once(KeyValue::new(PEER_SERVICE, self.name)).chain(attributes).collect::<Vec<_>>(),
         );
         RemoteCall { span: self.tracer.start(&Context::current(), builder) }
     }

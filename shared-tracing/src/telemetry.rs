@@ -29,7 +29,10 @@ use opentelemetry_sdk::{
 };
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
-    EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+    EnvFilter, Layer as _,
+    filter::{FilterExt as _, Targets},
+    layer::SubscriberExt as _,
+    util::SubscriberInitExt as _,
 };
 
 use crate::config::{Protocol, TelemetryConfig};
@@ -38,6 +41,7 @@ use crate::hardening::{
     export_queue::{Admission, CountingExporter, ExportQueues, QueueGauge},
     redact::{self, Redacting, Redactor},
     shedding::Shedding,
+    unsampled::SampledOnly,
 };
 use crate::logging::TraceAwareFormat;
 use crate::remote::RemoteSystem;
@@ -63,6 +67,12 @@ pub fn span_filter() -> Targets {
     TRANSPORT_CRATES.iter().fold(Targets::new().with_default(LevelFilter::INFO), |targets, krate| {
         targets.with_target(*krate, LevelFilter::OFF)
     })
+}
+
+/// [`span_filter`], and (hardening) only the spans the sampler may record: see
+/// [`crate::hardening::unsampled`].
+fn recorded_spans<S>() -> impl tracing_subscriber::layer::Filter<S> {
+    span_filter().and(SampledOnly::new(sampler_from_env()))
 }
 
 /// Why telemetry could not start.
@@ -192,8 +202,9 @@ impl TelemetryBuilder {
             .with_ansi(std::io::stdout().is_terminal())
             .with_filter(log_filter);
         // `tracing` spans become OpenTelemetry spans here, and the events inside them span events.
-        let bridge = tracer.clone().map(|tracer| crate::bridge::layer(tracer).with_filter(span_filter()));
-        let events = tracer.is_some().then(|| SpanEvents.with_filter(span_filter()));
+        // Both see the same spans: the service's own, and (hardening) only those that may be recorded.
+        let bridge = tracer.clone().map(|tracer| crate::bridge::layer(tracer).with_filter(recorded_spans()));
+        let events = tracer.is_some().then(|| SpanEvents.with_filter(recorded_spans()));
 
         tracing_subscriber::registry().with(fmt_layer).with(bridge).with(events).try_init()?;
 

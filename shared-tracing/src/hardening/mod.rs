@@ -7,6 +7,7 @@
 //!   and counted, a circuit breaker for a failing collector, and a rate-limited report (a
 //!   `SpanProcessor` in front of the batch processor, and a `SpanExporter` around the OTLP one).
 //! - [`shedding`]: while that queue refuses spans, new traces are not sampled (a `Sampler`).
+//! - [`unsampled`]: a `tracing` span the sampler would drop is not bridged (a per-layer `Filter`).
 //! - [`redact`]: a rule the service gives (card numbers, say) applied to every finished span
 //!   before it is queued (a `SpanProcessor`) and to every log line.
 //!
@@ -15,3 +16,4 @@
 pub mod export_queue;
 pub mod redact;
 pub mod shedding;
+pub mod unsampled;

@@ -10,7 +10,7 @@ use shared_tracing::{inbound, outbound::TracedClient};
 use tower::ServiceExt as _;
 use tracing::Instrument as _;
 
-use crate::support::TestTelemetry;
+use shared_tracing::testing::TestTelemetry;
 
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -36,7 +36,7 @@ async fn a_tracing_span_in_a_handler_is_a_child_of_the_server_span_and_a_client_
     // downstream service from inside it.
     let telemetry = TestTelemetry::start();
     let downstream = echo_traceparent().await;
-    let client = TracedClient::new(telemetry.tracer.clone(), "echo", &downstream, Duration::from_secs(5))
+    let client = TracedClient::new(telemetry.tracer(), "echo", &downstream, Duration::from_secs(5))
         .expect("valid url");
     let handler = move || async move {
         tracing::info!("Handling the request");
@@ -48,7 +48,7 @@ async fn a_tracing_span_in_a_handler_is_a_child_of_the_server_span_and_a_client_
         .await;
         sent.unwrap_or_default()
     };
-    let app = inbound::traced(Router::new().route("/work", get(handler)), telemetry.tracer.clone());
+    let app = inbound::traced(Router::new().route("/work", get(handler)), telemetry.tracer());
 
     // Act: a request from a caller whose trace it continues.
     let request = Request::get("/work")

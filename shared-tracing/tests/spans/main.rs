@@ -2,4 +2,3 @@
 //! spans caught by an in-memory exporter, nothing spawned.
 
 mod context_crossing;
-mod support;

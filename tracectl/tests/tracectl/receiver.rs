@@ -1,7 +1,5 @@
 //! The OTLP/HTTP receiver over real HTTP: protobuf and OTLP/JSON exports in, spans out.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::{

@@ -1,11 +1,8 @@
 //! End to end over real processes: the three service binaries export OTLP/HTTP to a receiver this
 //! test runs, and the exported spans must form the trace drawn in DESIGN.md.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
-mod support;
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 use tracectl::model::{Kind, Span, StatusCode, Value as Attr};
 
 fn is_complete_checkout(spans: &[Span], trace_id: &str) -> bool {

@@ -3,14 +3,10 @@
 //! the application makes is a JSON error naming what is wrong. HOSTILE-INPUTS.md lists the same
 //! table for people.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const JSON: &str = "application/json";

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
+mod trace_shape;
+
 use std::time::Duration;
 
 use axum::{
@@ -44,6 +46,11 @@ fn temp_db_path() -> std::path::PathBuf {
 
 /// Serves the real payment-service router on a free port; returns its URL.
 async fn payment_service() -> String {
+    payment_service_with(EdgeTracer::disabled(), RemoteSystem::disabled("stripe")).await
+}
+
+/// Like [`payment_service`], its spans made with `tracer`, Stripe's with `stripe`.
+async fn payment_service_with(tracer: EdgeTracer, stripe: RemoteSystem) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let payment_config = payment_service::Config {
@@ -59,18 +66,22 @@ async fn payment_service() -> String {
         stripe_failure_percent: 0,
         stripe_decline_percent: 0,
     };
-    let app =
-        payment_service::router(payment_config, EdgeTracer::disabled(), RemoteSystem::disabled("stripe"));
+    let app = payment_service::router(payment_config, tracer, stripe);
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
 
 async fn post_order(config: Config, body: Value) -> (StatusCode, Value) {
+    post_order_with(config, EdgeTracer::disabled(), body).await
+}
+
+/// `POST /orders` to order-service's router, its spans made with `tracer`.
+async fn post_order_with(config: Config, tracer: EdgeTracer, body: Value) -> (StatusCode, Value) {
     let request = Request::post("/orders")
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    let response = router(config, EdgeTracer::disabled()).unwrap().oneshot(request).await.unwrap();
+    let response = router(config, tracer).unwrap().oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap())

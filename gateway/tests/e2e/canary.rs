@@ -2,12 +2,8 @@
 //! in every header a client controls, and neither may appear in anything the services export
 //! (span names, attributes, events, statuses, resources) or log.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 /// A Luhn-valid test card number, in the groupings people type.
 const PAN: &str = "4111111111111111";

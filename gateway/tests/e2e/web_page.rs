@@ -5,14 +5,10 @@
 //! missing browser is a failure. Elsewhere, without them, the test says it was skipped and how to
 //! run it (`sudo apt-get install chromium chromium-driver`).
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
-mod support;
-
 use std::{path::Path, process::Stdio};
 
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 use tokio::{
     io::{AsyncBufReadExt as _, BufReader},
     process::{Child, Command},

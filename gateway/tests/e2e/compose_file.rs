@@ -2,8 +2,6 @@
 //! machines): the compose file is parsed and validated by `compose_spec`, a typed implementation of
 //! the Compose specification, and the wiring it declares is checked against the services' contract.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
 use std::{collections::BTreeSet, path::PathBuf};
 
 use compose_spec::Compose;

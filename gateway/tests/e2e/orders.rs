@@ -1,12 +1,8 @@
 //! Stored orders end to end: SQLite persistence behind order-service, `GET /api/orders/{id}`, and
 //! `Idempotency-Key` (a repeated checkout returns the same order and charges once).
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 use tracectl::model::{Kind, Span, Value as Attr};
 
 async fn checkout_with_key(stack: &Stack, key: &str, body: &Value, scenario: &str) -> reqwest::Response {

@@ -1,14 +1,10 @@
 //! Production behaviour, proven over real processes: sampling keeps traces whole, and SIGTERM
 //! under load loses neither requests nor spans.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 /// The SDK's `TraceIdRatioBased` rule: the trace id's low 63 bits below `ratio × 2⁶³`.
 fn ratio_samples(trace_id: &str, ratio: f64) -> bool {

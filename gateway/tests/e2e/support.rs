@@ -5,8 +5,6 @@
 //! line, so tests never race for ports and never sleep. Every process is killed if a test panics
 //! (`kill_on_drop`), and [`Service::stop`] sends SIGTERM and waits for a clean exit.
 
-#![allow(dead_code)] // each test file uses a different part of the harness
-
 use std::{
     net::SocketAddr,
     path::PathBuf,

@@ -2,14 +2,10 @@
 //! slowly, checkouts answer as usual; spans that do not fit the bounded export queue are dropped,
 //! counted, and reported in a rate-limited warning, never one line per span.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 use tracectl::model::Kind;
 
 /// The `fields` of every JSON log line with this message fragment.

@@ -1,12 +1,8 @@
 //! Teaching scenarios end to end: each one is chosen per request through W3C baggage (or
 //! `?scenario=`, which the gateway turns into baggage), and each must produce its trace shape.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 use tracectl::model::{Kind, Span, StatusCode, Value as Attr};
 
 /// Fast settings for the suite: a Stripe attempt times out after 100 ms, a slow Stripe takes 300.

@@ -1,14 +1,10 @@
 //! The README's scripts, run for real: `scripts/checkout.sh` against running services, and
 //! `scripts/run-local.sh` (the no-Docker path) from start to stop, with its terminal waterfall.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
-mod support;
-
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
+use crate::support::*;
 use nix::{sys::signal, unistd::Pid};
-use support::*;
 use tokio::{
     io::{AsyncBufReadExt as _, BufReader, Lines},
     process::{ChildStdout, Command},

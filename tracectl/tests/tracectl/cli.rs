@@ -5,8 +5,6 @@
 //! payment-service stopped), captured as the services exported them and re-encoded as the
 //! OTLP/JSON that Jaeger 2.x's `/api/v3` answers with: `{"result": {"resourceSpans": […]}}`.
 
-#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
-
 use std::{
     process::Stdio,
     sync::{Arc, Mutex},
