@@ -26,16 +26,30 @@ use tracing_subscriber::registry::LookupSpan;
 /// The layer, making spans with `tracer`. Give it [`crate::telemetry::span_filter`] (or a filter
 /// of your own) so that only your spans become OpenTelemetry spans.
 ///
-/// The settings that differ from the crate's defaults, each measured (BENCHMARKS.md):
-/// - **no thread attributes** (`thread.id`, `thread.name`): an async task moves between worker
-///   threads, so the thread a span started on says little, and the name costs an allocation per span;
-/// - **no inactivity tracking** (`busy_ns`, `idle_ns`): two clock reads on every poll of an
-///   instrumented future, and a span's duration already says how long it took;
-/// - source locations stay on (`code.file.path`, `code.line.number`): they send a reader of the
-///   trace straight to the line that opened the span.
+/// Every setting that differs from the crate's defaults turns an attribute or a clock read off,
+/// and each was measured with `scripts/bench-instructions.sh` (instructions per checkout, fully
+/// sampled; BENCHMARKS.md has the runs): with these settings about 1.06 M, with the crate's
+/// defaults about 1.2 M.
+/// - **no source location** (`code.file.path`, `code.module.name`, `code.line.number`) and **no
+///   `target`**: together about 85 k instructions per checkout (7%), mostly the exporter turning
+///   four more attributes per span into protobuf. An `#[instrument]`ed span is named after its
+///   function already; turn `with_location` back on to send a reader of the trace to the line;
+/// - **no thread attributes** (`thread.id`, `thread.name`) and **no inactivity tracking**
+///   (`busy_ns`, `idle_ns`): together about 60 k instructions per checkout (5%). An async task
+///   moves between worker threads, so the thread a span started on says little; inactivity
+///   tracking reads the clock on every poll of an instrumented future, and a span's duration
+///   already says how long it took.
+///
+/// Context activation stays on (the crate's default): it is what makes an edge span started
+/// inside a `tracing` span that span's child.
 pub fn layer<S>(tracer: SdkTracer) -> OpenTelemetryLayer<S, SdkTracer>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {
-    tracing_opentelemetry::layer().with_tracer(tracer).with_threads(false).with_tracked_inactivity(false)
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_target(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
 }

@@ -39,7 +39,7 @@ async fn a_collector_that_never_answers_costs_spans_not_requests_and_drops_are_r
     // Arrange: a "collector" that accepts connections and never answers, a 60 s export timeout,
     // and an export queue of 20 spans in order-service. If exporting blocked requests, a checkout
     // would take a minute. The gateway keeps the default queue, which holds all its spans: were
-    // its queue full, it would shed the traces' roots, and order-service would not record them.
+    // its queue full, it would not sample new traces, and order-service would not record them.
     let endpoint = black_hole_collector().await;
     let env = with_extra(base_env(&endpoint), &[("OTEL_EXPORTER_OTLP_TIMEOUT", "60000")]);
     let payment = start("payment-service", &env).await;
@@ -94,7 +94,7 @@ async fn a_collector_that_never_answers_costs_spans_not_requests_and_drops_are_r
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_service_whose_export_queue_is_full_sheds_its_spans_but_passes_the_trace_on() {
+async fn a_service_whose_export_queue_is_full_drops_its_spans_but_passes_the_trace_on() {
     // Arrange: order-service exports to a collector that never answers, with room for 2 queued
     // spans, so its queue is full after its first spans; the gateway and payment-service export
     // to a healthy receiver.
@@ -120,7 +120,7 @@ async fn a_service_whose_export_queue_is_full_sheds_its_spans_but_passes_the_tra
     }
 
     // Assert: every trace went on through order-service to payment-service, sampled, under the
-    // gateway's trace id, although order-service shed its own spans.
+    // gateway's trace id, although order-service dropped its own spans.
     // The gateway's SERVER span ends last, after payment-service's spans: wait for both ends.
     let reached_payment = |spans: &[tracectl::model::Span], trace_id: &str| {
         let trace = of_trace(spans, trace_id);
@@ -144,7 +144,7 @@ async fn a_service_whose_export_queue_is_full_sheds_its_spans_but_passes_the_tra
     assert!(gateway.stop().await.success());
     let (status, order_logs) = order.stop_with_logs().await;
     assert!(status.success() && payment.stop().await.success());
-    // Shed spans are counted with the dropped ones: 10 checkouts make about 80 order-service spans.
+    // Every dropped span is counted: 10 checkouts make about 80 order-service spans.
     let dropped: Vec<u64> =
         log_fields(&order_logs, TOTAL).iter().map(|f| f["dropped_spans_total"].as_u64().unwrap()).collect();
     assert!(matches!(dropped[..], [n] if n >= 60), "order-service counted {dropped:?} dropped spans");
@@ -246,7 +246,7 @@ const FAILING: &str = "shedding new spans until an export succeeds";
 const RESUMED: &str = "works again";
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failed_export_stops_span_making_until_a_probe_gets_through_and_export_resumes_by_itself() {
+async fn a_failed_export_stops_export_until_a_probe_gets_through_and_export_resumes_by_itself() {
     // Arrange: order-service exports to a collector that refuses exports; the gateway and
     // payment-service to a healthy receiver (so every trace is sampled at the gateway). The
     // export queue (2048) is far larger than all the spans this test makes: nothing is dropped
@@ -292,9 +292,11 @@ async fn a_failed_export_stops_span_making_until_a_probe_gets_through_and_export
     assert_eq!(trace.len(), CHECKOUT_SPANS, "a whole trace, order-service's spans included");
     let order_spans_per_checkout = trace.iter().filter(|s| s.service_name == "order-service").count() as u64;
 
-    // Assert: while the breaker was open, order-service made no more than the probes allowed
+    // Assert: while the breaker was open, order-service queued no more than the probes allowed
     // (one probe per failed export, and at most two exports failed: the one that opened it and
-    // one that may have been under way); the rest was shed and counted.
+    // one that may have been under way); the rest was dropped and counted. (The traces were
+    // sampled at the gateway, whose collector is up, so order-service's spans were made: a
+    // sampled trace stays whole where there is room, and here there was none.)
     let Stack { gateway, order, payment } = stack;
     assert!(gateway.stop().await.success());
     let (status, order_logs) = order.stop_with_logs().await;
@@ -307,7 +309,7 @@ async fn a_failed_export_stops_span_making_until_a_probe_gets_through_and_export
         matches!(dropped[..], [n] if n >= made - probes),
         "of {made} spans made while export failed, {probes} at most may be probes; dropped: {dropped:?}"
     );
-    // The breaker's changes are logged once each way, not per failed export or shed span.
+    // The breaker's changes are logged once each way, not per failed export or dropped span.
     assert_eq!(log_fields(&order_logs, FAILING).len(), 1, "one warning when the breaker opens");
     assert_eq!(log_fields(&order_logs, RESUMED).len(), 1, "one line when it closes");
     assert_eq!(log_fields(&order_logs, FAILING)[0]["service.name"], "order-service");
