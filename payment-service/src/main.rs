@@ -5,24 +5,18 @@
 use std::{error::Error, process::ExitCode};
 
 use payment_service::{Config, SERVICE_NAME};
-use service_kit::{server::shutdown_signal, settings::FromSettings as _};
+use service_kit::{exit, server::shutdown_signal, settings::FromSettings as _};
 use shared_tracing::Telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut telemetry = match checkout_domain::telemetry(SERVICE_NAME, env!("CARGO_PKG_VERSION")).init() {
         Ok(telemetry) => telemetry,
-        Err(e) => {
-            eprintln!("{SERVICE_NAME}: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return exit::failed_to_start(SERVICE_NAME, &e),
     };
     let outcome = serve(&mut telemetry).await;
-    if let Err(e) = &outcome {
-        tracing::error!(error = %e, "{SERVICE_NAME} stopped with an error");
-    }
     telemetry.shutdown().await;
-    if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    exit::exit_code(SERVICE_NAME, outcome)
 }
 
 /// Reads the configuration, then serves until SIGTERM or Ctrl-C and the drain that follows.

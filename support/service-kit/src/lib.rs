@@ -10,12 +10,14 @@
 //! - [`json`]: [`json::ApiJson`], axum's JSON extractor with rejections in that shape.
 //! - [`downstream`]: a failed or refused call to another service, as the answer to give.
 //! - [`idempotency`]: the `Idempotency-Key` header.
+//! - [`exit`]: the exit status a service binary ends with.
 //!
 //! Depends on shared-tracing (the error body carries the trace id; downstream errors come from
 //! its traced client) and on nothing of the checkout.
 
 pub mod downstream;
 pub mod error_body;
+pub mod exit;
 pub mod idempotency;
 pub mod json;
 pub mod server;
