@@ -114,7 +114,7 @@ async fn trace_request(State(tracer): State<EdgeTracer>, request: Request, next:
 
 async fn serve_in_span(tracer: &EdgeTracer, request: Request, next: Next, parent: Context) -> Response {
     // The caller's context is the parent: this is where two services join into one trace.
-    let span = tracer.start(&parent, server_span(&request));
+    let span = tracer.start(&parent, SpanKind::Server, || server_span(&request));
 
     // If the client disconnects first (say, its timeout fired), hyper drops this future and the
     // handler's work stops mid-way. The guard makes the span say so instead of ending silently.
@@ -171,7 +171,7 @@ fn server_span(request: &Request) -> SpanBuilder {
     if let Some(agent) = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
         attributes.push(KeyValue::new(attribute::USER_AGENT_ORIGINAL, agent.to_owned()));
     }
-    SpanBuilder::from_name(name).with_kind(SpanKind::Server).with_attributes(attributes)
+    SpanBuilder::from_name(name).with_attributes(attributes)
 }
 
 /// The method as the semantic conventions name it: one of the nine HTTP methods, as a `'static`

@@ -173,7 +173,7 @@ impl TracedClient {
         url.set_path(path);
         // The parent is the current span: the SERVER span in a handler, or the `tracing` span the
         // call is made in (entering it attached its context: see `crate::bridge`).
-        let span = self.tracer.start(&opentelemetry::Context::current(), {
+        let span = self.tracer.start(&opentelemetry::Context::current(), SpanKind::Client, || {
             let mut attributes = Vec::with_capacity(10);
             attributes.push(KeyValue::new(
                 attribute::HTTP_REQUEST_METHOD,
@@ -188,9 +188,7 @@ impl TracedClient {
                 attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
             }
             attributes.push(KeyValue::new(PEER_SERVICE, self.peer_service));
-            SpanBuilder::from_name(format!("{method} {route_template}"))
-                .with_kind(SpanKind::Client)
-                .with_attributes(attributes)
+            SpanBuilder::from_name(format!("{method} {route_template}")).with_attributes(attributes)
         });
 
         // Inject the context of *this* CLIENT span, not of the span that is current now. (With

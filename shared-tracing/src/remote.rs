@@ -47,10 +47,12 @@ impl RemoteSystem {
         span_name: impl Into<Cow<'static, str>>,
         attributes: Vec<KeyValue>,
     ) -> RemoteCall {
-        let builder = SpanBuilder::from_name(span_name).with_kind(SpanKind::Client).with_attributes(
-            std::iter::once(KeyValue::new(PEER_SERVICE, self.name)).chain(attributes).collect::<Vec<_>>(),
-        );
-        RemoteCall { span: self.tracer.start(&Context::current(), builder) }
+        let builder = || {
+            SpanBuilder::from_name(span_name).with_attributes(
+                std::iter::once(KeyValue::new(PEER_SERVICE, self.name)).chain(attributes).collect::<Vec<_>>(),
+            )
+        };
+        RemoteCall { span: self.tracer.start(&Context::current(), SpanKind::Client, builder) }
     }
 }
 

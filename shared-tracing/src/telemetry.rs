@@ -223,7 +223,9 @@ impl TelemetryBuilder {
             "telemetry initialised"
         );
 
-        let tracer = tracer.map_or_else(EdgeTracer::disabled, EdgeTracer::new);
+        let tracer = tracer.map_or_else(EdgeTracer::disabled, |tracer| {
+            EdgeTracer::new(tracer).skipping_unsampled(SampledOnly::new(sampler_from_env()))
+        });
         Ok(Telemetry { config, provider, tracer, remote_providers: Vec::new(), pipeline, queues })
     }
 }
@@ -276,7 +278,8 @@ impl Telemetry {
             gauge,
             &self.pipeline,
         )?;
-        let tracer = EdgeTracer::new(provider.tracer_with_scope(scope()));
+        let tracer = EdgeTracer::new(provider.tracer_with_scope(scope()))
+            .skipping_unsampled(SampledOnly::new(sampler_from_env()));
         self.remote_providers.push(provider);
         self.queues.start_reporting();
         Ok(RemoteSystem::new(name, tracer))

@@ -1,5 +1,5 @@
-//! Hardening (a first reading can skip this file): a `tracing` span that the sampler would drop
-//! is not bridged at all.
+//! Hardening (a first reading can skip this file): a span that the sampler would drop is not
+//! made at all, neither a `tracing` span (not bridged) nor an edge span (not built).
 //!
 //! tracing-opentelemetry makes an OpenTelemetry span for every `tracing` span it is given, and
 //! only then does the SDK's sampler say whether it is recorded. For a span whose parent is not
@@ -10,14 +10,23 @@
 //! `tracing` span reaches the bridge, exactly as the SDK would ask it: the bridge then never sees
 //! the span, the current context stays the unsampled parent's, and so do the spans inside.
 //!
+//! Edge spans get the same question ([`SampledOnly::unsampled_child`], asked by
+//! [`crate::EdgeTracer`] before it builds the span): a SERVER or CLIENT span of an unsampled
+//! trace is given the context the SDK would give it (the parent's trace id, a new span id,
+//! flags `00`, the parent's `tracestate`), so that `traceparent` still travels on, without its
+//! name, attributes and SDK span.
+//!
 //! Only for an unsampled parent: a root, or a sampled parent's child, goes to the bridge and the
 //! SDK as usual (the SDK's sampler sees the span's name, kind and attributes there). The samplers
 //! `OTEL_TRACES_SAMPLER` can name decide from the parent and the trace id alone, so asking with
 //! the span's name and no attributes gives the answer the SDK would give; `always_on`, which
 //! records the children of an unsampled parent, still gets every span.
 
-use opentelemetry::trace::{SpanKind, TraceContextExt as _};
-use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
+use opentelemetry::{
+    Context as OtelContext,
+    trace::{SpanContext, SpanKind, TraceContextExt as _, TraceFlags},
+};
+use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SamplingDecision, ShouldSample};
 use tracing::{Metadata, subscriber::Interest};
 use tracing_subscriber::layer::{Context, Filter};
 
@@ -34,17 +43,37 @@ impl SampledOnly {
     }
 
     fn dropped(&self, name: &str) -> bool {
-        opentelemetry::Context::map_current(|cx| {
-            let span = cx.span();
-            let parent = span.span_context();
-            parent.is_valid()
-                && !parent.is_sampled()
-                && self
-                    .sampler
-                    .should_sample(Some(cx), parent.trace_id(), name, &SpanKind::Internal, &[], &[])
-                    .decision
-                    == SamplingDecision::Drop
-        })
+        OtelContext::map_current(|cx| self.drops_child_of(cx, name, SpanKind::Internal))
+    }
+
+    /// Whether the sampler drops a span `name` of `kind` started in `parent`, asked only when the
+    /// parent is valid and not sampled.
+    fn drops_child_of(&self, parent: &OtelContext, name: &str, kind: SpanKind) -> bool {
+        let span = parent.span();
+        let sc = span.span_context();
+        sc.is_valid()
+            && !sc.is_sampled()
+            && self.sampler.should_sample(Some(parent), sc.trace_id(), name, &kind, &[], &[]).decision
+                == SamplingDecision::Drop
+    }
+
+    /// For an edge span of `kind` the sampler would drop in `parent`: the context standing for it,
+    /// a new span id in the parent's trace, unsampled, as the SDK would make it. `None` when the
+    /// span is to be built (a root, a sampled parent, a sampler that ignores the parent).
+    pub fn unsampled_child(&self, parent: &OtelContext, kind: SpanKind) -> Option<OtelContext> {
+        if !self.drops_child_of(parent, "", kind) {
+            return None;
+        }
+        let span = parent.span();
+        let sc = span.span_context();
+        let child = SpanContext::new(
+            sc.trace_id(),
+            RandomIdGenerator::default().new_span_id(),
+            TraceFlags::default(),
+            false,
+            sc.trace_state().clone(),
+        );
+        Some(parent.with_remote_span_context(child))
     }
 }
 
@@ -61,13 +90,23 @@ impl<S> Filter<S> for SampledOnly {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::{SpanId, TraceId, TraceState};
     use opentelemetry_sdk::trace::Sampler;
 
     use super::*;
 
+    fn parent(flags: TraceFlags) -> OtelContext {
+        OtelContext::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(1_u128),
+            SpanId::from(2_u64),
+            flags,
+            true,
+            TraceState::from_key_value([("vendor", "x")]).unwrap_or_default(),
+        ))
+    }
+
     fn under(flags: TraceFlags) -> opentelemetry::ContextGuard {
-        opentelemetry::Context::new()
+        OtelContext::new()
             .with_remote_span_context(SpanContext::new(
                 TraceId::from(1_u128),
                 SpanId::from(2_u64),
@@ -92,5 +131,26 @@ mod tests {
             assert!(!parent_based.dropped("validate_order"));
         }
         assert!(!parent_based.dropped("a_root"), "a root goes to the SDK's sampler");
+    }
+
+    #[test]
+    fn an_edge_span_under_an_unsampled_parent_gets_an_unsampled_context_of_its_own_in_the_same_trace() {
+        let parent_based = SampledOnly::new(Box::new(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))));
+        let cx = parent_based
+            .unsampled_child(&parent(TraceFlags::default()), SpanKind::Client)
+            .expect("not built");
+        let span = cx.span();
+        let sc = span.span_context();
+        assert_eq!((sc.trace_id(), sc.trace_flags()), (TraceId::from(1_u128), TraceFlags::default()));
+        assert_ne!(sc.span_id(), SpanId::from(2_u64), "a span id of its own, for the next hop's parent");
+        assert_eq!(sc.trace_state().header(), "vendor=x");
+        assert!(!sc.is_remote(), "it stands for a span of this process");
+        assert!(parent_based.unsampled_child(&parent(TraceFlags::SAMPLED), SpanKind::Client).is_none());
+        assert!(
+            parent_based.unsampled_child(&OtelContext::new(), SpanKind::Server).is_none(),
+            "a root is built"
+        );
+        let always_on = SampledOnly::new(Box::new(Sampler::AlwaysOn));
+        assert!(always_on.unsampled_child(&parent(TraceFlags::default()), SpanKind::Client).is_none());
     }
 }
