@@ -7,6 +7,7 @@ use axum::{
 };
 use checkout_domain::baggage;
 use checkout_domain::scenario::{self, Scenario};
+use checkout_domain::values::Cents;
 use opentelemetry::{Context, KeyValue, context::FutureExt as _, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
 use service_kit::{downstream::DownstreamError, idempotency, json::ApiJson};
@@ -28,7 +29,7 @@ pub struct CheckoutResponse {
     /// payment-service's id for the payment.
     pub payment_id: String,
     /// What was charged, in cents.
-    pub total_cents: u64,
+    pub total_cents: Cents,
     /// This request's W3C trace id (32 hex digits); `null` when telemetry is disabled.
     pub trace_id: Option<String>,
     /// Where to see the trace: `<JAEGER_UI_URL>/trace/<trace_id>`.
@@ -41,7 +42,7 @@ struct OrderResponse {
     order_id: String,
     status: String,
     payment_id: String,
-    total_cents: u64,
+    total_cents: Cents,
     #[serde(default)]
     idempotent_replayed: bool,
 }
@@ -87,7 +88,7 @@ pub async fn checkout(
 
     let trace_id = current_trace_id();
     let trace_url = trace_id.as_ref().map(|id| format!("{}/trace/{id}", state.config.jaeger_ui_url));
-    tracing::info!(order.id = %order.order_id, total_cents = order.total_cents, "Checkout complete");
+    tracing::info!(order.id = %order.order_id, total_cents = order.total_cents.get(), "Checkout complete");
     let mut headers = HeaderMap::new();
     if order.idempotent_replayed {
         headers.insert(idempotency::REPLAYED_HEADER, HeaderValue::from_static("true"));

@@ -5,13 +5,12 @@
 //! `card_token` present and non-empty.
 
 use checkout_domain::sensitive::CardToken;
+pub use checkout_domain::values::{Quantity, Sku, ValidationError};
 use serde::{Deserialize, Serialize};
 
 /// Most items one checkout may hold.
 pub const MAX_ITEMS: usize = 50;
-/// Most units of one item.
-pub const MAX_QUANTITY: i64 = 100;
-/// Longest id or sku accepted; anything longer is not a real id.
+/// Longest customer id accepted; anything longer is not a real id.
 const MAX_ID_LEN: usize = 128;
 
 /// The body of `POST /api/checkout`, as received (numbers signed, so a negative quantity gets our
@@ -35,11 +34,6 @@ pub struct ItemBody {
     pub quantity: i64,
 }
 
-/// A rule of the checkout API was broken; the message says which, for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ValidationError(pub String);
-
 /// A non-empty customer id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustomerId(String);
@@ -53,32 +47,6 @@ impl CustomerId {
     /// The id.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-/// A non-empty sku (whether it exists is order-service's business).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Sku(String);
-
-impl Sku {
-    /// Parses a sku: non-empty, at most 128 characters.
-    pub fn parse(field: &str, value: String) -> Result<Self, ValidationError> {
-        non_empty_id(field, value).map(Self)
-    }
-}
-
-/// A quantity from 1 to 100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Quantity(u32);
-
-impl Quantity {
-    /// Parses a quantity: 1 to [`MAX_QUANTITY`].
-    pub fn parse(field: &str, value: i64) -> Result<Self, ValidationError> {
-        if (1..=MAX_QUANTITY).contains(&value) {
-            Ok(Self(value as u32))
-        } else {
-            Err(ValidationError(format!("{field} must be between 1 and {MAX_QUANTITY}, got {value}")))
-        }
     }
 }
 
@@ -159,7 +127,7 @@ mod tests {
     fn a_valid_checkout_parses() {
         let c = Checkout::parse(body("cust-42", &[("sku-book", 2)], "tok_visa")).expect("valid");
         assert_eq!(c.items.len(), 1);
-        assert_eq!(c.items[0].quantity, Quantity(2));
+        assert_eq!(c.items[0].quantity.get(), 2);
     }
 
     #[test]

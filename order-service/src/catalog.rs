@@ -3,6 +3,8 @@
 //! A real service would query a database here (and issue #3 adds one); a fixed table keeps the
 //! first trace about the request's journey rather than about storage.
 
+use checkout_domain::values::Cents;
+
 /// One product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Product {
@@ -11,16 +13,16 @@ pub struct Product {
     /// A human name.
     pub name: &'static str,
     /// Unit price in cents.
-    pub price_cents: u64,
+    pub price_cents: Cents,
 }
 
 /// Every product the shop sells.
 pub const PRODUCTS: [Product; 5] = [
-    Product { sku: "sku-book", name: "Distributed Tracing in Practice", price_cents: 3_999 },
-    Product { sku: "sku-mug", name: "Span mug", price_cents: 1_250 },
-    Product { sku: "sku-shirt", name: "traceparent T-shirt", price_cents: 2_400 },
-    Product { sku: "sku-sticker", name: "Jaeger sticker", price_cents: 199 },
-    Product { sku: "sku-poster", name: "Critical path poster", price_cents: 1_500 },
+    Product { sku: "sku-book", name: "Distributed Tracing in Practice", price_cents: Cents::new(3_999) },
+    Product { sku: "sku-mug", name: "Span mug", price_cents: Cents::new(1_250) },
+    Product { sku: "sku-shirt", name: "traceparent T-shirt", price_cents: Cents::new(2_400) },
+    Product { sku: "sku-sticker", name: "Jaeger sticker", price_cents: Cents::new(199) },
+    Product { sku: "sku-poster", name: "Critical path poster", price_cents: Cents::new(1_500) },
 ];
 
 /// Looks a sku up.
@@ -34,7 +36,7 @@ mod tests {
 
     #[test]
     fn known_skus_have_prices_and_unknown_ones_do_not() {
-        assert_eq!(find("sku-book").map(|p| p.price_cents), Some(3_999));
+        assert_eq!(find("sku-book").map(|p| p.price_cents), Some(Cents::new(3_999)));
         assert_eq!(find("sku-nope"), None);
     }
 

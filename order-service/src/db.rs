@@ -25,6 +25,7 @@ use std::{
 };
 
 use checkout_domain::baggage;
+use checkout_domain::values::Cents;
 use checkout_domain::{scenario::Scenario, simulate::Latency};
 use rusqlite::{Connection, OptionalExtension as _, params};
 use shared_tracing::propagation::{current_baggage, current_trace_id};
@@ -118,7 +119,7 @@ pub struct StoredOrder {
     /// What they bought.
     pub items: Vec<OrderItem>,
     /// The total, in cents.
-    pub total_cents: u64,
+    pub total_cents: Cents,
     /// Where it is in its life.
     pub status: OrderStatus,
     /// payment-service's id, once paid.
@@ -202,7 +203,7 @@ impl Database {
                     order.order_id,
                     order.customer_id,
                     items,
-                    order.total_cents as i64,
+                    order.total_cents.as_attribute(),
                     order.idempotency_key,
                     order.request_hash,
                     now_ms
@@ -311,7 +312,7 @@ fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOrder> {
         order_id: row.get(0)?,
         customer_id: row.get(1)?,
         items: serde_json::from_str(&items).unwrap_or_default(),
-        total_cents: total.max(0) as u64,
+        total_cents: Cents::new(total.max(0) as u64),
         status: OrderStatus::parse(&status),
         payment_id: row.get(5)?,
         idempotency_key: row.get(6)?,
@@ -471,13 +472,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use checkout_domain::values::{Quantity, Sku};
 
     fn order(id: &str, key: Option<&str>) -> StoredOrder {
         StoredOrder {
             order_id: id.into(),
             customer_id: "cust-1".into(),
-            items: vec![OrderItem { sku: "sku-mug".into(), quantity: 2 }],
-            total_cents: 2_500,
+            items: vec![OrderItem {
+                sku: Sku::parse("sku", "sku-mug".into()).unwrap(),
+                quantity: Quantity::parse("quantity", 2).unwrap(),
+            }],
+            total_cents: Cents::new(2_500),
             status: OrderStatus::Pending,
             payment_id: None,
             idempotency_key: key.map(Into::into),

@@ -9,7 +9,12 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
 };
-use checkout_domain::{scenario::Scenario, sensitive::CardToken, simulate::Latency};
+use checkout_domain::{
+    scenario::Scenario,
+    sensitive::CardToken,
+    simulate::Latency,
+    values::{Cents, Quantity, Sku},
+};
 use opentelemetry::{Context, KeyValue, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
 use service_kit::{downstream::DownstreamError, idempotency, json::ApiJson};
@@ -26,8 +31,6 @@ use crate::{
 
 /// Most items one order may hold.
 pub const MAX_ITEMS: usize = 50;
-/// Most units of one item.
-pub const MAX_QUANTITY: u32 = 100;
 
 /// What the gateway sends.
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,13 +43,13 @@ pub struct OrderRequest {
     pub card_token: CardToken,
 }
 
-/// One line of an order.
+/// One line of an order: a sku and a quantity, each checked as it is read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItem {
     /// The product.
-    pub sku: String,
-    /// How many.
-    pub quantity: u32,
+    pub sku: Sku,
+    /// How many (1 to 100).
+    pub quantity: Quantity,
 }
 
 /// The answer: a confirmed, paid order.
@@ -59,7 +62,7 @@ pub struct OrderResponse {
     /// payment-service's id for the payment.
     pub payment_id: String,
     /// The order total in cents.
-    pub total_cents: u64,
+    pub total_cents: Cents,
     /// True when this answer replays an earlier request with the same `Idempotency-Key`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub idempotent_replayed: bool,
@@ -69,7 +72,7 @@ pub struct OrderResponse {
 #[derive(Debug, Serialize)]
 struct PaymentRequest<'a> {
     order_id: &'a str,
-    amount_cents: u64,
+    amount_cents: Cents,
     currency: &'static str,
     card_token: &'a CardToken,
 }
@@ -119,7 +122,7 @@ pub async fn create_order(
 
     validate(&request, &state.config.validation).await?;
     let total_cents = price(&request.items, &state.config.inventory, state.config.inventory_mode).await?;
-    set_server_attribute(KeyValue::new("order.total_cents", total_cents as i64));
+    set_server_attribute(KeyValue::new("order.total_cents", total_cents.as_attribute()));
 
     if retried.is_some() {
         state.db.set_status(&order_id, OrderStatus::Pending).await?;
@@ -154,7 +157,7 @@ pub async fn create_order(
     };
     state.db.confirm(&order_id, &payment_id).await?;
 
-    tracing::info!(order.id = %order_id, payment.id = %payment_id, total_cents, "Order confirmed");
+    tracing::info!(order.id = %order_id, payment.id = %payment_id, total_cents = total_cents.get(), "Order confirmed");
     Ok((
         StatusCode::CREATED,
         Json(OrderResponse {
@@ -171,7 +174,7 @@ pub async fn create_order(
 async fn charge(
     state: &AppState,
     order_id: &str,
-    total_cents: u64,
+    total_cents: Cents,
     card_token: &CardToken,
 ) -> Result<String, AppError> {
     let payment = PaymentRequest { order_id, amount_cents: total_cents, currency: "usd", card_token };
@@ -201,7 +204,7 @@ pub struct OrderView {
     /// What they bought.
     pub items: Vec<OrderItem>,
     /// The total, in cents.
-    pub total_cents: u64,
+    pub total_cents: Cents,
     /// payment-service's id for the payment, once paid.
     pub payment_id: Option<String>,
 }
@@ -246,8 +249,8 @@ fn digest(request: &OrderRequest) -> String {
     hasher.update(request.customer_id.as_bytes());
     for item in &request.items {
         hasher.update([0]);
-        hasher.update(item.sku.as_bytes());
-        hasher.update(item.quantity.to_be_bytes());
+        hasher.update(item.sku.as_str().as_bytes());
+        hasher.update(item.quantity.get().to_be_bytes());
     }
     hasher.update([0]);
     hasher.update(request.card_token.expose().as_bytes());
@@ -261,6 +264,7 @@ fn set_server_attribute(attribute: KeyValue) {
 }
 
 /// The order's own rules (the gateway checks them too; an internal API still trusts no one).
+/// The rules of each line's sku and quantity hold already: their types were parsed with the body.
 ///
 /// Internal work: a `tracing` span (`validate_order`), child of the SERVER span, with the event
 /// "Validating order" inside it. `skip_all` keeps the arguments (and so the card token) out of
@@ -276,11 +280,7 @@ async fn validate(request: &OrderRequest, latency: &Latency) -> Result<(), AppEr
     if request.items.is_empty() || request.items.len() > MAX_ITEMS {
         return Err(AppError::Invalid(format!("an order has 1 to {MAX_ITEMS} items")));
     }
-    if let Some((i, _)) =
-        request.items.iter().enumerate().find(|(_, it)| !(1..=MAX_QUANTITY).contains(&it.quantity))
-    {
-        return Err(AppError::Invalid(format!("items[{i}].quantity must be between 1 and {MAX_QUANTITY}")));
-    }
+    // Each sku and quantity was checked as the body was read (`checkout_domain::values`).
     Ok(())
 }
 
@@ -294,7 +294,7 @@ async fn validate(request: &OrderRequest, latency: &Latency) -> Result<(), AppEr
     skip_all,
     fields(order.items_count = items.len() as i64, inventory.mode = field::Empty)
 )]
-async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> Result<u64, AppError> {
+async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> Result<Cents, AppError> {
     let mode = match Scenario::current() {
         Some(Scenario::SequentialInventory) => InventoryMode::Sequential,
         _ => mode,
@@ -320,21 +320,22 @@ async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> R
 /// One item's stock check (a lookup in a real shop); answers the line's price.
 ///
 /// Called from inside `inventory_and_pricing`, so its span is that span's child.
-async fn check_stock(item: &OrderItem, latency: &Latency, sold_out: bool) -> Result<u64, AppError> {
+async fn check_stock(item: &OrderItem, latency: &Latency, sold_out: bool) -> Result<Cents, AppError> {
     let span = tracing::info_span!(
         "check_stock",
         product.sku = %item.sku,
-        product.quantity = i64::from(item.quantity)
+        product.quantity = i64::from(item.quantity.get())
     );
     async {
         latency.wait().await;
-        let product = catalog::find(&item.sku).ok_or_else(|| AppError::UnknownSku(item.sku.clone()))?;
+        let product =
+            catalog::find(item.sku.as_str()).ok_or_else(|| AppError::UnknownSku(item.sku.to_string()))?;
         // The `out-of-stock` scenario (chosen by baggage at the edge): the first item is sold out.
         if sold_out {
             tracing::info!(sku = %item.sku, "Out of stock");
-            return Err(AppError::OutOfStock(item.sku.clone()));
+            return Err(AppError::OutOfStock(item.sku.to_string()));
         }
-        Ok(product.price_cents * u64::from(item.quantity))
+        Ok(product.price_cents.times(item.quantity))
     }
     .instrument(span)
     .await

@@ -1,7 +1,7 @@
 //! `POST /payments`: screen for fraud, charge through Stripe, answer with the payment.
 
 use axum::{extract::State, http::StatusCode};
-use checkout_domain::{scenario::Scenario, sensitive::CardToken, simulate::Latency};
+use checkout_domain::{scenario::Scenario, sensitive::CardToken, simulate::Latency, values::Cents};
 use opentelemetry::{Context, KeyValue, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
 use service_kit::json::ApiJson;
@@ -14,7 +14,7 @@ pub struct PaymentRequest {
     /// The order being paid.
     pub order_id: String,
     /// The amount, in the currency's smallest unit.
-    pub amount_cents: u64,
+    pub amount_cents: Cents,
     /// ISO currency code, lowercase (`usd`).
     #[serde(default = "default_currency")]
     pub currency: String,
@@ -34,7 +34,7 @@ pub struct PaymentResponse {
     /// Always `succeeded` here.
     pub status: String,
     /// What was charged.
-    pub amount_cents: u64,
+    pub amount_cents: Cents,
     /// Stripe's id for the charge.
     pub charge_id: String,
 }
@@ -44,7 +44,7 @@ pub async fn create_payment(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<PaymentRequest>,
 ) -> Result<(StatusCode, axum::Json<PaymentResponse>), AppError> {
-    if request.amount_cents == 0 {
+    if request.amount_cents == Cents::new(0) {
         return Err(AppError::Invalid("amount_cents must be greater than 0".into()));
     }
     if request.order_id.trim().is_empty() {
@@ -54,10 +54,12 @@ pub async fn create_payment(
     // Business attributes on the SERVER span (the current span in a handler), through the
     // OpenTelemetry API.
     let server_span = Context::current();
-    server_span.span().set_attribute(KeyValue::new("payment.amount_cents", request.amount_cents as i64));
+    server_span
+        .span()
+        .set_attribute(KeyValue::new("payment.amount_cents", request.amount_cents.as_attribute()));
     server_span.span().set_attribute(KeyValue::new("order.id", request.order_id.clone()));
     // An event on the SERVER span: a timestamped line inside the span, shown in Jaeger's "Logs".
-    tracing::info!(order.id = %request.order_id, amount_cents = request.amount_cents, "Processing payment");
+    tracing::info!(order.id = %request.order_id, amount_cents = request.amount_cents.get(), "Processing payment");
 
     fraud_check(request.amount_cents, &state.config.fraud_check).await;
 
@@ -91,7 +93,7 @@ pub async fn create_payment(
 /// function, and tracing-opentelemetry turns it into an INTERNAL span, child of the SERVER span.
 /// `skip_all` keeps the arguments out of it; the one attribute is named. (An `i64`: the bridge
 /// records a `u64` field as text.)
-#[tracing::instrument(skip_all, fields(payment.amount_cents = amount_cents as i64))]
-async fn fraud_check(amount_cents: u64, latency: &Latency) {
+#[tracing::instrument(skip_all, fields(payment.amount_cents = amount_cents.as_attribute()))]
+async fn fraud_check(amount_cents: Cents, latency: &Latency) {
     latency.wait().await;
 }

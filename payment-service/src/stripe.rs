@@ -16,6 +16,7 @@ use checkout_domain::{
     scenario::{Scenario, backoff},
     sensitive::CardToken,
     simulate::Latency,
+    values::Cents,
 };
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute;
@@ -133,7 +134,7 @@ impl SimulatedStripe {
     pub async fn charge(
         &self,
         idempotency_key: &str,
-        amount_cents: u64,
+        amount_cents: Cents,
         currency: &str,
         _token: &CardToken,
         scenario: Option<Scenario>,
@@ -168,7 +169,7 @@ impl SimulatedStripe {
         &self,
         attempt: u32,
         idempotency_key: &str,
-        amount_cents: u64,
+        amount_cents: Cents,
         currency: &str,
         scenario: Option<Scenario>,
         last: bool,
@@ -178,7 +179,7 @@ impl SimulatedStripe {
             KeyValue::new(attribute::URL_FULL, "https://api.stripe.com/v1/charges"),
             KeyValue::new(attribute::SERVER_ADDRESS, "api.stripe.com"),
             KeyValue::new(attribute::SERVER_PORT, 443),
-            KeyValue::new("stripe.amount", amount_cents as i64),
+            KeyValue::new("stripe.amount", amount_cents.as_attribute()),
             KeyValue::new("stripe.currency", currency.to_owned()),
             // A request header worth seeing (semantic conventions: `http.request.header.<name>`).
             KeyValue::new("http.request.header.idempotency-key", idempotency_key.to_owned()),

@@ -1,6 +1,6 @@
 //! The checkout's own vocabulary, shared by the three services: what a teaching scenario is, how
 //! long simulated work takes, the card token that cannot be printed, the rule that masks card
-//! data, and the baggage keys the services agree on.
+//! data, the skus, quantities and amounts they pass on, and the baggage keys they agree on.
 //!
 //! # Layout
 //! - [`scenario`]: the eight teaching scenarios, chosen per request by W3C baggage, and
@@ -8,6 +8,8 @@
 //! - [`simulate`]: a latency with jitter, for simulated work.
 //! - [`sensitive`]: [`sensitive::CardToken`], whose `Debug` and `Display` redact it.
 //! - [`card_data`]: the rule that masks card numbers and tokens in spans and log lines.
+//! - [`values`]: [`values::Sku`], [`values::Quantity`] and [`values::Cents`], the values every
+//!   service passes to the next, parsed once.
 //! - [`baggage`]: the baggage keys the services read and write.
 //! - [`telemetry`]: the telemetry every checkout service starts (shared-tracing, plus the two above).
 //!
@@ -19,6 +21,7 @@ pub mod card_data;
 pub mod scenario;
 pub mod sensitive;
 pub mod simulate;
+pub mod values;
 
 use shared_tracing::{Telemetry, TelemetryBuilder, TelemetryConfig};
 
