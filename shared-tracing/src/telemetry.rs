@@ -12,7 +12,8 @@
 //! tracing::info!/warn!  ──► tracing-subscriber Registry
 //!                            ├─ fmt layer (filtered by RUST_LOG)      ──► stdout, with trace_id/span_id
 //!                            ├─ tracing-opentelemetry layer           ──► events inside a `tracing` span
-//!                            └─ span_events layer (same filter)       ──► events right under an edge span
+//!                            ├─ span_events layer (same filter)       ──► events right under an edge span
+//!                            └─ hardening::unsampled (a global filter: spans the sampler drops are not made)
 //! ```
 //! The log and span layers have separate filters on purpose: `RUST_LOG=warn` makes the logs quiet
 //! but must not silently take spans and events out of the trace.
@@ -29,10 +30,7 @@ use opentelemetry_sdk::{
 };
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
-    EnvFilter, Layer as _,
-    filter::{FilterExt as _, Targets},
-    layer::SubscriberExt as _,
-    util::SubscriberInitExt as _,
+    EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
 use crate::config::{Protocol, TelemetryConfig};
@@ -67,12 +65,6 @@ pub fn span_filter() -> Targets {
     TRANSPORT_CRATES.iter().fold(Targets::new().with_default(LevelFilter::INFO), |targets, krate| {
         targets.with_target(*krate, LevelFilter::OFF)
     })
-}
-
-/// [`span_filter`], and (hardening) only the spans the sampler may record: see
-/// [`crate::hardening::unsampled`].
-fn recorded_spans<S>() -> impl tracing_subscriber::layer::Filter<S> {
-    span_filter().and(SampledOnly::new(sampler_from_env()))
 }
 
 /// Why telemetry could not start.
@@ -202,11 +194,18 @@ impl TelemetryBuilder {
             .with_ansi(std::io::stdout().is_terminal())
             .with_filter(log_filter);
         // `tracing` spans become OpenTelemetry spans here, and the events inside them span events.
-        // Both see the same spans: the service's own, and (hardening) only those that may be recorded.
-        let bridge = tracer.clone().map(|tracer| crate::bridge::layer(tracer).with_filter(recorded_spans()));
-        let events = tracer.is_some().then(|| SpanEvents.with_filter(recorded_spans()));
+        // Both see the same spans: the service's own, at INFO and above.
+        let bridge = tracer.clone().map(|tracer| crate::bridge::layer(tracer).with_filter(span_filter()));
+        let events = tracer.is_some().then(|| SpanEvents.with_filter(span_filter()));
+        // Hardening: a global filter, so that a span the sampler would drop is not made at all.
+        let sampled_only = tracer.is_some().then(|| SampledOnly::new(sampler_from_env()));
 
-        tracing_subscriber::registry().with(fmt_layer).with(bridge).with(events).try_init()?;
+        tracing_subscriber::registry()
+            .with(fmt_layer)
+            .with(bridge)
+            .with(events)
+            .with(sampled_only)
+            .try_init()?;
 
         if let Some(provider) = &provider {
             global::set_tracer_provider(provider.clone());

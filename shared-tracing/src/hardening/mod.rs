@@ -7,7 +7,8 @@
 //!   and counted, a circuit breaker for a failing collector, and a rate-limited report (a
 //!   `SpanProcessor` in front of the batch processor, and a `SpanExporter` around the OTLP one).
 //! - [`shedding`]: while that queue refuses spans, new traces are not sampled (a `Sampler`).
-//! - [`unsampled`]: a `tracing` span the sampler would drop is not bridged (a per-layer `Filter`).
+//! - [`unsampled`]: a span the sampler would drop is not made, `tracing` or edge (a global filter
+//!   layer, and a question `EdgeTracer` asks).
 //! - [`redact`]: a rule the service gives (card numbers, say) applied to every finished span
 //!   before it is queued (a `SpanProcessor`) and to every log line.
 //!

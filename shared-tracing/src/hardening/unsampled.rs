@@ -6,9 +6,12 @@
 //! sampled, the default `parentbased_*` samplers always say no, and the bridge's work (a span
 //! builder, its attributes, a non-recording span) is thrown away: with 10% sampling that is 90%
 //! of the internal spans, and while the collector is down (new traces are not sampled: see
-//! [`super::shedding`]) all of them. This per-layer filter asks the sampler first, before the
-//! `tracing` span reaches the bridge, exactly as the SDK would ask it: the bridge then never sees
-//! the span, the current context stays the unsampled parent's, and so do the spans inside.
+//! [`super::shedding`]) all of them. [`SampledOnly`], a layer of its own, is a *global* filter
+//! that asks the sampler first, exactly as the SDK would ask it, before the `tracing` span is made:
+//! then neither the bridge nor the registry makes it, the current context stays the unsampled
+//! parent's, and so do the spans inside. (As a per-layer filter it would only hide the span from
+//! the bridge: the registry would still make it and enter and leave it on every poll. Measured:
+//! BENCHMARKS.md.)
 //!
 //! Edge spans get the same question ([`SampledOnly::unsampled_child`], asked by
 //! [`crate::EdgeTracer`] before it builds the span): a SERVER or CLIENT span of an unsampled
@@ -27,10 +30,11 @@ use opentelemetry::{
     trace::{SpanContext, SpanKind, TraceContextExt as _, TraceFlags},
 };
 use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SamplingDecision, ShouldSample};
-use tracing::{Metadata, subscriber::Interest};
-use tracing_subscriber::layer::{Context, Filter};
+use tracing::{Metadata, Subscriber, subscriber::Interest};
+use tracing_subscriber::layer::{Context, Layer};
 
-/// Lets through every event, and every span the sampler would not drop for its parent's sake.
+/// Lets through every event, and every span the sampler would not drop for its parent's sake:
+/// add it to the subscriber as a layer of its own.
 #[derive(Debug, Clone)]
 pub struct SampledOnly {
     sampler: Box<dyn ShouldSample>,
@@ -77,14 +81,14 @@ impl SampledOnly {
     }
 }
 
-impl<S> Filter<S> for SampledOnly {
-    fn enabled(&self, meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
-        !meta.is_span() || !self.dropped(meta.name())
+/// As a layer of its own, a *global* filter: a span it refuses is not made at all, for any layer.
+impl<S: Subscriber> Layer<S> for SampledOnly {
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if meta.is_span() { Interest::sometimes() } else { Interest::always() }
     }
 
-    /// Asked span by span: the answer depends on the context the span starts in.
-    fn callsite_enabled(&self, _meta: &'static Metadata<'static>) -> Interest {
-        Interest::sometimes()
+    fn enabled(&self, meta: &Metadata<'_>, _cx: Context<'_, S>) -> bool {
+        !meta.is_span() || !self.dropped(meta.name())
     }
 }
 
