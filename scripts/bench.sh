@@ -150,29 +150,25 @@ awk '
 echo
 echo "Throughput ratio to (a), its median over the rounds, then each round (rounds run the four"
 echo "configurations side by side, so a ratio compares runs a few seconds apart):"
-awk '{ rps[$1] = rps[$1] " " $2 } END {
-  for (name in rps) if (name !~ /a-disabled$/) {
-    if (name ~ /^before-/) base = "before-"; else base = ""
-    split(rps[base "a-disabled"], a, " ")
-    split(rps[name], r, " "); line = ""; split("", v)
-    for (n = 1; n in r; n++) { v[n] = r[n] / a[n]; line = line sprintf(" %.2f", v[n]) }
-    n--
-    for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-    median = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    printf "  %-25s median %.2f   rounds:%s\n", name, median, line
-  } }' "$LOGS/results" | sort
+# awk: one row per configuration, the median of its round-by-round throughput ratios to another
+# configuration of the same rounds, then each round's ratio. rps[NAME] holds NAME's req/s, round by round.
+# shellcheck disable=SC2016 # awk's $1, not the shell's
+RATIO_ROW='{ rps[$1] = rps[$1] " " $2 }
+function row(name, base,   r, b, n, i, j, x, v, line, median) {
+  split(rps[name], r, " "); split(rps[base], b, " ")
+  for (n = 1; n in r; n++) { v[n] = r[n] / b[n]; line = line sprintf(" %.2f", v[n]) }
+  n--
+  for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+  median = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  printf "  %-25s median %.2f   rounds:%s\n", name, median, line
+}'
+awk "$RATIO_ROW"' END {
+  for (name in rps) if (name !~ /a-disabled$/) row(name, (name ~ /^before-/ ? "before-" : "") "a-disabled")
+}' "$LOGS/results" | sort
 if [ -n "${BASELINE:-}" ]; then
   echo
   echo "This build's throughput as a ratio to BASELINE's ($BASELINE), same configuration, same round:"
-  awk '{ rps[$1] = rps[$1] " " $2 } END {
-    for (name in rps) if (name !~ /^before-/) {
-      split(rps["before-" name], b, " "); split(rps[name], r, " "); line = ""; split("", v)
-      for (n = 1; n in r; n++) { v[n] = r[n] / b[n]; line = line sprintf(" %.2f", v[n]) }
-      n--
-      for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-      median = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-      printf "  %-25s median %.2f   rounds:%s\n", name, median, line
-    } }' "$LOGS/results" | sort
+  awk "$RATIO_ROW"' END { for (name in rps) if (name !~ /^before-/) row(name, "before-" name) }' "$LOGS/results" | sort
 fi
 echo
 echo "Ratios are to (a). 'CPU' is the three services; 'receiver CPU' is the OTLP receiver's, which runs on"
