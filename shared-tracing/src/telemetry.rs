@@ -26,7 +26,9 @@ use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
     resource::{EnvResourceDetector, TelemetryResourceDetector},
-    trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, Span, SpanData, SpanProcessor},
+    trace::{
+        BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor,
+    },
 };
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
@@ -222,9 +224,7 @@ impl TelemetryBuilder {
             "telemetry initialised"
         );
 
-        let tracer = tracer.map_or_else(EdgeTracer::disabled, |tracer| {
-            EdgeTracer::new(tracer).skipping_unsampled(SampledOnly::new(sampler_from_env()))
-        });
+        let tracer = tracer.map_or_else(EdgeTracer::disabled, edge_tracer);
         Ok(Telemetry { config, provider, tracer, remote_providers: Vec::new(), pipeline, queues })
     }
 }
@@ -277,8 +277,7 @@ impl Telemetry {
             gauge,
             &self.pipeline,
         )?;
-        let tracer = EdgeTracer::new(provider.tracer_with_scope(scope()))
-            .skipping_unsampled(SampledOnly::new(sampler_from_env()));
+        let tracer = edge_tracer(provider.tracer_with_scope(scope()));
         self.remote_providers.push(provider);
         self.queues.start_reporting();
         Ok(RemoteSystem::new(name, tracer))
@@ -333,6 +332,11 @@ fn remote_resource(name: &'static str) -> Resource {
         .with_detector(Box::new(TelemetryResourceDetector))
         .with_service_name(name)
         .build()
+}
+
+/// Edge spans made with `tracer`, and (hardening) not built where the sampler would drop them.
+fn edge_tracer(tracer: SdkTracer) -> EdgeTracer {
+    EdgeTracer::new(tracer).skipping_unsampled(SampledOnly::new(sampler_from_env()))
 }
 
 /// The sampler `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` name, read by the SDK itself

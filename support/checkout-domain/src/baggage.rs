@@ -7,5 +7,4 @@
 /// order-service's connection pool names the requests a waiter queued behind.
 pub const CUSTOMER: &str = "customer.id";
 
-/// The entry that chooses a teaching scenario (see [`crate::scenario`]).
-pub const SCENARIO: &str = crate::scenario::BAGGAGE_KEY;
+// The entry that chooses a teaching scenario is `crate::scenario::BAGGAGE_KEY`, beside the scenarios.
