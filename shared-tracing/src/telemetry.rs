@@ -102,6 +102,13 @@ pub struct Telemetry {
 #[derive(Debug)]
 pub struct NextProcessor(Box<dyn SpanProcessor>);
 
+impl NextProcessor {
+    /// Boxes `processor`.
+    pub fn new(processor: impl SpanProcessor + 'static) -> Self {
+        Self(Box::new(processor))
+    }
+}
+
 impl SpanProcessor for NextProcessor {
     fn on_start(&self, span: &mut Span, parent: &opentelemetry::Context) {
         self.0.on_start(span, parent);
@@ -154,7 +161,7 @@ impl TelemetryBuilder {
     where
         P: SpanProcessor + 'static,
     {
-        self.pipeline.processors.push(Arc::new(move |next| NextProcessor(Box::new(wrap(next)))));
+        self.pipeline.processors.push(Arc::new(move |next| NextProcessor::new(wrap(next))));
         self
     }
 

@@ -12,36 +12,76 @@
 //! is dropped, so each test has spans of its own: run the test on a current-thread runtime
 //! (`#[tokio::test]`), where every task it spawns runs on that thread too.
 
-use std::sync::LazyLock;
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock},
+};
 
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{SpanId, TracerProvider as _};
 use opentelemetry_sdk::{
     Resource,
-    trace::{InMemorySpanExporter, SdkTracerProvider, SpanData},
+    trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor, SpanData, SpanProcessor},
 };
 use tracing::{Dispatch, subscriber::NoSubscriber};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 use crate::{
-    EdgeTracer, config::Propagators, remote::RemoteSystem, span_events::SpanEvents, telemetry::span_filter,
+    EdgeTracer, NextProcessor, config::Propagators, remote::RemoteSystem, span_events::SpanEvents,
+    telemetry::span_filter,
 };
+
+/// The service's span processor in front of the exporter (see [`TestTelemetry::start_with`]).
+type Wrap = Arc<dyn Fn(NextProcessor) -> NextProcessor + Send + Sync>;
 
 /// Telemetry for one test: spans exported synchronously, as they end, to memory.
 pub struct TestTelemetry {
-    exporter: InMemorySpanExporter,
-    provider: SdkTracerProvider,
-    remote_providers: Vec<SdkTracerProvider>,
+    wrap: Wrap,
+    /// The provider of [`TestTelemetry::tracer`] and of the `tracing` bridge.
+    main: Exported,
+    /// One provider per service or remote system, each under its own `service.name`.
+    named: Vec<(&'static str, Exported)>,
     _subscriber: tracing::subscriber::DefaultGuard,
+}
+
+/// A provider and the spans it exported.
+struct Exported {
+    provider: SdkTracerProvider,
+    exporter: InMemorySpanExporter,
+}
+
+impl Exported {
+    /// A provider whose spans pass through `wrap`, then are exported to memory as they end.
+    fn new(wrap: &Wrap, resource: Resource) -> Self {
+        let exporter = InMemorySpanExporter::default();
+        let export = NextProcessor::new(SimpleSpanProcessor::new(exporter.clone()));
+        let provider =
+            SdkTracerProvider::builder().with_span_processor(wrap(export)).with_resource(resource).build();
+        Self { provider, exporter }
+    }
+
+    fn spans(&self) -> Vec<SpanData> {
+        self.exporter.get_finished_spans().unwrap_or_default()
+    }
 }
 
 impl TestTelemetry {
     /// Installs the W3C propagators and, on this thread, the bridge and span-events layers.
     pub fn start() -> Self {
+        Self::start_with(|next| next)
+    }
+
+    /// Like [`TestTelemetry::start`], with a span processor of the service's own in front of the
+    /// exporter, as [`crate::TelemetryBuilder::with_span_processor`] adds it in production:
+    /// `TestTelemetry::start_with(ScenarioStamp::new)`. Every provider's spans pass through it.
+    pub fn start_with<P>(wrap: impl Fn(NextProcessor) -> P + Send + Sync + 'static) -> Self
+    where
+        P: SpanProcessor + 'static,
+    {
         crate::propagation::install(Propagators { trace_context: true, baggage: true });
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+        let wrap: Wrap = Arc::new(move |next| NextProcessor::new(wrap(next)));
+        let main = Exported::new(&wrap, Resource::builder().build());
         let subscriber = tracing_subscriber::registry()
-            .with(crate::bridge::layer(provider.tracer("test")).with_filter(span_filter()))
+            .with(crate::bridge::layer(main.provider.tracer("test")).with_filter(span_filter()))
             .with(SpanEvents.with_filter(span_filter()));
         // `tracing` caches, per callsite and process-wide, whether a subscriber wants it. With one
         // subscriber registered it asks only the *current thread's* (tracing-core 0.1.36,
@@ -51,28 +91,63 @@ impl TestTelemetry {
         static IDLE: LazyLock<Dispatch> = LazyLock::new(|| Dispatch::new(NoSubscriber::default()));
         LazyLock::force(&IDLE);
         let guard = tracing::subscriber::set_default(subscriber);
-        Self { exporter, provider, remote_providers: Vec::new(), _subscriber: guard }
+        Self { wrap, main, named: Vec::new(), _subscriber: guard }
     }
 
     /// The tracer to give the router and clients under test.
     pub fn tracer(&self) -> EdgeTracer {
-        EdgeTracer::new(self.provider.tracer("test"))
+        EdgeTracer::new(self.main.provider.tracer("test"))
+    }
+
+    /// A tracer whose edge spans are exported under `service.name` = `name`, for tests that run
+    /// several services' routers in one process. (`tracing` spans all go through the one bridge;
+    /// [`TestTelemetry::spans_by_service`] gives each the service of the edge span it sits under.)
+    pub fn service(&mut self, name: &'static str) -> EdgeTracer {
+        let exported = Exported::new(&self.wrap, Resource::builder_empty().with_service_name(name).build());
+        let tracer = EdgeTracer::new(exported.provider.tracer(name));
+        self.named.push((name, exported));
+        tracer
     }
 
     /// A remote system whose spans land beside the service's (its resource says `service.name`).
     pub fn remote_system(&mut self, name: &'static str) -> RemoteSystem {
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(self.exporter.clone())
-            .with_resource(Resource::builder_empty().with_service_name(name).build())
-            .build();
-        let system = RemoteSystem::new(name, EdgeTracer::new(provider.tracer(name)));
-        self.remote_providers.push(provider);
-        system
+        RemoteSystem::new(name, self.service(name))
     }
 
     /// Every span finished so far, in the order they ended.
     pub fn spans(&self) -> Vec<SpanData> {
-        self.exporter.get_finished_spans().unwrap_or_default()
+        let mut spans = self.main.spans();
+        spans.extend(self.named.iter().flat_map(|(_, exported)| exported.spans()));
+        spans.sort_by_key(|s| s.end_time);
+        spans
+    }
+
+    /// Every span finished so far with the `service.name` of its provider; a span made through
+    /// [`TestTelemetry::tracer`] or the bridge takes the service of its nearest ancestor that has
+    /// one (an internal span belongs to the service whose SERVER span it runs under), else
+    /// `unknown_service`.
+    pub fn spans_by_service(&self) -> Vec<(&'static str, SpanData)> {
+        let spans = self.spans();
+        let mut service: HashMap<SpanId, &'static str> = HashMap::new();
+        for (name, exported) in &self.named {
+            service.extend(exported.spans().iter().map(|s| (s.span_context.span_id(), *name)));
+        }
+        let parent: HashMap<SpanId, SpanId> =
+            spans.iter().map(|s| (s.span_context.span_id(), s.parent_span_id)).collect();
+        let service_of = |mut id: SpanId| {
+            // Bounded: a parent chain is at most as long as the spans there are.
+            for _ in 0..=spans.len() {
+                if let Some(name) = service.get(&id) {
+                    return *name;
+                }
+                match parent.get(&id) {
+                    Some(up) => id = *up,
+                    None => break,
+                }
+            }
+            "unknown_service"
+        };
+        spans.iter().map(|s| (service_of(s.span_context.span_id()), s.clone())).collect()
     }
 
     /// The one finished span named `name`; panics, listing the names, if there is none or several.

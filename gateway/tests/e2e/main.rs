@@ -11,6 +11,7 @@ mod collector_trouble;
 mod compose_file;
 mod e2e_checkout;
 mod hostile_input;
+mod in_process;
 mod orders;
 mod production;
 mod scenarios;

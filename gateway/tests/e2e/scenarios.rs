@@ -1,7 +1,9 @@
-//! Teaching scenarios end to end: each one is chosen per request through W3C baggage (or
-//! `?scenario=`, which the gateway turns into baggage), and each must produce its trace shape.
+//! Teaching scenarios across the three services: each one is chosen per request through W3C
+//! baggage (or `?scenario=`, which the gateway turns into baggage), and each must produce its
+//! trace shape. The services' routers run in this process ([`InProcess`]); only the start-up
+//! switches, read from a process's environment and logged, need the real binaries.
 
-use crate::support::*;
+use crate::{in_process::InProcess, support::*};
 use serde_json::Value;
 use tracectl::model::{Kind, Span, StatusCode, Value as Attr};
 
@@ -9,7 +11,7 @@ use tracectl::model::{Kind, Span, StatusCode, Value as Attr};
 const FAST_STRIPE: [(&str, &str); 3] =
     [("STRIPE_TIMEOUT_MS", "100"), ("STRIPE_SLOW_LATENCY_MS", "300"), ("STRIPE_RETRY_BACKOFF_MS", "10")];
 
-async fn checkout_in(stack: &Stack, scenario: &str) -> (u16, Value) {
+async fn checkout_in(stack: &impl Gateway, scenario: &str) -> (u16, Value) {
     let response = http()
         .post(format!("{}?scenario={scenario}", stack.checkout_url()))
         .json(&checkout_body())
@@ -17,24 +19,6 @@ async fn checkout_in(stack: &Stack, scenario: &str) -> (u16, Value) {
         .await
         .unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
-}
-
-/// Waits for `count` spans of the trace, stops the stack (flushing everything), returns them all.
-async fn spans_of(
-    receiver: &tracectl::receiver::RunningReceiver,
-    stack: Stack,
-    trace_id: &str,
-    count: usize,
-) -> Vec<Span> {
-    receiver
-        .store
-        .wait_for(SPANS_TIMEOUT, |s| of_trace(s, trace_id).len() >= count)
-        .await
-        .unwrap_or_else(|got| panic!("trace incomplete: {:#?}", summary(&of_trace(&got, trace_id))));
-    // Read again after the services flushed on shutdown, so a span that should not exist cannot
-    // slip past by arriving late.
-    stack.stop().await;
-    of_trace(&receiver.store.spans(), trace_id).into_iter().cloned().collect()
 }
 
 fn stripe_attempts(spans: &[Span]) -> Vec<&Span> {
@@ -55,19 +39,11 @@ fn assert_every_span_says(spans: &[Span], scenario: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn the_scenarios_are_listed_each_with_what_its_trace_shows() {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[]).await;
-    let body: Value = http()
-        .get(format!("{}/api/scenarios", stack.gateway.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    stack.stop().await;
+    let stack = InProcess::start(&[]).await;
+    let body: Value =
+        http().get(format!("{}/api/scenarios", stack.url())).send().await.unwrap().json().await.unwrap();
     let names: Vec<&str> =
         body["scenarios"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -92,13 +68,11 @@ async fn the_scenarios_are_listed_each_with_what_its_trace_shows() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn an_unknown_scenario_is_a_400_that_lists_the_valid_ones_by_query_or_by_baggage() {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+    let stack = InProcess::start(&[]).await;
     let (status, body) = checkout_in(&stack, "chaos-monkey").await;
     let by_baggage = post_checkout_with(&stack, "baggage", "scenario=chaos-monkey").await;
-    stack.stop().await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "unknown_scenario");
     assert!(
@@ -110,15 +84,14 @@ async fn an_unknown_scenario_is_a_400_that_lists_the_valid_ones_by_query_or_by_b
     assert_eq!(by_baggage.status(), 400);
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn slow_stripe_times_out_twice_retries_with_backoff_and_succeeds_on_the_third_attempt() {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &FAST_STRIPE).await;
+    let stack = InProcess::start(&FAST_STRIPE).await;
 
     let (status, body) = checkout_in(&stack, "slow-stripe").await;
 
     assert_eq!(status, 201, "{body}");
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS + 2).await;
+    let spans = stack.spans_of(&trace_id_of(&body), CHECKOUT_SPANS + 2).await;
     let refs: Vec<&Span> = spans.iter().collect();
     let payment = the_span(&refs, "payment-service", Kind::Server, "POST /payments");
     let attempts = stripe_attempts(&spans);
@@ -145,17 +118,16 @@ async fn slow_stripe_times_out_twice_retries_with_backoff_and_succeeds_on_the_th
     assert_every_span_says(&spans, "slow-stripe");
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn stripe_outage_is_a_503_naming_stripe_with_the_error_visible_at_every_level() {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &FAST_STRIPE).await;
+    let stack = InProcess::start(&FAST_STRIPE).await;
 
     let (status, body) = checkout_in(&stack, "stripe-outage").await;
 
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "dependency_unavailable");
     assert_eq!(body["error"]["dependency"], "stripe");
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS + 2).await;
+    let spans = stack.spans_of(&trace_id_of(&body), CHECKOUT_SPANS + 2).await;
     let refs: Vec<&Span> = spans.iter().collect();
     let attempts = stripe_attempts(&spans);
     assert_eq!(attempts.len(), 3);
@@ -180,17 +152,16 @@ async fn stripe_outage_is_a_503_naming_stripe_with_the_error_visible_at_every_le
     assert_every_span_says(&spans, "stripe-outage");
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn card_declined_is_a_402_business_refusal_chosen_by_a_baggage_header_with_no_server_error() {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &FAST_STRIPE).await;
+    let stack = InProcess::start(&FAST_STRIPE).await;
 
     let response = post_checkout_with(&stack, "baggage", "scenario=card-declined").await;
 
     assert_eq!(response.status(), 402);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "card_declined");
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS).await;
+    let spans = stack.spans_of(&trace_id_of(&body), CHECKOUT_SPANS).await;
     let attempts = stripe_attempts(&spans);
     assert_eq!(attempts.len(), 1, "a declined card is not retried");
     assert_eq!(attempts[0].attribute("http.response.status_code").and_then(Attr::as_i64), Some(402));
@@ -207,17 +178,16 @@ async fn card_declined_is_a_402_business_refusal_chosen_by_a_baggage_header_with
     assert_every_span_says(&spans, "card-declined");
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn out_of_stock_is_a_409_and_payment_is_never_called() {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+    let stack = InProcess::start(&[]).await;
 
     let (status, body) = checkout_in(&stack, "out-of-stock").await;
 
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "out_of_stock");
     // Gateway 2; order-service: its SERVER span, validation, pricing and a stock check per item.
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), 7).await;
+    let spans = stack.spans_of(&trace_id_of(&body), 7).await;
     assert!(
         spans.iter().all(|s| s.service_name == "gateway" || s.service_name == "order-service"),
         "payment-service never appears"
@@ -230,15 +200,14 @@ async fn out_of_stock_is_a_409_and_payment_is_never_called() {
     assert_every_span_says(&spans, "out-of-stock");
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn slow_db_makes_the_order_insert_dominate_the_trace() {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[("SLOW_DB_MS", "300")]).await;
+    let stack = InProcess::start(&[("SLOW_DB_MS", "300")]).await;
 
     let (status, body) = checkout_in(&stack, "slow-db").await;
 
     assert_eq!(status, 201, "{body}");
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS).await;
+    let spans = stack.spans_of(&trace_id_of(&body), CHECKOUT_SPANS).await;
     let refs: Vec<&Span> = spans.iter().collect();
     let root = the_span(&refs, "gateway", Kind::Server, "POST /api/checkout");
     let insert = the_span(&refs, "order-service", Kind::Client, "INSERT orders");
@@ -267,8 +236,7 @@ fn four_items() -> Value {
 
 /// The `check_stock` spans of a four-item checkout in `scenario`, sorted by start.
 async fn stock_checks(scenario: &str) -> Vec<Span> {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[("INVENTORY_MS", "40")]).await;
+    let stack = InProcess::start(&[("INVENTORY_MS", "40")]).await;
     let response = http()
         .post(format!("{}?scenario={scenario}", stack.checkout_url()))
         .json(&four_items())
@@ -277,7 +245,7 @@ async fn stock_checks(scenario: &str) -> Vec<Span> {
         .unwrap();
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
-    let spans = spans_of(&receiver, stack, &trace_id_of(&body), CHECKOUT_SPANS + 2).await;
+    let spans = stack.spans_of(&trace_id_of(&body), CHECKOUT_SPANS + 2).await;
     let inventory = spans.iter().find(|s| s.name == "inventory_and_pricing").unwrap();
     let mode = if scenario == "sequential-inventory" { "sequential" } else { "parallel" };
     assert_eq!(inventory.str_attribute("inventory.mode"), Some(mode));
@@ -287,7 +255,7 @@ async fn stock_checks(scenario: &str) -> Vec<Span> {
     checks
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn sequential_inventory_checks_items_one_after_another_a_staircase_where_happy_runs_them_at_once() {
     // The N+1 shape: each check starts only after the one before it ended.
     let staircase = stock_checks("sequential-inventory").await;
@@ -300,11 +268,10 @@ async fn sequential_inventory_checks_items_one_after_another_a_staircase_where_h
     assert!(parallel.iter().all(|s| s.start_unix_nano < first_end), "the checks ran one by one");
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn pool_contention_queues_concurrent_checkouts_and_the_wait_names_the_request_ahead() {
     // Queries hold the single connection for 200 ms: five checkouts at once must queue.
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[("DB_QUERY_MS", "200")]).await;
+    let stack = InProcess::start(&[("DB_QUERY_MS", "200")]).await;
     let requests = (0..5).map(|n| {
         let mut body = checkout_body();
         body["customer_id"] = Value::from(format!("cust-queue-{n}"));
@@ -317,14 +284,11 @@ async fn pool_contention_queues_concurrent_checkouts_and_the_wait_names_the_requ
         let body: Value = response.json().await.unwrap();
         customers_by_trace.insert(trace_id_of(&body), format!("cust-queue-{n}"));
     }
-    let spans = receiver
-        .store
-        .wait_for(SPANS_TIMEOUT, |s| {
+    let spans = stack
+        .spans_when(|s| {
             customers_by_trace.keys().all(|t| of_trace_without_waits(s, t).len() >= CHECKOUT_SPANS)
         })
-        .await
-        .unwrap();
-    stack.stop().await;
+        .await;
 
     let waits: Vec<&Span> = spans.iter().filter(|s| s.name == POOL_WAIT).collect();
     assert!(!waits.is_empty(), "five checkouts on one connection never queued");

@@ -248,10 +248,6 @@ impl Stack {
         Stack { gateway, order, payment }
     }
 
-    pub fn checkout_url(&self) -> String {
-        format!("{}/api/checkout", self.gateway.url())
-    }
-
     /// Stops all three with SIGTERM (callers first) and asserts each exited 0.
     pub async fn stop(self) {
         for service in [self.gateway, self.order, self.payment] {
@@ -280,13 +276,30 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
+/// A gateway to send checkouts to: three processes ([`Stack`]) or three routers in this process
+/// ([`crate::in_process::InProcess`]).
+pub trait Gateway {
+    /// The gateway's base URL.
+    fn url(&self) -> String;
+
+    fn checkout_url(&self) -> String {
+        format!("{}/api/checkout", self.url())
+    }
+}
+
+impl Gateway for Stack {
+    fn url(&self) -> String {
+        self.gateway.url()
+    }
+}
+
 /// Posts the DESIGN.md checkout.
-pub async fn post_checkout(stack: &Stack) -> reqwest::Response {
+pub async fn post_checkout(stack: &impl Gateway) -> reqwest::Response {
     http().post(stack.checkout_url()).json(&checkout_body()).send().await.unwrap()
 }
 
 /// Posts the DESIGN.md checkout with one extra request header (`traceparent`, `baggage`, …).
-pub async fn post_checkout_with(stack: &Stack, header: &str, value: &str) -> reqwest::Response {
+pub async fn post_checkout_with(stack: &impl Gateway, header: &str, value: &str) -> reqwest::Response {
     http().post(stack.checkout_url()).header(header, value).json(&checkout_body()).send().await.unwrap()
 }
 
