@@ -1,11 +1,12 @@
 //! Hostile input, one table: every row is a request a careless or malicious client might send,
 //! with the answer the gateway must give. None may be a 5xx, none may hang, and every rejection
 //! the application makes is a JSON error naming what is wrong. HOSTILE-INPUTS.md lists the same
-//! table for people.
+//! table for people. The services run in this process, each behind the hardened serve loop its
+//! `main` runs ([`InProcess`]), so the limits and timeouts tested are the binaries' own.
 
 use std::time::Duration;
 
-use crate::support::*;
+use crate::{in_process::InProcess, support::*};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -224,17 +225,16 @@ fn table() -> Vec<(&'static str, Probe, u16, Option<&'static str>)> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn every_hostile_input_gets_its_expected_4xx_and_never_a_5xx() {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[]).await;
+    let stack = InProcess::start(&[]).await;
     let client = http();
     let cases = table();
     assert!(cases.len() >= 30);
     // Two more rows (an oversized body, too many headers) are in the raw-socket test below.
 
     for (what, probe, status, code) in cases {
-        let url = format!("{}{}", stack.gateway.url(), probe.path);
+        let url = format!("{}{}", stack.url(), probe.path);
         let mut request = client.request(probe.method.parse().unwrap(), url).body(probe.body);
         for (name, value) in probe.headers {
             request = request.header(name, value);
@@ -250,19 +250,17 @@ async fn every_hostile_input_gets_its_expected_4xx_and_never_a_5xx() {
             assert!(!body["error"]["message"].as_str().unwrap().is_empty(), "{what}");
         }
     }
-    stack.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn a_client_that_trickles_its_body_is_answered_408_when_the_request_timeout_passes() {
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[("REQUEST_TIMEOUT_MS", "300")]).await;
+    let stack = InProcess::start(&[("REQUEST_TIMEOUT_MS", "300")]).await;
 
     // Announce 200 bytes, send 10, then go quiet.
-    let mut socket = tokio::net::TcpStream::connect(stack.gateway.addr).await.unwrap();
+    let mut socket = tokio::net::TcpStream::connect(stack.addr()).await.unwrap();
     let head = format!(
         "POST /api/checkout HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{{\"customer",
-        stack.gateway.addr
+        stack.addr()
     );
     socket.write_all(head.as_bytes()).await.unwrap();
     let mut answer = vec![0u8; 4096];
@@ -274,16 +272,14 @@ async fn a_client_that_trickles_its_body_is_answered_408_when_the_request_timeou
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
     drop(socket);
-    stack.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn a_client_that_trickles_its_headers_is_disconnected_when_the_header_timeout_passes() {
     // The "slowloris" attack: open a connection, start a request, never finish the headers.
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[("REQUEST_TIMEOUT_MS", "300")]).await;
+    let stack = InProcess::start(&[("REQUEST_TIMEOUT_MS", "300")]).await;
 
-    let mut socket = tokio::net::TcpStream::connect(stack.gateway.addr).await.unwrap();
+    let mut socket = tokio::net::TcpStream::connect(stack.addr()).await.unwrap();
     socket.write_all(b"POST /api/checkout HTTP/1.1\r\nhost: shop\r\nx-slow: ").await.unwrap();
     let mut answer = Vec::new();
     let outcome = tokio::time::timeout(Duration::from_secs(20), socket.read_to_end(&mut answer)).await;
@@ -292,7 +288,6 @@ async fn a_client_that_trickles_its_headers_is_disconnected_when_the_header_time
     assert!(closed, "the server must close a connection whose headers never finish");
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
-    stack.stop().await;
 }
 
 /// Sends `request` as raw bytes and reads one HTTP response: the head, then as many body bytes
@@ -327,14 +322,13 @@ async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
     tokio::time::timeout(Duration::from_secs(20), read).await.expect("the server must answer, not hang")
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn an_oversized_body_and_too_many_headers_are_refused_before_they_are_read() {
     // Over a raw socket, sending only the headers: a client still uploading what the server has
     // already refused (and closed on) can see a connection reset instead of the answer, an
     // HTTP/1.1 race; so the test does not upload what the server will not read.
-    let receiver = receiver().await;
-    let stack = Stack::start(&receiver.endpoint(), &[]).await;
-    let addr = stack.gateway.addr;
+    let stack = InProcess::start(&[]).await;
+    let addr = stack.addr();
 
     // A 3 MiB body announced (limit 2 MiB): refused from its Content-Length alone.
     let oversized = format!(
@@ -353,5 +347,4 @@ async fn an_oversized_body_and_too_many_headers_are_refused_before_they_are_read
     many.push_str("\r\n");
     let answer = raw_exchange(addr, many.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
-    stack.stop().await;
 }

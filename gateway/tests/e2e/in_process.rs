@@ -44,6 +44,11 @@ impl InProcess {
         Self { telemetry, gateway: SocketAddr::from(([127, 0, 0, 1], gateway)) }
     }
 
+    /// The gateway's address, for raw-socket tests.
+    pub fn addr(&self) -> SocketAddr {
+        self.gateway
+    }
+
     /// Every span finished so far, in tracectl's model, each with its service's name.
     pub fn spans(&self) -> Vec<Span> {
         self.telemetry.spans_by_service().into_iter().map(|(service, span)| model(service, span)).collect()

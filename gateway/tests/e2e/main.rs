@@ -1,6 +1,11 @@
-//! The gateway's integration tests, one binary: the three real service binaries started as
-//! processes, exporting to a real OTLP receiver run by the test, for what only real processes
-//! show (propagation over real HTTP, signals, collector trouble, the scripts, compose, the page).
+//! The gateway's integration tests, one binary, in two kinds:
+//! - in process ([`in_process::InProcess`]): the three services' servers in this test process,
+//!   their spans caught in memory, for trace shapes, scenarios, error mapping and hostile input
+//!   (`scenarios`, `errors`, `hostile_input`);
+//! - over real processes ([`support::Stack`]): the three service binaries exporting to a real OTLP
+//!   receiver run by the test, for what only processes show (propagation over real HTTP between
+//!   the binaries, logs, signals, collector trouble, idempotency across restarts, the scripts,
+//!   compose, the page).
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
@@ -10,6 +15,7 @@ mod canary;
 mod collector_trouble;
 mod compose_file;
 mod e2e_checkout;
+mod errors;
 mod hostile_input;
 mod in_process;
 mod orders;
