@@ -54,6 +54,17 @@ pub enum JaegerError {
     },
 }
 
+/// One operation of a service, as `/api/v3/operations` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct Operation {
+    /// The span name (`POST /api/checkout`).
+    pub name: String,
+    /// The span kind, lowercase (`server`); Jaeger sends an empty one as `internal` from 2.x on,
+    /// and older stores may leave it out.
+    #[serde(rename(deserialize = "spanKind"), default)]
+    pub span_kind: String,
+}
+
 /// Checks and normalises a trace id to 32 lowercase hex digits.
 pub fn parse_trace_id(id: &str) -> Result<String, JaegerError> {
     let trimmed = id.trim();
@@ -170,7 +181,11 @@ impl Jaeger {
             ("query.service_name", query.service.clone()),
             ("query.start_time_min", humantime::format_rfc3339_micros(since).to_string()),
             ("query.start_time_max", humantime::format_rfc3339_micros(now).to_string()),
-            ("query.search_depth", query.limit.to_string()),
+            // How many traces to return. Every Jaeger 2.x reads `query.num_traces`: up to 2.18 it
+            // is the only name (`apiv3/http_gateway.go`), from 2.19 a deprecated alias of
+            // `query.search_depth` (`apiv3/query_parser.go`). Left out, the depth is 0 and
+            // Jaeger's memory store refuses the search with a 500.
+            ("query.num_traces", query.limit.to_string()),
         ];
         if let Some(operation) = &query.operation {
             params.push(("query.operation_name", operation.clone()));
@@ -187,6 +202,35 @@ impl Jaeger {
             404 => Ok(Vec::new()),
             _ => Err(Self::fail(path, status, &body)),
         }
+    }
+
+    /// The operations (span names) Jaeger has seen for `service`, of one span kind if given
+    /// (`server`, `client`, `internal`, `producer`, `consumer`), sorted by name then kind.
+    pub async fn operations(
+        &self,
+        service: &str,
+        span_kind: Option<&str>,
+    ) -> Result<Vec<Operation>, JaegerError> {
+        #[derive(Deserialize)]
+        struct Operations {
+            #[serde(default)]
+            operations: Vec<Operation>,
+        }
+        let path = "/api/v3/operations";
+        // `service` and `span_kind`: the names every 2.x reads (from 2.19 `spanKind` too).
+        let mut params = vec![("service", service.to_owned())];
+        if let Some(kind) = span_kind {
+            params.push(("span_kind", kind.to_owned()));
+        }
+        let (status, body) = self.get(path, &params).await?;
+        if status != 200 {
+            return Err(Self::fail(path, status, &body));
+        }
+        let mut operations = serde_json::from_slice::<Operations>(&body)
+            .map_err(|e| JaegerError::Malformed { path: path.into(), cause: e.to_string() })?
+            .operations;
+        operations.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.span_kind.cmp(&b.span_kind)));
+        Ok(operations)
     }
 
     /// The services Jaeger has seen.

@@ -12,7 +12,7 @@
 //! - [`waterfall`]: a trace drawn as an indented tree with bars on a shared time axis.
 //! - [`analyze`]: critical path, self time, bottlenecks, error origin and untraced gaps.
 //! - [`report`]: analyses and search results as text for a terminal.
-//! - [`jaeger`]: a client of Jaeger's `/api/v3` query API (`show`, `analyze`, `search`, `services`).
+//! - [`jaeger`]: a client of Jaeger's `/api/v3` query API (`show`, `analyze`, `search`, `services`, `operations`).
 
 pub mod analyze;
 pub mod count;

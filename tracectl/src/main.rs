@@ -15,7 +15,7 @@ use tracectl::{
 };
 
 /// Read traces from the terminal: receive them (`listen`) or fetch them from Jaeger (`show`,
-/// `analyze`, `search`, `services`), draw them as waterfalls, and find where the time went.
+/// `analyze`, `search`, `services`, `operations`), draw them as waterfalls, and find where the time went.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
@@ -94,6 +94,17 @@ enum Command {
     },
     /// List the services Jaeger has seen.
     Services {
+        #[command(flatten)]
+        jaeger: JaegerArg,
+    },
+    /// List the operations (span names) Jaeger has seen for a service, with their span kinds.
+    Operations {
+        /// The service, e.g. gateway.
+        #[arg(long)]
+        service: String,
+        /// Only operations of this span kind.
+        #[arg(long, value_parser = ["server", "client", "internal", "producer", "consumer"])]
+        span_kind: Option<String>,
         #[command(flatten)]
         jaeger: JaegerArg,
     },
@@ -216,6 +227,22 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 print_json(&services)?;
             } else {
                 emit(&services.iter().map(|s| format!("{s}\n")).collect::<String>())?;
+            }
+        }
+        Command::Operations { service, span_kind, jaeger } => {
+            let operations = Jaeger::new(&jaeger.url)?.operations(&service, span_kind.as_deref()).await?;
+            if cli.json {
+                print_json(&operations)?;
+            } else if operations.is_empty() {
+                emit(&format!("no operations found for {service}\n"))?;
+            } else {
+                let width = operations.iter().map(|o| o.span_kind.len()).max().unwrap_or(0);
+                emit(
+                    &operations
+                        .iter()
+                        .map(|o| format!("{:width$}  {}\n", o.span_kind, o.name))
+                        .collect::<String>(),
+                )?;
             }
         }
     }

@@ -29,9 +29,117 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-#[derive(Clone, Default)]
+/// Which of Jaeger 2.x's two `/api/v3` query parsers the stand-in reads searches with. Both are
+/// written from Jaeger's own source (jaegertracing/jaeger, as held by the search index):
+/// - `Parser::HttpGateway`: `cmd/jaeger/internal/extension/jaegerquery/internal/apiv3/http_gateway.go`,
+///   `parseFindTracesQuery`, the parser of every release up to 2.18 (the pinned 2.15.0 among them):
+///   snake_case names only, `query.start_time_min` and `query.start_time_max` required (else 400),
+///   the depth read from `query.num_traces` alone;
+/// - `Parser::QueryParser`: `…/apiv3/query_parser.go`, from 2.19: camelCase names first
+///   (`query.serviceName`, `query.searchDepth`), the snake_case ones as deprecated aliases, and
+///   `query.num_traces` last, as a deprecated alias of the depth.
+///
+/// Behind either, Jaeger's memory store (`internal/storage/v2/memory/tenant.go`,
+/// `findTraceAndIds`) refuses a depth of 0 or above its `max_traces` with
+/// `errInvalidSearchDepth`, which the gateway answers 500; an empty result is a 404
+/// (`returnTraces`: "No traces found").
+#[derive(Clone, Copy, Debug)]
+enum Parser {
+    HttpGateway,
+    QueryParser,
+}
+
+/// The names a parser reads each search parameter under, in the order it tries them.
+struct Names {
+    service: &'static [&'static str],
+    time_min: &'static [&'static str],
+    time_max: &'static [&'static str],
+    depth: &'static [&'static str],
+    duration_min: &'static [&'static str],
+}
+
+impl Parser {
+    fn names(self) -> Names {
+        match self {
+            Parser::HttpGateway => Names {
+                service: &["query.service_name"],
+                time_min: &["query.start_time_min"],
+                time_max: &["query.start_time_max"],
+                depth: &["query.num_traces"],
+                duration_min: &["query.duration_min"],
+            },
+            Parser::QueryParser => Names {
+                service: &["query.serviceName", "query.service_name"],
+                time_min: &["query.startTimeMin", "query.start_time_min"],
+                time_max: &["query.startTimeMax", "query.start_time_max"],
+                depth: &["query.searchDepth", "query.search_depth", "query.num_traces"],
+                duration_min: &["query.durationMin", "query.duration_min"],
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
 struct FakeJaeger {
+    parser: Parser,
     last_search: Arc<Mutex<Option<String>>>,
+}
+
+/// The memory store's `max_traces` in Jaeger's built-in default configuration.
+const MAX_TRACES: i64 = 100_000;
+
+/// Jaeger's error body (`api_v3.GRPCGatewayError`, marshalled by `tryHandleError`).
+fn jaeger_error(status: StatusCode, message: &str) -> (StatusCode, String) {
+    let body = serde_json::json!({"error": {"httpCode": status.as_u16(), "message": message}});
+    (status, body.to_string())
+}
+
+/// The first value of each of `names` that is present and not empty, with its name (Go's
+/// `url.Values.Get`, tried name by name as `getQueryParam` does).
+fn param<'a>(pairs: &[(String, String)], names: &[&'a str]) -> Option<(String, &'a str)> {
+    names.iter().find_map(|name| {
+        pairs.iter().find(|(k, _)| k == name).filter(|(_, v)| !v.is_empty()).map(|(_, v)| (v.clone(), *name))
+    })
+}
+
+/// A search read as `parser` reads it, answered as the memory store answers it.
+fn find_traces(parser: Parser, query: &str) -> (StatusCode, String) {
+    let pairs: Vec<(String, String)> = reqwest::Url::parse(&format!("http://jaeger/?{query}"))
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let names = parser.names();
+    let (time_min, time_max) = (param(&pairs, names.time_min), param(&pairs, names.time_max));
+    if matches!(parser, Parser::HttpGateway) && (time_min.is_none() || time_max.is_none()) {
+        let message = "query.start_time_min and query.start_time_max are required";
+        return jaeger_error(StatusCode::BAD_REQUEST, message);
+    }
+    for (value, name) in [time_min, time_max].into_iter().flatten() {
+        if humantime::parse_rfc3339(&value).is_err() {
+            return jaeger_error(StatusCode::BAD_REQUEST, &format!("malformed parameter {name}: {value:?}"));
+        }
+    }
+    if let Some((value, name)) = param(&pairs, names.duration_min)
+        && humantime::parse_duration(&value).is_err()
+    {
+        return jaeger_error(StatusCode::BAD_REQUEST, &format!("malformed parameter {name}: {value:?}"));
+    }
+    let depth = match param(&pairs, names.depth) {
+        None => 0,
+        Some((value, name)) => match value.parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => return jaeger_error(StatusCode::BAD_REQUEST, &format!("malformed parameter {name}")),
+        },
+    };
+    if depth <= 0 || depth > MAX_TRACES {
+        let message = "search depth must be greater than 0 and less than max traces";
+        return jaeger_error(StatusCode::INTERNAL_SERVER_ERROR, message);
+    }
+    match param(&pairs, names.service) {
+        Some((service, _)) if service == "gateway" => (StatusCode::OK, fixture("jaeger-search-gateway.json")),
+        _ => jaeger_error(StatusCode::NOT_FOUND, "No traces found"),
+    }
 }
 
 async fn get_trace(Path(id): Path<String>) -> impl IntoResponse {
@@ -47,19 +155,50 @@ async fn get_trace(Path(id): Path<String>) -> impl IntoResponse {
 async fn search(State(fake): State<FakeJaeger>, RawQuery(query): RawQuery) -> impl IntoResponse {
     let query = query.unwrap_or_default();
     *fake.last_search.lock().unwrap() = Some(query.clone());
-    if query.contains("query.service_name=nobody") {
-        (StatusCode::NOT_FOUND, r#"{"error":{"httpCode":404,"message":"trace not found"}}"#.to_owned())
-    } else {
-        (StatusCode::OK, fixture("jaeger-search-gateway.json"))
-    }
+    find_traces(fake.parser, &query)
 }
 
-/// Starts the fake Jaeger; returns its URL and its recorder.
+/// `/api/v3/operations` (`getOperations`, the same in both generations but for the `spanKind`
+/// alias 2.19 added): `service` and `span_kind` select; a span kind left empty by the store is
+/// answered as `internal`.
+async fn operations(State(fake): State<FakeJaeger>, RawQuery(query): RawQuery) -> impl IntoResponse {
+    let pairs: Vec<(String, String)> =
+        reqwest::Url::parse(&format!("http://jaeger/?{}", query.unwrap_or_default()))
+            .unwrap()
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let kind_names: &[&str] = match fake.parser {
+        Parser::HttpGateway => &["span_kind"],
+        Parser::QueryParser => &["spanKind", "span_kind"],
+    };
+    let service = param(&pairs, &["service"]).map(|(s, _)| s);
+    let kind = param(&pairs, kind_names).map(|(k, _)| k);
+    let seen = [
+        ("gateway", "POST /api/checkout", "server"),
+        ("gateway", "POST /orders", "client"),
+        ("gateway", "GET /api/orders/{id}", ""),
+    ];
+    let operations: Vec<Value> = seen
+        .iter()
+        .filter(|(s, _, k)| Some(*s) == service.as_deref() && kind.as_deref().is_none_or(|kind| kind == *k))
+        .map(|(_, name, k)| serde_json::json!({"name": name, "spanKind": if k.is_empty() { "internal" } else { k }}))
+        .collect();
+    serde_json::json!({ "operations": operations }).to_string()
+}
+
+/// Starts a stand-in of the pinned Jaeger (2.15.0: [`Parser::HttpGateway`]).
 async fn jaeger() -> (String, FakeJaeger) {
-    let fake = FakeJaeger::default();
+    jaeger_with(Parser::HttpGateway).await
+}
+
+/// Starts a stand-in Jaeger reading searches with `parser`; returns its URL and its recorder.
+async fn jaeger_with(parser: Parser) -> (String, FakeJaeger) {
+    let fake = FakeJaeger { parser, last_search: Arc::default() };
     let app = Router::new()
         .route("/api/v3/traces/{id}", get(get_trace))
         .route("/api/v3/traces", get(search))
+        .route("/api/v3/operations", get(operations))
         .route(
             "/api/v3/services",
             get(|| async { r#"{"services":["payment-service","gateway","stripe","order-service"]}"# }),
@@ -183,56 +322,113 @@ async fn analyze_names_where_the_payment_down_failure_began() {
 }
 
 #[tokio::test]
-async fn search_lists_traces_slowest_first_and_sends_the_query_jaeger_expects() {
-    let (url, fake) = jaeger().await;
-    let run = tracectl(&[
-        "--json",
-        "search",
-        "--service",
-        "gateway",
-        "--operation",
-        "POST /api/checkout",
-        "--min-duration",
-        "50ms",
-        "--lookback",
-        "2h",
-        "--jaeger",
-        &url,
-    ])
-    .await;
-    assert!(run.ok, "{}", run.stderr);
-    let rows: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0]["trace_id"], CHECKOUT, "the checkout (≈300 ms) is slower than the failed one");
-    assert!(rows[0]["duration_nanos"].as_u64() >= rows[1]["duration_nanos"].as_u64());
-    assert_eq!(
-        (rows[0]["root_service"].as_str(), rows[0]["root_operation"].as_str()),
-        (Some("gateway"), Some("POST /api/checkout"))
-    );
-    assert_eq!((rows[0]["error"].as_bool(), rows[1]["error"].as_bool()), (Some(false), Some(true)));
-    let query = fake.last_search.lock().unwrap().clone().unwrap();
-    for part in [
-        "query.service_name=gateway",
-        "query.operation_name=POST+%2Fapi%2Fcheckout",
-        "query.duration_min=50ms",
-        "query.start_time_min=",
-        "query.start_time_max=",
-        "query.search_depth=20",
-    ] {
-        assert!(query.contains(part), "{part} in {query}");
+async fn search_lists_traces_slowest_first_against_both_of_jaegers_query_parsers() {
+    for parser in [Parser::HttpGateway, Parser::QueryParser] {
+        let (url, fake) = jaeger_with(parser).await;
+        let run = tracectl(&[
+            "--json",
+            "search",
+            "--service",
+            "gateway",
+            "--operation",
+            "POST /api/checkout",
+            "--min-duration",
+            "50ms",
+            "--lookback",
+            "2h",
+            "--jaeger",
+            &url,
+        ])
+        .await;
+        assert!(run.ok, "{parser:?}: {}", run.stderr);
+        let rows: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["trace_id"], CHECKOUT, "the checkout (≈300 ms) is slower than the failed one");
+        assert!(rows[0]["duration_nanos"].as_u64() >= rows[1]["duration_nanos"].as_u64());
+        assert_eq!(
+            (rows[0]["root_service"].as_str(), rows[0]["root_operation"].as_str()),
+            (Some("gateway"), Some("POST /api/checkout"))
+        );
+        assert_eq!((rows[0]["error"].as_bool(), rows[1]["error"].as_bool()), (Some(false), Some(true)));
+        let query = fake.last_search.lock().unwrap().clone().unwrap();
+        for part in [
+            "query.service_name=gateway",
+            "query.operation_name=POST+%2Fapi%2Fcheckout",
+            "query.duration_min=50ms",
+            "query.num_traces=20",
+        ] {
+            assert!(query.contains(part), "{part} in {query}");
+        }
+
+        let errors_only = tracectl(&["search", "--service", "gateway", "--errors", "--jaeger", &url]).await;
+        assert!(errors_only.ok, "{parser:?}: {}", errors_only.stderr);
+        assert!(
+            errors_only.stdout.contains(PAYMENT_DOWN) && !errors_only.stdout.contains(CHECKOUT),
+            "{}",
+            errors_only.stdout
+        );
+
+        let nothing = tracectl(&["search", "--service", "nobody", "--jaeger", &url]).await;
+        assert!(nothing.ok, "no match is not an error: {}", nothing.stderr);
+        assert_eq!(nothing.stdout, "no traces found\n");
     }
+}
 
-    let errors_only = tracectl(&["search", "--service", "gateway", "--errors", "--jaeger", &url]).await;
-    assert!(errors_only.ok);
-    assert!(
-        errors_only.stdout.contains(PAYMENT_DOWN) && !errors_only.stdout.contains(CHECKOUT),
-        "{}",
-        errors_only.stdout
-    );
+#[test]
+fn the_jaeger_stand_in_refuses_what_the_real_parsers_refuse() {
+    // The search `tracectl` sent before it sent `query.num_traces`: Jaeger up to 2.18 ignores
+    // `query.search_depth`, so the depth stays 0 and the memory store refuses it (the 500 that
+    // a stand-in written from memory once hid). 2.19's parser reads the name.
+    let old_name = "query.service_name=gateway&query.start_time_min=2026-12-01T10:00:00Z\
+                    &query.start_time_max=2026-12-01T11:00:00Z&query.search_depth=20";
+    assert_eq!(find_traces(Parser::HttpGateway, old_name).0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(find_traces(Parser::QueryParser, old_name).0, StatusCode::OK);
+    // Up to 2.18 the time range is required; camelCase names are unknown there.
+    let no_range = "query.service_name=gateway&query.num_traces=20";
+    assert_eq!(find_traces(Parser::HttpGateway, no_range).0, StatusCode::BAD_REQUEST);
+    let camel = "query.serviceName=gateway&query.startTimeMin=2026-12-01T10:00:00Z\
+                 &query.startTimeMax=2026-12-01T11:00:00Z&query.searchDepth=20";
+    assert_eq!(find_traces(Parser::HttpGateway, camel).0, StatusCode::BAD_REQUEST);
+    assert_eq!(find_traces(Parser::QueryParser, camel).0, StatusCode::OK);
+    let garbage_depth = "query.service_name=gateway&query.start_time_min=2026-12-01T10:00:00Z\
+                         &query.start_time_max=2026-12-01T11:00:00Z&query.num_traces=many";
+    assert_eq!(find_traces(Parser::HttpGateway, garbage_depth).0, StatusCode::BAD_REQUEST);
+}
 
-    let nothing = tracectl(&["search", "--service", "nobody", "--jaeger", &url]).await;
-    assert!(nothing.ok, "no match is not an error: {}", nothing.stderr);
-    assert_eq!(nothing.stdout, "no traces found\n");
+#[tokio::test]
+async fn operations_lists_a_services_span_names_with_their_kinds_filtered_by_kind() {
+    for parser in [Parser::HttpGateway, Parser::QueryParser] {
+        let (url, _) = jaeger_with(parser).await;
+        let all = tracectl(&["operations", "--service", "gateway", "--jaeger", &url]).await;
+        assert!(all.ok, "{parser:?}: {}", all.stderr);
+        let lines: Vec<&str> = all.stdout.lines().collect();
+        assert_eq!(
+            lines,
+            ["internal  GET /api/orders/{id}", "server    POST /api/checkout", "client    POST /orders"],
+            "sorted by name, the kind first"
+        );
+
+        let servers = tracectl(&[
+            "--json",
+            "operations",
+            "--service",
+            "gateway",
+            "--span-kind",
+            "server",
+            "--jaeger",
+            &url,
+        ])
+        .await;
+        assert!(servers.ok, "{}", servers.stderr);
+        let rows: Value = serde_json::from_str(&servers.stdout).unwrap();
+        assert_eq!(rows, serde_json::json!([{"name": "POST /api/checkout", "span_kind": "server"}]));
+
+        let none = tracectl(&["operations", "--service", "nobody", "--jaeger", &url]).await;
+        assert_eq!((none.ok, none.stdout.as_str()), (true, "no operations found for nobody\n"));
+    }
+    let bad_kind = tracectl(&["operations", "--service", "gateway", "--span-kind", "sever"]).await;
+    assert_eq!(bad_kind.code, Some(2), "a kind Jaeger does not know is a usage error");
+    assert!(bad_kind.stderr.contains("server"), "{}", bad_kind.stderr);
 }
 
 #[tokio::test]
