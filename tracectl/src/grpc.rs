@@ -58,7 +58,10 @@ impl<S> Drop for RunningGrpcReceiver<S> {
 pub async fn spawn<S: Sink>(addr: SocketAddr, store: S) -> std::io::Result<RunningGrpcReceiver<S>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let service = TraceServiceServer::new(Collector { sink: store.clone() });
+    // gzip, which every OTLP server must accept (and the SDKs send with
+    // OTEL_EXPORTER_OTLP_COMPRESSION=gzip).
+    let service = TraceServiceServer::new(Collector { sink: store.clone() })
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
     let task = tokio::spawn(async move {
         let served = tonic::transport::Server::builder()
             .add_service(service)

@@ -1,5 +1,7 @@
 //! An OTLP/HTTP trace receiver: `POST /v1/traces` with a protobuf (`application/x-protobuf`) or
 //! OTLP/JSON (`application/json`) `ExportTraceServiceRequest`, answered as the OTLP spec asks.
+//! A body may be compressed (`Content-Encoding: gzip`, which every OTLP server must accept, or
+//! `deflate`); another encoding is a 415 that says which are accepted.
 //!
 //! Received spans go into a [`Sink`]: usually a [`SpanStore`], bounded (oldest dropped first, with
 //! a log line) so a long-running receiver cannot grow without limit. [`SpanStore::wait_for`] lets
@@ -9,6 +11,7 @@
 
 use std::{
     collections::VecDeque,
+    io::Read as _,
     net::SocketAddr,
     sync::{Arc, Mutex},
     time::Duration,
@@ -138,7 +141,55 @@ pub fn router<S: Sink>(sink: S) -> Router {
     Router::new().route("/v1/traces", post(export::<S>)).with_state(sink)
 }
 
+/// The most a compressed export may grow to when decompressed (a "zip bomb" gets a 413, not all
+/// the memory): 16 times the 2 MiB a request body may have.
+pub const MAX_DECOMPRESSED: usize = 32 << 20;
+
+/// Why a compressed body was refused: a status and a message for the client.
+struct Refused(StatusCode, String);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let Refused(status, message) = self;
+        if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            // RFC 9110, 15.5.16: an unsupported content coding is a 415 that lists, in
+            // Accept-Encoding, the codings that would have been accepted.
+            return (status, [(header::ACCEPT_ENCODING, "gzip, deflate")], message).into_response();
+        }
+        (status, message).into_response()
+    }
+}
+
+/// Undoes the request's `Content-Encoding`, or says why it cannot.
+fn decode(headers: &HeaderMap, body: Bytes) -> Result<Bytes, Refused> {
+    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let mut decoder: Box<dyn std::io::Read + '_> = match encoding.trim().to_ascii_lowercase().as_str() {
+        "" | "identity" => return Ok(body),
+        // What the OTLP spec requires of a server (opentelemetry-proto `docs/specification.md`:
+        // "All server components MUST support ... none ... gzip").
+        "gzip" | "x-gzip" => Box::new(flate2::read::GzDecoder::new(&body[..])),
+        "deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
+        other => {
+            let message = format!("content encoding {other:?} is not supported: send gzip, deflate or none");
+            return Err(Refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, message));
+        }
+    };
+    let mut decoded = Vec::with_capacity(body.len() * 4);
+    match (&mut decoder).take(MAX_DECOMPRESSED as u64 + 1).read_to_end(&mut decoded) {
+        Ok(_) if decoded.len() > MAX_DECOMPRESSED => Err(Refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the export decompresses to more than {} MiB", MAX_DECOMPRESSED >> 20),
+        )),
+        Ok(_) => Ok(decoded.into()),
+        Err(e) => Err(Refused(StatusCode::BAD_REQUEST, format!("the body is not valid {encoding}: {e}"))),
+    }
+}
+
 async fn export<S: Sink>(State(sink): State<S>, headers: HeaderMap, body: Bytes) -> Response {
+    let body = match decode(&headers, body) {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let is_json = content_type.starts_with("application/json");
     let accepted = if is_json {

@@ -281,27 +281,69 @@ async fn with_telemetry_disabled_checkouts_still_succeed_and_nothing_is_exported
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn with_otlp_grpc_the_same_trace_arrives_over_grpc() {
-    // OTEL_EXPORTER_OTLP_PROTOCOL=grpc switches every service, stripe included, to the tonic exporter.
+async fn with_otlp_grpc_the_same_trace_arrives_over_grpc_compressed_or_not() {
+    // OTEL_EXPORTER_OTLP_PROTOCOL=grpc switches every service, stripe included, to the tonic
+    // exporter; OTEL_EXPORTER_OTLP_COMPRESSION=gzip compresses its messages (the receiver
+    // accepts gzip, as every OTLP server must).
+    for compression in ["none", "gzip"] {
+        let store = tracectl::receiver::SpanStore::default();
+        let grpc = tracectl::grpc::spawn("127.0.0.1:0".parse().unwrap(), store.clone()).await.unwrap();
+        let stack = Stack::start(
+            &grpc.endpoint(),
+            &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), ("OTEL_EXPORTER_OTLP_COMPRESSION", compression)],
+        )
+        .await;
+
+        let body: Value = post_checkout(&stack).await.json().await.unwrap();
+        let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+
+        let all = store.wait_for(SPANS_TIMEOUT, |s| is_complete_checkout(s, &trace_id)).await.unwrap_or_else(
+            |got| {
+                panic!(
+                    "trace incomplete over gRPC ({compression}): {:#?}",
+                    summary(&got.iter().collect::<Vec<_>>())
+                )
+            },
+        );
+        stack.stop().await;
+        let spans = of_trace(&all, &trace_id);
+        assert_eq!(spans.len(), CHECKOUT_SPANS);
+        let pay_server = the_span(&spans, "payment-service", Kind::Server, "POST /payments");
+        assert_eq!(
+            the_span(&spans, "stripe", Kind::Client, "POST /v1/charges").parent_span_id.as_deref(),
+            Some(pay_server.span_id.as_str())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_otlp_compression_gzip_every_export_is_gzipped_and_the_trace_arrives_whole() {
+    // A receiver that records each export's Content-Encoding before tracectl's receiver decodes it.
+    use axum::{extract::Request, middleware::Next};
     let store = tracectl::receiver::SpanStore::default();
-    let grpc = tracectl::grpc::spawn("127.0.0.1:0".parse().unwrap(), store.clone()).await.unwrap();
-    let stack = Stack::start(&grpc.endpoint(), &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).await;
+    let encodings = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = encodings.clone();
+    let app = tracectl::receiver::router(store.clone()).layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
+            let encoding = request.headers().get("content-encoding").and_then(|v| v.to_str().ok());
+            seen.lock().unwrap().push(encoding.unwrap_or("none").to_owned());
+            next.run(request)
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let stack = Stack::start(&endpoint, &[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")]).await;
 
     let body: Value = post_checkout(&stack).await.json().await.unwrap();
     let trace_id = body["trace_id"].as_str().unwrap().to_owned();
 
-    let all =
-        store.wait_for(SPANS_TIMEOUT, |s| is_complete_checkout(s, &trace_id)).await.unwrap_or_else(|got| {
-            panic!("trace incomplete over gRPC: {:#?}", summary(&got.iter().collect::<Vec<_>>()))
-        });
+    let all = store.wait_for(SPANS_TIMEOUT, |s| is_complete_checkout(s, &trace_id)).await.unwrap();
     stack.stop().await;
-    let spans = of_trace(&all, &trace_id);
-    assert_eq!(spans.len(), CHECKOUT_SPANS);
-    let pay_server = the_span(&spans, "payment-service", Kind::Server, "POST /payments");
-    assert_eq!(
-        the_span(&spans, "stripe", Kind::Client, "POST /v1/charges").parent_span_id.as_deref(),
-        Some(pay_server.span_id.as_str())
-    );
+    assert_eq!(of_trace(&all, &trace_id).len(), CHECKOUT_SPANS);
+    let encodings = encodings.lock().unwrap().clone();
+    assert!(encodings.len() >= 4, "one export per provider at least: {encodings:?}");
+    assert!(encodings.iter().all(|e| e == "gzip"), "every export gzipped: {encodings:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

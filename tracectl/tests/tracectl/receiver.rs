@@ -88,15 +88,72 @@ fn assert_decoded(spans: &[model::Span]) {
 }
 
 async fn post(body: Vec<u8>, content_type: &str) -> (u16, SpanStore) {
+    let (status, _, store) = post_encoded(body, content_type, None).await;
+    (status, store)
+}
+
+/// Posts `body` with `Content-Encoding: encoding`; returns the status, the response and the store.
+async fn post_encoded(
+    body: Vec<u8>,
+    content_type: &str,
+    encoding: Option<&str>,
+) -> (u16, reqwest::Response, SpanStore) {
     let running = receiver::spawn("127.0.0.1:0".parse().unwrap(), SpanStore::default()).await.unwrap();
-    let response = reqwest::Client::new()
+    let mut request = reqwest::Client::new()
         .post(format!("{}/v1/traces", running.endpoint()))
         .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), running.store.clone())
+        .body(body);
+    if let Some(encoding) = encoding {
+        request = request.header("content-encoding", encoding);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response, running.store.clone())
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn deflate(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn a_gzip_or_deflate_compressed_export_is_decompressed_then_decoded() {
+    // gzip is what every OTLP server must accept (opentelemetry-proto docs/specification.md).
+    let (status, _, store) =
+        post_encoded(gzip(&request().encode_to_vec()), "application/x-protobuf", Some("gzip")).await;
+    assert_eq!(status, 200);
+    assert_decoded(&store.spans());
+    let json = serde_json::to_vec(&request()).unwrap();
+    let (status, _, store) = post_encoded(deflate(&json), "application/json", Some("deflate")).await;
+    assert_eq!(status, 200);
+    assert_decoded(&store.spans());
+}
+
+#[tokio::test]
+async fn an_unknown_encoding_is_a_415_that_lists_the_accepted_ones_and_a_corrupt_or_bomb_body_is_refused() {
+    let body = request().encode_to_vec();
+    let (status, response, store) = post_encoded(body.clone(), "application/x-protobuf", Some("br")).await;
+    assert_eq!(status, 415);
+    assert_eq!(response.headers()["accept-encoding"], "gzip, deflate");
+    assert!(response.text().await.unwrap().contains("\"br\" is not supported"));
+    assert!(store.spans().is_empty());
+
+    let (status, _, _) = post_encoded(body, "application/x-protobuf", Some("gzip")).await;
+    assert_eq!(status, 400, "not gzip at all");
+
+    // 40 MiB of zeros compress to about 40 KiB: past the decompressed limit, so a 413.
+    let bomb = gzip(&vec![0_u8; receiver::MAX_DECOMPRESSED + (8 << 20)]);
+    assert!(bomb.len() < 1 << 20);
+    let (status, _, _) = post_encoded(bomb, "application/x-protobuf", Some("gzip")).await;
+    assert_eq!(status, 413);
 }
 
 #[tokio::test]
