@@ -7,15 +7,27 @@
 //!
 //! Variables the SDK and exporter already read on their own are *not* parsed here:
 //! `OTEL_TRACES_SAMPLER(_ARG)` (sampler), `OTEL_BSP_*` (batch processor),
-//! `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/TIMEOUT/HEADERS` (exporter) and `OTEL_RESOURCE_ATTRIBUTES`.
+//! `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/TIMEOUT/HEADERS/COMPRESSION` (exporter) and
+//! `OTEL_RESOURCE_ATTRIBUTES`.
 
 /// How spans leave the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     /// OTLP over HTTP with protobuf bodies (`http/protobuf`, port 4318): the spec's default.
     HttpProtobuf,
+    /// OTLP over HTTP with OTLP/JSON bodies (`http/json`, port 4318).
+    HttpJson,
     /// OTLP over gRPC (`grpc`, port 4317).
     Grpc,
+}
+
+/// Where finished spans go (`OTEL_TRACES_EXPORTER`, a comma-separated list; `none` for nowhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exporters {
+    /// `otlp`, the default: to a collector, over [`Protocol`].
+    pub otlp: bool,
+    /// `console`: one line per span on stdout, in the shape of the log lines.
+    pub console: bool,
 }
 
 /// How log lines are written to stdout.
@@ -47,6 +59,8 @@ pub struct TelemetryConfig {
     pub sdk_disabled: bool,
     /// `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`.
     pub protocol: Protocol,
+    /// `OTEL_TRACES_EXPORTER`.
+    pub exporters: Exporters,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
     /// `OTEL_PROPAGATORS`.
@@ -90,12 +104,40 @@ impl TelemetryConfig {
         };
         let protocol = match get(protocol_var).as_deref() {
             None | Some("http/protobuf") => Protocol::HttpProtobuf,
+            Some("http/json") => Protocol::HttpJson,
             Some("grpc") => Protocol::Grpc,
             Some(other) => {
                 warnings.push(format!(
-                    "{protocol_var}={other:?} is not supported (use http/protobuf or grpc); using http/protobuf"
+                    "{protocol_var}={other:?} is not supported (use http/protobuf, http/json or grpc); using http/protobuf"
                 ));
                 Protocol::HttpProtobuf
+            }
+        };
+
+        // The specification's known values (`sdk-environment-variables.md`, "Exporter Selection"):
+        // otlp, zipkin, console, logging (deprecated, SHOULD NOT be supported), none.
+        let exporters = match get("OTEL_TRACES_EXPORTER") {
+            None => Exporters { otlp: true, console: false },
+            Some(list) => {
+                let mut e = Exporters { otlp: false, console: false };
+                let mut named = false;
+                for name in list.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()) {
+                    match name.as_str() {
+                        "otlp" => (e.otlp, named) = (true, true),
+                        "console" => (e.console, named) = (true, true),
+                        "none" => named = true,
+                        other => warnings.push(format!(
+                            "OTEL_TRACES_EXPORTER entry {other:?} is not supported here (otlp, console, none); ignored"
+                        )),
+                    }
+                }
+                if !named {
+                    warnings.push(format!(
+                        "OTEL_TRACES_EXPORTER={list:?} names no supported exporter; using otlp"
+                    ));
+                    e.otlp = true;
+                }
+                e
             }
         };
 
@@ -131,6 +173,7 @@ impl TelemetryConfig {
             service_version: service_version.to_owned(),
             sdk_disabled,
             protocol,
+            exporters,
             log_format,
             propagators,
             warnings,
@@ -156,6 +199,7 @@ mod tests {
         assert_eq!(c.service_version, "1.2.3");
         assert!(!c.sdk_disabled);
         assert_eq!(c.protocol, Protocol::HttpProtobuf);
+        assert_eq!(c.exporters, Exporters { otlp: true, console: false });
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.propagators, Propagators { trace_context: true, baggage: true });
         assert!(c.warnings.is_empty());
@@ -187,9 +231,25 @@ mod tests {
 
     #[test]
     fn an_unsupported_protocol_falls_back_to_http_protobuf_with_a_warning() {
-        let c = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]);
+        assert_eq!(config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).protocol, Protocol::HttpJson);
+        let c = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")]);
         assert_eq!(c.protocol, Protocol::HttpProtobuf);
-        assert!(c.warnings[0].contains("http/json"));
+        assert!(c.warnings[0].contains("thrift"));
+    }
+
+    #[test]
+    fn traces_exporter_is_a_list_of_otlp_console_or_none_and_an_unknown_one_is_warned_about() {
+        let exporters = |value: &str| config(&[("OTEL_TRACES_EXPORTER", value)]).exporters;
+        assert_eq!(config(&[]).exporters, Exporters { otlp: true, console: false });
+        assert_eq!(exporters("console"), Exporters { otlp: false, console: true });
+        assert_eq!(exporters("otlp, CONSOLE"), Exporters { otlp: true, console: true });
+        assert_eq!(exporters("none"), Exporters { otlp: false, console: false });
+        let c = config(&[("OTEL_TRACES_EXPORTER", "zipkin,console")]);
+        assert_eq!(c.exporters, Exporters { otlp: false, console: true });
+        assert!(c.warnings[0].contains("zipkin"), "{:?}", c.warnings);
+        let c = config(&[("OTEL_TRACES_EXPORTER", "logging")]);
+        assert_eq!(c.exporters, Exporters { otlp: true, console: false }, "nothing usable: the default");
+        assert_eq!(c.warnings.len(), 2);
     }
 
     #[test]

@@ -35,7 +35,8 @@ use tracing_subscriber::{
     EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
-use crate::config::{Protocol, TelemetryConfig};
+use crate::config::{Exporters, LogFormat, Protocol, TelemetryConfig};
+use crate::console::{Console, SelectedExporters};
 use crate::edge::EdgeTracer;
 use crate::hardening::{
     export_queue::{Admission, CountingExporter, ExportQueues, QueueGauge},
@@ -183,7 +184,7 @@ impl TelemetryBuilder {
             None
         } else {
             let queue = queues.new_gauge(&config.service_name);
-            Some(build_provider(config.protocol, service_resource(&config), queues.size(), queue, &pipeline)?)
+            Some(build_provider(&config, service_resource(&config), queues.size(), queue, &pipeline)?)
         };
         // The instrumentation scope names the code that made the spans (this crate), not the
         // service (that is the resource's `service.name`).
@@ -277,13 +278,8 @@ impl Telemetry {
             return Ok(RemoteSystem::disabled(name));
         }
         let gauge = self.queues.new_gauge(name);
-        let provider = build_provider(
-            self.config.protocol,
-            remote_resource(name),
-            self.queues.size(),
-            gauge,
-            &self.pipeline,
-        )?;
+        let provider =
+            build_provider(&self.config, remote_resource(name), self.queues.size(), gauge, &self.pipeline)?;
         let tracer = edge_tracer(provider.tracer_with_scope(scope()));
         self.remote_providers.push(provider);
         self.queues.start_reporting();
@@ -352,22 +348,33 @@ fn sampler_from_env() -> Box<dyn opentelemetry_sdk::trace::ShouldSample> {
     opentelemetry_sdk::trace::Config::default().sampler
 }
 
-fn build_provider(
+/// The exporters `OTEL_TRACES_EXPORTER` names, as one.
+fn exporters(
+    Exporters { otlp, console }: Exporters,
     protocol: Protocol,
+    log_format: LogFormat,
+) -> Result<SelectedExporters, TelemetryError> {
+    // Endpoint, timeout, headers and compression come from the standard OTEL_EXPORTER_OTLP_*
+    // variables, which the exporter reads itself (and appends `/v1/traces` to the generic
+    // endpoint for http).
+    let http = |protocol| SpanExporter::builder().with_http().with_protocol(protocol).build();
+    let otlp = match (otlp, protocol) {
+        (false, _) => None,
+        (true, Protocol::HttpProtobuf) => Some(http(opentelemetry_otlp::Protocol::HttpBinary)?),
+        (true, Protocol::HttpJson) => Some(http(opentelemetry_otlp::Protocol::HttpJson)?),
+        (true, Protocol::Grpc) => Some(SpanExporter::builder().with_tonic().build()?),
+    };
+    Ok(SelectedExporters { otlp, console: console.then(|| Console::new(log_format)) })
+}
+
+fn build_provider(
+    config: &TelemetryConfig,
     resource: Resource,
     queue_size: usize,
     gauge: Arc<QueueGauge>,
     pipeline: &Pipeline,
 ) -> Result<SdkTracerProvider, TelemetryError> {
-    // Endpoint, timeout and headers come from the standard OTEL_EXPORTER_OTLP_* variables, which the
-    // exporter reads itself (and appends `/v1/traces` to the generic endpoint for http).
-    let exporter = match protocol {
-        Protocol::HttpProtobuf => SpanExporter::builder()
-            .with_http()
-            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-            .build()?,
-        Protocol::Grpc => SpanExporter::builder().with_tonic().build()?,
-    };
+    let exporter = exporters(config.exporters, config.protocol, config.log_format)?;
     // The batch processor exports from its own thread, so a slow or missing collector never adds
     // latency to a request; its queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory, and spans beyond it
     // are dropped and counted (see `hardening::export_queue`) rather than blocking.

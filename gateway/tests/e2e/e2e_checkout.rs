@@ -317,36 +317,6 @@ async fn with_otlp_grpc_the_same_trace_arrives_over_grpc_compressed_or_not() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn with_otlp_compression_gzip_every_export_is_gzipped_and_the_trace_arrives_whole() {
-    // A receiver that records each export's Content-Encoding before tracectl's receiver decodes it.
-    use axum::{extract::Request, middleware::Next};
-    let store = tracectl::receiver::SpanStore::default();
-    let encodings = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let seen = encodings.clone();
-    let app = tracectl::receiver::router(store.clone()).layer(axum::middleware::from_fn(
-        move |request: Request, next: Next| {
-            let encoding = request.headers().get("content-encoding").and_then(|v| v.to_str().ok());
-            seen.lock().unwrap().push(encoding.unwrap_or("none").to_owned());
-            next.run(request)
-        },
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let stack = Stack::start(&endpoint, &[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")]).await;
-
-    let body: Value = post_checkout(&stack).await.json().await.unwrap();
-    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
-
-    let all = store.wait_for(SPANS_TIMEOUT, |s| is_complete_checkout(s, &trace_id)).await.unwrap();
-    stack.stop().await;
-    assert_eq!(of_trace(&all, &trace_id).len(), CHECKOUT_SPANS);
-    let encodings = encodings.lock().unwrap().clone();
-    assert!(encodings.len() >= 4, "one export per provider at least: {encodings:?}");
-    assert!(encodings.iter().all(|e| e == "gzip"), "every export gzipped: {encodings:?}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn trace_context_and_allow_listed_baggage_reach_the_next_hop_from_the_client_span() {
     // Arrange: in place of payment-service, a server that records the headers it receives.
     use axum::{Json, Router, http::HeaderMap, routing::post};

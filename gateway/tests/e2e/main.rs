@@ -16,6 +16,7 @@ mod collector_trouble;
 mod compose_file;
 mod e2e_checkout;
 mod errors;
+mod exporters;
 mod hostile_input;
 mod in_process;
 mod orders;

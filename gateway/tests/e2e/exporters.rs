@@ -1,0 +1,134 @@
+//! Where the spans go, as the standard variables say, over real processes: `OTEL_TRACES_EXPORTER`
+//! (`otlp`, `console`, `none`), `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` and
+//! `OTEL_EXPORTER_OTLP_COMPRESSION=gzip`, each seen where it shows: on the wire, in the receiver,
+//! on stdout.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{extract::Request, middleware::Next};
+use serde_json::Value;
+use tracectl::{model::Kind, receiver::SpanStore};
+
+use crate::support::*;
+
+/// An OTLP/HTTP receiver (tracectl's) that first records each export's content type and encoding.
+struct Recorder {
+    endpoint: String,
+    store: SpanStore,
+    /// `(content-type, content-encoding or "none")` of every export, in arrival order.
+    exports: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+async fn recorder() -> Recorder {
+    let store = SpanStore::default();
+    let exports = Arc::new(Mutex::new(Vec::new()));
+    let seen = exports.clone();
+    let app = tracectl::receiver::router(store.clone()).layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
+            let header = |name: &str| {
+                request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("none").to_owned()
+            };
+            seen.lock().unwrap().push((header("content-type"), header("content-encoding")));
+            next.run(request)
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Recorder { endpoint, store, exports }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gzip_compression_and_otlp_json_are_what_goes_over_the_wire_and_the_trace_arrives_whole() {
+    for (setting, value, content_type, encoding) in [
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", "application/x-protobuf", "gzip"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "application/json", "none"),
+    ] {
+        let recorder = recorder().await;
+        let stack = Stack::start(&recorder.endpoint, &[(setting, value)]).await;
+
+        let body: Value = post_checkout(&stack).await.json().await.unwrap();
+        let trace_id = trace_id_of(&body);
+
+        let all = recorder
+            .store
+            .wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= CHECKOUT_SPANS)
+            .await
+            .unwrap_or_else(|got| {
+                panic!("{setting}={value}: {:#?}", summary(&got.iter().collect::<Vec<_>>()))
+            });
+        stack.stop().await;
+        assert_eq!(of_trace(&all, &trace_id).len(), CHECKOUT_SPANS, "{setting}={value}");
+        let exports = recorder.exports.lock().unwrap().clone();
+        assert!(exports.len() >= 4, "one export per provider at least: {exports:?}");
+        assert!(
+            exports.iter().all(|(t, e)| t == content_type && e == encoding),
+            "{setting}={value}: every export {content_type}, encoding {encoding}: {exports:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_console_exporter_each_span_is_a_line_on_stdout_and_nothing_is_sent() {
+    let receiver = receiver().await;
+    let env = with_var(&base_env(&receiver.endpoint()), "OTEL_TRACES_EXPORTER", "console");
+    // The gateway alone: order-service is a closed port, so the checkout is a 503, with spans.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let gateway = start("gateway", &with_var(&env, "ORDER_SERVICE_URL", &format!("http://{closed}"))).await;
+
+    let response = http().post(format!("{}/api/checkout", gateway.url())).json(&checkout_body()).send().await;
+    let body: Value = response.unwrap().json().await.unwrap();
+    let trace_id = trace_id_of(&body);
+    let (status, logs) = gateway.stop_with_logs().await;
+
+    assert!(status.success());
+    // LOG_FORMAT=json (the harness's): each span is a JSON line among the log lines.
+    let spans: Vec<Value> = logs
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["span"].is_string() && line["trace_id"] == trace_id.as_str())
+        .collect();
+    let names: Vec<(&str, &str)> =
+        spans.iter().map(|s| (s["kind"].as_str().unwrap(), s["span"].as_str().unwrap())).collect();
+    assert_eq!(names, [("client", "POST /orders"), ("server", "POST /api/checkout")], "{logs:#?}");
+    assert!(spans.iter().all(|s| s["service"] == "gateway"));
+    assert_eq!(spans[1]["status"], "error");
+    assert_eq!(spans[1]["attributes"]["http.response.status_code"], 503);
+    assert_eq!(spans[0]["parent_id"], spans[1]["span_id"]);
+    assert!(receiver.store.spans().is_empty(), "console only: nothing went to the collector");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_exporter_a_service_exports_nothing_but_the_trace_goes_on_behind_it() {
+    // The gateway exports nothing; the services behind it export to the receiver as usual.
+    let receiver = receiver().await;
+    let env = base_env(&receiver.endpoint());
+    let payment = start("payment-service", &env).await;
+    let order = start("order-service", &with_var(&env, "PAYMENT_SERVICE_URL", &payment.url())).await;
+    let gateway_env =
+        with_var(&with_var(&env, "ORDER_SERVICE_URL", &order.url()), "OTEL_TRACES_EXPORTER", "none");
+    let gateway = start("gateway", &gateway_env).await;
+
+    let response = http().post(format!("{}/api/checkout", gateway.url())).json(&checkout_body()).send().await;
+    let response = response.unwrap();
+    assert_eq!(response.status(), 201);
+    let traceresponse = response.headers()["traceresponse"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    let trace_id = trace_id_of(&body);
+    assert!(traceresponse.contains(&trace_id), "the gateway still answers its trace: {traceresponse}");
+
+    // Everything but the gateway's two spans.
+    let all = receiver
+        .store
+        .wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= CHECKOUT_SPANS - 2)
+        .await
+        .unwrap();
+    for service in [gateway, order, payment] {
+        assert!(service.stop().await.success());
+    }
+    let spans = of_trace(&all, &trace_id);
+    assert_eq!(spans.len(), CHECKOUT_SPANS - 2, "{:#?}", summary(&spans));
+    assert!(spans.iter().all(|s| s.service_name != "gateway"), "the gateway sent nothing");
+    let order_server = the_span(&spans, "order-service", Kind::Server, "POST /orders");
+    assert!(order_server.parent_span_id.is_some(), "its parent is the gateway's CLIENT span, never sent");
+}
