@@ -40,12 +40,21 @@ pub enum LogFormat {
 }
 
 /// Which context formats are read from and written to HTTP headers (`OTEL_PROPAGATORS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Propagators {
-    /// W3C `traceparent` / `tracestate`.
+    /// W3C `traceparent` / `tracestate` (`tracecontext`).
     pub trace_context: bool,
-    /// W3C `baggage`.
+    /// W3C `baggage` (`baggage`).
     pub baggage: bool,
+    /// Zipkin's B3, one `b3` header (`b3`).
+    pub b3: bool,
+    /// Zipkin's B3, the `X-B3-*` headers (`b3multi`).
+    pub b3_multi: bool,
+}
+
+impl Propagators {
+    /// The specification's default, `tracecontext,baggage`.
+    pub const W3C: Self = Self { trace_context: true, baggage: true, b3: false, b3_multi: false };
 }
 
 /// Everything `shared_tracing::init` needs to know, resolved from the environment.
@@ -151,16 +160,21 @@ impl TelemetryConfig {
         };
 
         let propagators = match get("OTEL_PROPAGATORS") {
-            None => Propagators { trace_context: true, baggage: true },
+            None => Propagators::W3C,
             Some(list) => {
-                let mut p = Propagators { trace_context: false, baggage: false };
+                let mut p = Propagators::default();
                 for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     match name {
                         "tracecontext" => p.trace_context = true,
                         "baggage" => p.baggage = true,
+                        "b3" => p.b3 = true,
+                        "b3multi" => p.b3_multi = true,
                         "none" => {}
+                        // `jaeger` (uber-trace-id) has no propagator crate of this OpenTelemetry
+                        // version (opentelemetry-jaeger-propagator stops at 0.32); `xray` and
+                        // `ottrace` none at all.
                         other => warnings.push(format!(
-                            "OTEL_PROPAGATORS entry {other:?} is not supported here (tracecontext, baggage, none); ignored"
+                            "OTEL_PROPAGATORS entry {other:?} is not supported here (tracecontext, baggage, b3, b3multi, none); ignored"
                         )),
                     }
                 }
@@ -201,7 +215,7 @@ mod tests {
         assert_eq!(c.protocol, Protocol::HttpProtobuf);
         assert_eq!(c.exporters, Exporters { otlp: true, console: false });
         assert_eq!(c.log_format, LogFormat::Text);
-        assert_eq!(c.propagators, Propagators { trace_context: true, baggage: true });
+        assert_eq!(c.propagators, Propagators::W3C);
         assert!(c.warnings.is_empty());
     }
 
@@ -255,11 +269,18 @@ mod tests {
     #[test]
     fn propagators_list_is_parsed_and_none_disables_both() {
         let c = config(&[("OTEL_PROPAGATORS", "tracecontext")]);
-        assert_eq!(c.propagators, Propagators { trace_context: true, baggage: false });
+        assert_eq!(c.propagators, Propagators { trace_context: true, ..Propagators::default() });
         let c = config(&[("OTEL_PROPAGATORS", "none")]);
-        assert_eq!(c.propagators, Propagators { trace_context: false, baggage: false });
-        let c = config(&[("OTEL_PROPAGATORS", "b3,baggage")]);
-        assert_eq!(c.propagators, Propagators { trace_context: false, baggage: true });
+        assert_eq!(c.propagators, Propagators::default());
+        let c = config(&[("OTEL_PROPAGATORS", "b3multi,tracecontext,b3")]);
+        assert_eq!(
+            c.propagators,
+            Propagators { trace_context: true, b3: true, b3_multi: true, baggage: false }
+        );
+        let c = config(&[("OTEL_PROPAGATORS", "tracecontext,jaeger")]);
+        assert!(c.warnings[0].contains("\"jaeger\""), "{:?}", c.warnings);
+        let c = config(&[("OTEL_PROPAGATORS", "xray,baggage")]);
+        assert_eq!(c.propagators, Propagators { baggage: true, ..Propagators::default() });
         assert_eq!(c.warnings.len(), 1);
     }
 

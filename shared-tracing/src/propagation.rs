@@ -1,5 +1,6 @@
-//! W3C Trace Context and Baggage on HTTP headers: the only module in the workspace that knows the
-//! header names `traceparent`, `tracestate` and `baggage`.
+//! W3C Trace Context and Baggage on HTTP headers (and Zipkin's B3, when `OTEL_PROPAGATORS` asks
+//! for it): the only module in the workspace that knows the header names `traceparent`,
+//! `tracestate`, `baggage` and `b3`.
 //!
 //! *Extract* turns the headers of an incoming request into a parent context; *inject* writes the
 //! context of an outgoing call into its headers. Both go through the global propagator that
@@ -16,9 +17,10 @@ use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 
 use crate::config::Propagators;
 
-/// Installs the W3C propagators chosen by `OTEL_PROPAGATORS` as the global propagator that
+/// Installs the propagators chosen by `OTEL_PROPAGATORS` as the global propagator that
 /// [`extract`] and [`inject`] use. The global default is a no-op that silently drops all context,
-/// which is why [`crate::init`] calls this first.
+/// which is why [`crate::init`] calls this first. Each one injects its headers; on extract, each
+/// one that finds its headers replaces what the ones before it found, in the order listed.
 pub fn install(choice: Propagators) {
     use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
     use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
@@ -29,7 +31,24 @@ pub fn install(choice: Propagators) {
     if choice.baggage {
         propagators.push(Box::new(BaggagePropagator::new()));
     }
+    propagators.extend(b3(choice));
     global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
+}
+
+/// Zipkin's B3, for callers and callees of the Zipkin era: the single `b3` header, the `X-B3-*`
+/// headers, or both. opentelemetry-zipkin 0.33 marks the whole crate deprecated in favour of
+/// exporting OTLP to Zipkin; its propagator is still the B3 implementation of this OpenTelemetry
+/// version, and propagation is not export.
+#[allow(deprecated)]
+fn b3(choice: Propagators) -> Option<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> {
+    use opentelemetry_zipkin::{B3Encoding, Propagator};
+    let encoding = match (choice.b3, choice.b3_multi) {
+        (true, true) => B3Encoding::SingleAndMultiHeader,
+        (true, false) => B3Encoding::SingleHeader,
+        (false, true) => B3Encoding::MultipleHeader,
+        (false, false) => return None,
+    };
+    Some(Box::new(Propagator::with_encoding(encoding)))
 }
 
 /// The current context with one more baggage entry (baggage is replaced as a whole in the OTel

@@ -77,7 +77,7 @@ impl TestTelemetry {
     where
         P: SpanProcessor + 'static,
     {
-        crate::propagation::install(Propagators { trace_context: true, baggage: true });
+        crate::propagation::install(Propagators::W3C);
         let wrap: Wrap = Arc::new(move |next| NextProcessor::new(wrap(next)));
         let main = Exported::new(&wrap, Resource::builder().build());
         let subscriber = tracing_subscriber::registry()

@@ -401,3 +401,59 @@ async fn the_sampler_comes_from_otel_traces_sampler() {
     stack.stop().await;
     assert!(ratio_zero.store.spans().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_b3_propagators_a_zipkin_era_callers_trace_is_continued_and_b3_is_sent_on() {
+    // Arrange: in place of payment-service, a server that records the headers it receives; the
+    // gateway and order-service read and write B3 (the single `b3` header and `X-B3-*`) as well
+    // as W3C.
+    use axum::{Json, Router, http::HeaderMap, routing::post};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None::<HeaderMap>));
+    let recorder = seen.clone();
+    let app = Router::new().route(
+        "/payments",
+        post(move |headers: HeaderMap| async move {
+            *recorder.lock().unwrap() = Some(headers);
+            (axum::http::StatusCode::CREATED, Json(serde_json::json!({"payment_id": "pay_recorded"})))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let payment_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let receiver = receiver().await;
+    let env =
+        with_var(&base_env(&receiver.endpoint()), "OTEL_PROPAGATORS", "tracecontext,baggage,b3,b3multi");
+    let order = start("order-service", &with_var(&env, "PAYMENT_SERVICE_URL", &payment_url)).await;
+    let gateway = start("gateway", &with_var(&env, "ORDER_SERVICE_URL", &order.url())).await;
+
+    // Act: a caller that speaks only B3, with the single header (trace id - span id - sampled).
+    let (b3_trace, b3_span) = ("80f198ee56343ba864fe8b2a57d3eff7", "e457b5a2e4d86bd1");
+    let response = http()
+        .post(format!("{}/api/checkout", gateway.url()))
+        .header("b3", format!("{b3_trace}-{b3_span}-1"))
+        .json(&checkout_body())
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: the caller's trace is continued, and the next hop is told in B3 and in W3C.
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["trace_id"], b3_trace, "the B3 caller's trace is continued");
+    let headers = seen.lock().unwrap().take().expect("order-service called the payment recorder");
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(header("x-b3-traceid"), b3_trace);
+    assert_eq!(header("x-b3-sampled"), "1");
+    assert!(header("b3").starts_with(&format!("{b3_trace}-")), "{}", header("b3"));
+    assert!(header("traceparent").starts_with(&format!("00-{b3_trace}-")), "{}", header("traceparent"));
+
+    let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, b3_trace).len() >= 10).await.unwrap();
+    for service in [gateway, order] {
+        assert!(service.stop().await.success());
+    }
+    let spans = of_trace(&all, b3_trace);
+    let gw_server = the_span(&spans, "gateway", Kind::Server, "POST /api/checkout");
+    assert_eq!(gw_server.parent_span_id.as_deref(), Some(b3_span), "the B3 caller's span is the parent");
+    let client = the_span(&spans, "order-service", Kind::Client, "POST /payments");
+    assert_eq!(header("x-b3-spanid"), client.span_id, "the next hop's B3 parent is the CLIENT span");
+}
