@@ -137,6 +137,8 @@ type Wrap = Arc<dyn Fn(NextProcessor) -> NextProcessor + Send + Sync>;
 struct Pipeline {
     processors: Vec<Wrap>,
     redactor: Redactor,
+    /// `service.namespace` of the service's resource.
+    namespace: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -166,6 +168,13 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Puts `service.namespace` = `namespace` on the service's resource: the system the service
+    /// belongs to, so Jaeger and other backends can tell two systems' `gateway`s apart.
+    pub fn with_service_namespace(mut self, namespace: &'static str) -> Self {
+        self.pipeline.namespace = Some(namespace);
+        self
+    }
+
     /// Applies `rule` to every finished span and every log line (see [`crate::hardening::redact`]).
     pub fn with_redaction(mut self, rule: Redactor) -> Self {
         self.pipeline.redactor = rule;
@@ -184,7 +193,8 @@ impl TelemetryBuilder {
             None
         } else {
             let queue = queues.new_gauge(&config.service_name);
-            Some(build_provider(&config, service_resource(&config), queues.size(), queue, &pipeline)?)
+            let resource = service_resource(&config, pipeline.namespace);
+            Some(build_provider(&config, resource, queues.size(), queue, &pipeline)?)
         };
         // The instrumentation scope names the code that made the spans (this crate), not the
         // service (that is the resource's `service.name`).
@@ -253,7 +263,10 @@ impl Telemetry {
     /// Telemetry for the service `config` describes, to which the service can add its own span
     /// processors and redaction before [`TelemetryBuilder::init`].
     pub fn builder(config: TelemetryConfig) -> TelemetryBuilder {
-        TelemetryBuilder { config, pipeline: Pipeline { processors: Vec::new(), redactor: redact::nothing } }
+        TelemetryBuilder {
+            config,
+            pipeline: Pipeline { processors: Vec::new(), redactor: redact::nothing, namespace: None },
+        }
     }
 
     /// The tracer the inbound layer, the outbound client and remote systems make edge spans with.
@@ -318,11 +331,20 @@ impl Telemetry {
     }
 }
 
-/// The service's resource. Precedence, lowest first: the built-in name and version, then
+/// The service's resource. Precedence, lowest first: the built-in name, version, instance id and
+/// namespace, then
 /// `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME` (already folded into `config.service_name`).
-fn service_resource(config: &TelemetryConfig) -> Resource {
+fn service_resource(config: &TelemetryConfig, namespace: Option<&'static str>) -> Resource {
+    // `service.instance.id`: this process, a random UUID (as the semantic conventions suggest), so
+    // two replicas of one service are told apart. `service.namespace`: the system the service is
+    // part of, if the service names one. Either may be overridden by `OTEL_RESOURCE_ATTRIBUTES`.
+    let mut own = vec![
+        KeyValue::new("service.version", config.service_version.clone()),
+        KeyValue::new("service.instance.id", uuid::Uuid::new_v4().to_string()),
+    ];
+    own.extend(namespace.map(|ns| KeyValue::new("service.namespace", ns)));
     Resource::builder_empty()
-        .with_attribute(KeyValue::new("service.version", config.service_version.clone()))
+        .with_attributes(own)
         .with_detectors(&[Box::new(TelemetryResourceDetector), Box::new(EnvResourceDetector::new())])
         .with_service_name(config.service_name.clone())
         .build()

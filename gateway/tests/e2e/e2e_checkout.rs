@@ -121,6 +121,17 @@ async fn a_checkout_produces_one_trace_shaped_as_designed_across_all_services_an
     }
     assert_eq!(gw_server.resource.get("deployment.environment.name"), Some(&Attr::Str("e2e".into())));
     assert_eq!(stripe.resource.get("deployment.environment.name"), None, "our deployment is not Stripe's");
+    // Each of our processes has an instance id of its own (a UUID) and says it is part of the
+    // checkout; Stripe is neither.
+    let mut instances = std::collections::BTreeMap::new();
+    for span in spans.iter().filter(|s| s.service_name != "stripe") {
+        let instance = span.resource.get("service.instance.id").and_then(Attr::as_str).unwrap_or_default();
+        assert!(uuid::Uuid::parse_str(instance).is_ok(), "{}: {instance:?}", span.service_name);
+        assert_eq!(span.resource.get("service.namespace"), Some(&Attr::Str("checkout".into())));
+        instances.insert(instance.to_owned(), span.service_name.clone());
+    }
+    assert_eq!(instances.len(), 3, "one instance per process: {instances:?}");
+    assert_eq!(stripe.resource.get("service.namespace"), None);
 
     // Assert: HTTP semantic conventions on SERVER spans.
     for (span, route) in [(gw_server, "/api/checkout"), (order_server, "/orders"), (pay_server, "/payments")]
