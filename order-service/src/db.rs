@@ -52,30 +52,39 @@ CREATE TABLE IF NOT EXISTS orders (
 
 const INSERT: Query = Query {
     operation: "INSERT",
+    summary: "INSERT orders",
     text: "INSERT INTO orders (order_id, customer_id, items, total_cents, status, idempotency_key, \
            request_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)",
 };
 const CONFIRM: Query = Query {
     operation: "UPDATE",
+    summary: "UPDATE orders",
     text: "UPDATE orders SET status = 'confirmed', payment_id = ?2 WHERE order_id = ?1",
 };
-const SET_STATUS: Query =
-    Query { operation: "UPDATE", text: "UPDATE orders SET status = ?2 WHERE order_id = ?1" };
+const SET_STATUS: Query = Query {
+    operation: "UPDATE",
+    summary: "UPDATE orders",
+    text: "UPDATE orders SET status = ?2 WHERE order_id = ?1",
+};
 const BY_ID: Query = Query {
     operation: "SELECT",
+    summary: "SELECT orders",
     text: "SELECT order_id, customer_id, items, total_cents, status, payment_id, idempotency_key, \
            request_hash FROM orders WHERE order_id = ?1",
 };
 const BY_KEY: Query = Query {
     operation: "SELECT",
+    summary: "SELECT orders",
     text: "SELECT order_id, customer_id, items, total_cents, status, payment_id, idempotency_key, \
            request_hash FROM orders WHERE idempotency_key = ?1",
 };
 
-/// A statement and its operation name, as they appear on the span.
+/// A statement, its operation name and its summary (the span's name, as the database semantic
+/// conventions build it: the operation, then the collection), as they appear on the span.
 #[derive(Debug, Clone, Copy)]
 struct Query {
     operation: &'static str,
+    summary: &'static str,
     text: &'static str,
 }
 
@@ -157,6 +166,14 @@ impl From<rusqlite::Error> for DbError {
 }
 
 impl DbError {
+    /// SQLite's extended result code, when SQLite gave one.
+    fn sqlite_code(&self) -> Option<i32> {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => Some(e.extended_code),
+            _ => None,
+        }
+    }
+
     fn error_type(&self) -> &'static str {
         match self {
             DbError::Sqlite(_) => "sqlite_error",
@@ -263,15 +280,20 @@ impl Database {
         let mut lease = pool.acquire().await?;
         // A CLIENT span: the database is another process in a real shop (the semantic conventions
         // name it `{operation} {collection}`).
+        // `db.namespace` is `main`, SQLite's name for the database a connection opens (as in
+        // `main.orders`): the file's path would say where the data lives, not which database it is.
         let span = tracing::info_span!(
             "query",
-            otel.name = format_args!("{} orders", query.operation),
+            otel.name = query.summary,
             otel.kind = "client",
             db.system.name = "sqlite",
+            db.namespace = "main",
             db.operation.name = query.operation,
             db.collection.name = "orders",
+            db.query.summary = query.summary,
             db.query.text = query.text,
             db.client.connection.pool.name = pool.name,
+            db.response.status_code = field::Empty,
             error.type = field::Empty,
             otel.status_description = field::Empty,
         );
@@ -298,6 +320,10 @@ impl Database {
         {
             // Recording a status description marks the span's status ERROR.
             span.record("error.type", error.error_type());
+            if let Some(code) = error.sqlite_code() {
+                // SQLite's extended result code (2067 is SQLITE_CONSTRAINT_UNIQUE), as a string.
+                span.record("db.response.status_code", code.to_string());
+            }
             span.record("otel.status_description", error.to_string());
         }
         outcome
@@ -473,6 +499,15 @@ mod tests {
 
     use super::*;
     use checkout_domain::values::{Quantity, Sku};
+
+    #[test]
+    fn a_sqlite_failure_gives_its_extended_result_code_for_the_span_and_other_errors_none() {
+        let busy =
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
+        assert_eq!(DbError::from(busy).sqlite_code(), Some(rusqlite::ffi::SQLITE_BUSY));
+        assert_eq!(DbError::DuplicateKey.sqlite_code(), None);
+        assert_eq!(DbError::Task("gone".into()).sqlite_code(), None);
+    }
 
     fn order(id: &str, key: Option<&str>) -> StoredOrder {
         StoredOrder {

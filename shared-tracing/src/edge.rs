@@ -29,9 +29,16 @@ use crate::hardening::unsampled::SampledOnly;
 use opentelemetry_semantic_conventions::attribute;
 
 /// `peer.service`, the name of the service a CLIENT span calls. The semantic conventions have
-/// renamed it `service.peer.name` (the constant is deprecated), but Jaeger's dependency graph and
-/// this project's trace contract (DESIGN.md) read `peer.service`, so it is spelt out here.
+/// renamed it `service.peer.name` (the constant is deprecated), and edge CLIENT spans carry that
+/// name too ([`peer_service`]); `peer.service` stays beside it because Jaeger's dependency graph
+/// and this project's trace contract (DESIGN.md) read it, so it is spelt out here.
 pub const PEER_SERVICE: &str = "peer.service";
+
+/// The attributes naming the service a CLIENT span calls: `service.peer.name`, the current
+/// semantic-convention name, and the deprecated `peer.service` that Jaeger still reads.
+pub fn peer_service(name: &'static str) -> [KeyValue; 2] {
+    [KeyValue::new(attribute::SERVICE_PEER_NAME, name), KeyValue::new(PEER_SERVICE, name)]
+}
 
 /// The tracer edge spans are made with: [`crate::Telemetry::tracer`] hands it out, and the
 /// inbound layer, the outbound client and a remote system each keep a clone (a cheap handle).

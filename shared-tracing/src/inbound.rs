@@ -9,11 +9,11 @@
 //! The span is named `METHOD route-template` (`POST /orders`, never `POST /orders/8f3a…`) so that
 //! span names stay low-cardinality, and carries the stable HTTP semantic-convention attributes.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Router,
-    extract::{MatchedPath, Request, State},
+    extract::{ConnectInfo, MatchedPath, Request, State},
     http::{HeaderMap, Method, Version, header},
     middleware::{self, Next},
     response::Response,
@@ -159,7 +159,33 @@ fn server_span(request: &Request) -> SpanBuilder {
         attributes.push(KeyValue::new(attribute::HTTP_ROUTE, route.to_owned()));
     }
     attributes.push(KeyValue::new(attribute::URL_PATH, request.uri().path().to_owned()));
+    if let Some(query) = request.uri().query().filter(|q| !q.is_empty()) {
+        attributes.push(KeyValue::new(attribute::URL_QUERY, query.to_owned()));
+    }
     attributes.push(KeyValue::new(attribute::URL_SCHEME, "http"));
+    // The socket the request came in on (when the server recorded it: `ConnectInfo`), and the
+    // client: the first `X-Forwarded-For` entry when a proxy added one (the semantic conventions
+    // ask for the original client), else the peer itself.
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| *peer);
+    if let Some(peer) = peer {
+        attributes.push(KeyValue::new(attribute::NETWORK_PEER_ADDRESS, peer.ip().to_string()));
+        attributes.push(KeyValue::new(attribute::NETWORK_PEER_PORT, i64::from(peer.port())));
+    }
+    let forwarded_for = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    match (forwarded_for, peer) {
+        (Some(client), _) => attributes.push(KeyValue::new(attribute::CLIENT_ADDRESS, client.to_owned())),
+        (None, Some(peer)) => {
+            attributes.push(KeyValue::new(attribute::CLIENT_ADDRESS, peer.ip().to_string()));
+            attributes.push(KeyValue::new(attribute::CLIENT_PORT, i64::from(peer.port())));
+        }
+        (None, None) => {}
+    }
     let (server_address, server_port) = host_and_port(request.headers());
     if let Some(address) = server_address {
         attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, address));
@@ -219,7 +245,8 @@ fn host_and_port(headers: &HeaderMap) -> (Option<String>, Option<u16>) {
     }
 }
 
-fn protocol_version(version: Version) -> &'static str {
+/// `network.protocol.version` of an HTTP version.
+pub(crate) fn protocol_version(version: Version) -> &'static str {
     match version {
         Version::HTTP_09 => "0.9",
         Version::HTTP_10 => "1.0",

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use axum::body::Bytes;
-use http::{HeaderMap, Method, StatusCode, header};
+use http::{HeaderMap, Method, StatusCode, Version, header};
 use opentelemetry::{
     KeyValue,
     trace::{SpanBuilder, SpanKind},
@@ -18,7 +18,7 @@ use opentelemetry_semantic_conventions::attribute;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    edge::{EdgeTracer, PEER_SERVICE},
+    edge::{EdgeTracer, peer_service},
     inbound::known_method,
     propagation,
 };
@@ -187,7 +187,7 @@ impl TracedClient {
             if let Some(port) = url.port_or_known_default() {
                 attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
             }
-            attributes.push(KeyValue::new(PEER_SERVICE, self.peer_service));
+            attributes.extend(peer_service(self.peer_service));
             SpanBuilder::from_name(format!("{method} {route_template}")).with_attributes(attributes)
         });
 
@@ -201,17 +201,21 @@ impl TracedClient {
             request = request.header(header::CONTENT_TYPE, "application/json").body(body);
         }
 
-        let outcome: Result<OutboundResponse, OutboundError> = span
+        let outcome: Result<(OutboundResponse, Version), OutboundError> = span
             .scope(async {
                 let response = request.send().await.map_err(|e| self.classify(e))?;
-                let status = response.status();
+                let (status, version) = (response.status(), response.version());
                 let body = response.bytes().await.map_err(|e| self.classify(e))?;
-                Ok(OutboundResponse { status, body })
+                Ok((OutboundResponse { status, body }, version))
             })
             .await;
 
         match &outcome {
-            Ok(response) => {
+            Ok((response, version)) => {
+                span.set_attribute(KeyValue::new(
+                    attribute::NETWORK_PROTOCOL_VERSION,
+                    crate::inbound::protocol_version(*version),
+                ));
                 span.set_attribute(KeyValue::new(
                     "http.response.status_code",
                     i64::from(response.status.as_u16()),
@@ -223,7 +227,7 @@ impl TracedClient {
             }
             Err(error) => span.fail(error.error_type(), error.to_string()),
         }
-        outcome
+        outcome.map(|(response, _)| response)
     }
 
     fn classify(&self, error: reqwest::Error) -> OutboundError {

@@ -15,7 +15,7 @@ use opentelemetry::{
     trace::{SpanBuilder, SpanKind, TraceContextExt as _},
 };
 
-use crate::edge::{EdgeSpan, EdgeTracer, PEER_SERVICE};
+use crate::edge::{EdgeSpan, EdgeTracer, peer_service};
 
 /// A simulated remote system (e.g. `"stripe"`), made by [`crate::Telemetry::remote_system`].
 #[derive(Debug, Clone)]
@@ -41,16 +41,16 @@ impl RemoteSystem {
     }
 
     /// Starts a CLIENT span for one call to this system, as a child of the current span.
-    /// `peer.service` is set to the system's name; add the rest with `attributes`.
+    /// `service.peer.name` and `peer.service` are set to the system's name; add the rest with
+    /// `attributes`.
     pub fn start_call(
         &self,
         span_name: impl Into<Cow<'static, str>>,
         attributes: Vec<KeyValue>,
     ) -> RemoteCall {
         let builder = || {
-            SpanBuilder::from_name(span_name).with_attributes(
-                std::iter::once(KeyValue::new(PEER_SERVICE, self.name)).chain(attributes).collect::<Vec<_>>(),
-            )
+            SpanBuilder::from_name(span_name)
+                .with_attributes(peer_service(self.name).into_iter().chain(attributes).collect::<Vec<_>>())
         };
         RemoteCall { span: self.tracer.start(&Context::current(), SpanKind::Client, builder) }
     }

@@ -141,6 +141,12 @@ async fn a_checkout_produces_one_trace_shaped_as_designed_across_all_services_an
         assert_eq!(span.str_attribute("url.path"), Some(route));
         assert_eq!(span.attribute("http.response.status_code").and_then(Attr::as_i64), Some(201));
         assert_eq!(span.str_attribute("server.address"), Some("127.0.0.1"));
+        // The socket the request came in on, and the client (no proxy in between: the same).
+        assert_eq!(span.str_attribute("network.peer.address"), Some("127.0.0.1"));
+        assert_eq!(span.str_attribute("client.address"), Some("127.0.0.1"));
+        let port = span.attribute("network.peer.port").and_then(Attr::as_i64).unwrap_or_default();
+        assert!(port > 0 && span.attribute("client.port").and_then(Attr::as_i64) == Some(port));
+        assert_eq!(span.attribute("url.query"), None, "no query string, no attribute");
         assert_eq!(span.status, StatusCode::Unset);
     }
     // … and on CLIENT spans.
@@ -148,13 +154,16 @@ async fn a_checkout_produces_one_trace_shaped_as_designed_across_all_services_an
         (gw_client, "order-service", format!("{}/orders", stack_url(order_server))),
         (order_client, "payment-service", format!("{}/payments", stack_url(pay_server))),
     ] {
-        assert_eq!(span.str_attribute("peer.service"), Some(peer));
+        assert_eq!(span.str_attribute("service.peer.name"), Some(peer));
+        assert_eq!(span.str_attribute("peer.service"), Some(peer), "the deprecated name Jaeger reads");
+        assert_eq!(span.str_attribute("network.protocol.version"), Some("1.1"));
         assert_eq!(span.str_attribute("http.request.method"), Some("POST"));
         assert_eq!(span.str_attribute("url.full"), Some(url.as_str()));
         assert_eq!(span.attribute("http.response.status_code").and_then(Attr::as_i64), Some(201));
         assert_eq!(span.status, StatusCode::Unset);
     }
     assert_eq!(stripe.str_attribute("peer.service"), Some("stripe"));
+    assert_eq!(stripe.str_attribute("service.peer.name"), Some("stripe"));
     assert_eq!(stripe.attribute("http.response.status_code").and_then(Attr::as_i64), Some(200));
 
     // Assert: business attributes and events.

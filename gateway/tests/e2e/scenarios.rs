@@ -116,6 +116,8 @@ async fn slow_stripe_times_out_twice_retries_with_backoff_and_succeeds_on_the_th
     assert!(attempts[1].start_unix_nano >= attempts[0].end_unix_nano + 10_000_000);
     assert_eq!(payment.status, StatusCode::Unset);
     assert_every_span_says(&spans, "slow-stripe");
+    let root = the_span(&refs, "gateway", Kind::Server, "POST /api/checkout");
+    assert_eq!(root.str_attribute("url.query"), Some("scenario=slow-stripe"), "the query string, as sent");
 }
 
 #[tokio::test]

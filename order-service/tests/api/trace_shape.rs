@@ -61,6 +61,9 @@ async fn an_order_is_a_server_span_over_validation_inventory_queries_and_the_pay
         let span = telemetry.span(query);
         assert_eq!((span.span_kind.clone(), span.parent_span_id), (SpanKind::Client, root), "{query}");
         assert_eq!(attribute(&span, "db.system.name"), Some(&"sqlite".into()));
+        assert_eq!(attribute(&span, "db.namespace"), Some(&"main".into()));
+        assert_eq!(attribute(&span, "db.query.summary"), Some(&query.into()), "the span's name");
+        assert_eq!(attribute(&span, "db.response.status_code"), None, "only on an error");
     }
 
     let calls = telemetry.spans_named("POST /payments");

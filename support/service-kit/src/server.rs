@@ -79,7 +79,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             // Shutdown first: under a flood of connections it must still be noticed at once.
             biased;
             () = &mut shutdown => break,
@@ -94,7 +94,13 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // Each request learns which socket it came from (`ConnectInfo`, as `axum::serve` gives
+        // it with `into_make_service_with_connect_info`): the inbound span's `network.peer.*`.
+        let router = router.clone();
+        let service = TowerToHyperService::new(tower::service_fn(move |mut request: Request<_>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            tower::ServiceExt::oneshot(router.clone(), request)
+        }));
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
