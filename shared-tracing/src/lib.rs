@@ -7,7 +7,8 @@
 //! - [`config`]: the standard `OTEL_*` variables, parsed once.
 //! - [`telemetry`]: [`init`] / [`Telemetry::builder`] (logs + propagation + OTLP export) and the
 //!   [`Telemetry`] handle whose [`Telemetry::shutdown`] flushes every finished span.
-//! - [`console`]: the exporters `OTEL_TRACES_EXPORTER` chooses (OTLP, the console, none).
+//! - [`export`]: where finished spans go (`OTEL_TRACES_EXPORTER`: OTLP over http or https,
+//!   the console, none).
 //! - [`propagation`]: W3C `traceparent` / `tracestate` / `baggage` (the only module that touches them).
 //! - [`inbound`]: an axum layer making one SERVER span per request.
 //! - [`edge`]: edge spans (SERVER, CLIENT, a remote system's) with the OpenTelemetry API, and
@@ -37,8 +38,8 @@
 
 pub mod bridge;
 pub mod config;
-pub mod console;
 pub mod edge;
+pub mod export;
 pub mod hardening;
 pub mod inbound;
 pub mod logging;

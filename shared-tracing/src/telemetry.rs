@@ -21,7 +21,6 @@
 use std::{io::IsTerminal as _, sync::Arc, time::Duration};
 
 use opentelemetry::{InstrumentationScope, KeyValue, global, trace::TracerProvider as _};
-use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
@@ -35,8 +34,7 @@ use tracing_subscriber::{
     EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
-use crate::config::{Exporters, LogFormat, Protocol, TelemetryConfig};
-use crate::console::{Console, SelectedExporters};
+use crate::config::TelemetryConfig;
 use crate::edge::EdgeTracer;
 use crate::hardening::{
     export_queue::{Admission, CountingExporter, ExportQueues, QueueGauge},
@@ -76,6 +74,16 @@ pub enum TelemetryError {
     /// The OTLP exporter could not be built (for example, a malformed endpoint URL).
     #[error("could not build the OTLP span exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// The certificate to trust for the collector (`OTEL_EXPORTER_OTLP_CERTIFICATE`) is unusable.
+    #[error("{variable}={path}: {reason}")]
+    Certificate {
+        /// The variable that named it.
+        variable: &'static str,
+        /// The path it gave.
+        path: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// A global `tracing` subscriber was already installed.
     #[error("could not install the tracing subscriber: {0}")]
     Subscriber(#[from] tracing_subscriber::util::TryInitError),
@@ -370,25 +378,6 @@ fn sampler_from_env() -> Box<dyn opentelemetry_sdk::trace::ShouldSample> {
     opentelemetry_sdk::trace::Config::default().sampler
 }
 
-/// The exporters `OTEL_TRACES_EXPORTER` names, as one.
-fn exporters(
-    Exporters { otlp, console }: Exporters,
-    protocol: Protocol,
-    log_format: LogFormat,
-) -> Result<SelectedExporters, TelemetryError> {
-    // Endpoint, timeout, headers and compression come from the standard OTEL_EXPORTER_OTLP_*
-    // variables, which the exporter reads itself (and appends `/v1/traces` to the generic
-    // endpoint for http).
-    let http = |protocol| SpanExporter::builder().with_http().with_protocol(protocol).build();
-    let otlp = match (otlp, protocol) {
-        (false, _) => None,
-        (true, Protocol::HttpProtobuf) => Some(http(opentelemetry_otlp::Protocol::HttpBinary)?),
-        (true, Protocol::HttpJson) => Some(http(opentelemetry_otlp::Protocol::HttpJson)?),
-        (true, Protocol::Grpc) => Some(SpanExporter::builder().with_tonic().build()?),
-    };
-    Ok(SelectedExporters { otlp, console: console.then(|| Console::new(log_format)) })
-}
-
 fn build_provider(
     config: &TelemetryConfig,
     resource: Resource,
@@ -396,7 +385,7 @@ fn build_provider(
     gauge: Arc<QueueGauge>,
     pipeline: &Pipeline,
 ) -> Result<SdkTracerProvider, TelemetryError> {
-    let exporter = exporters(config.exporters, config.protocol, config.log_format)?;
+    let exporter = crate::export::selected(config)?;
     // The batch processor exports from its own thread, so a slow or missing collector never adds
     // latency to a request; its queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory, and spans beyond it
     // are dropped and counted (see `hardening::export_queue`) rather than blocking.

@@ -16,8 +16,16 @@ use crate::receiver::{Sink, SpanStore};
 
 /// The gRPC `TraceService`, handing what it receives to its sink.
 #[derive(Debug, Clone)]
-struct Collector<S> {
+pub struct Collector<S> {
     sink: S,
+}
+
+/// The gRPC service of the receiver, accepting gzip, for serving on a server of the caller's
+/// own (behind TLS, say).
+pub fn service<S: Sink>(sink: S) -> TraceServiceServer<Collector<S>> {
+    // gzip, which every OTLP server must accept (and the SDKs send with
+    // OTEL_EXPORTER_OTLP_COMPRESSION=gzip).
+    TraceServiceServer::new(Collector { sink }).accept_compressed(tonic::codec::CompressionEncoding::Gzip)
 }
 
 #[tonic::async_trait]
@@ -58,10 +66,7 @@ impl<S> Drop for RunningGrpcReceiver<S> {
 pub async fn spawn<S: Sink>(addr: SocketAddr, store: S) -> std::io::Result<RunningGrpcReceiver<S>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    // gzip, which every OTLP server must accept (and the SDKs send with
-    // OTEL_EXPORTER_OTLP_COMPRESSION=gzip).
-    let service = TraceServiceServer::new(Collector { sink: store.clone() })
-        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let service = self::service(store.clone());
     let task = tokio::spawn(async move {
         let served = tonic::transport::Server::builder()
             .add_service(service)

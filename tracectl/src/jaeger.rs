@@ -21,7 +21,7 @@ pub enum JaegerError {
     #[error("{0:?} is not a trace id: expected 32 hexadecimal digits, not all zero")]
     InvalidTraceId(String),
     /// The `--jaeger` URL is not usable.
-    #[error("{0:?} is not a usable Jaeger URL: expected http://host:port (this build has no TLS)")]
+    #[error("{0:?} is not a usable Jaeger URL: expected http://host:port or https://host:port")]
     InvalidUrl(String),
     /// No connection, or no answer in time.
     #[error("cannot reach Jaeger at {url}: {cause}")]
@@ -113,11 +113,12 @@ pub struct Jaeger {
 }
 
 impl Jaeger {
-    /// A client for the Jaeger at `url` (e.g. `http://localhost:16686`).
+    /// A client for the Jaeger at `url` (e.g. `http://localhost:16686`, or an `https://` one,
+    /// whose certificate is checked against the system's trusted roots).
     pub fn new(url: &str) -> Result<Self, JaegerError> {
         let invalid = || JaegerError::InvalidUrl(url.to_owned());
         let base = reqwest::Url::parse(url.trim_end_matches('/')).map_err(|_| invalid())?;
-        if base.scheme() != "http" || base.host_str().is_none() {
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(invalid());
         }
         let http = reqwest::Client::builder()
@@ -283,10 +284,11 @@ mod tests {
     }
 
     #[test]
-    fn only_http_urls_are_accepted() {
+    fn http_and_https_urls_are_accepted_and_nothing_else() {
         assert!(Jaeger::new("http://localhost:16686/").is_ok());
+        assert!(Jaeger::new("https://jaeger.example.com").is_ok());
         assert!(Jaeger::new("localhost:16686").is_err());
-        assert!(Jaeger::new("https://jaeger.example.com").is_err());
+        assert!(Jaeger::new("ftp://jaeger.example.com").is_err());
     }
 
     #[test]

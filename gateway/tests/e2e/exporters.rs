@@ -132,3 +132,124 @@ async fn with_no_exporter_a_service_exports_nothing_but_the_trace_goes_on_behind
     let order_server = the_span(&spans, "order-service", Kind::Server, "POST /orders");
     assert!(order_server.parent_span_id.is_some(), "its parent is the gateway's CLIENT span, never sent");
 }
+
+/// A private CA, and a certificate for `localhost` that it signed: `(CA, certificate, key)`, PEM.
+fn private_ca_and_certificate() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "traced-checkout test CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let certificate =
+        CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+    (ca.pem(), certificate.pem(), key.serialize_pem())
+}
+
+/// tracectl's receiver behind TLS on one port: OTLP/HTTP (`/v1/traces`, HTTP/1.1) and OTLP/gRPC
+/// (HTTP/2, chosen by ALPN). Returns the port and the store.
+async fn tls_receiver(certificate: &str, key: &str) -> (u16, SpanStore) {
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo},
+        server::conn::auto::Builder,
+        service::TowerToHyperService,
+    };
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _};
+    let store = SpanStore::default();
+    let app = tracectl::receiver::router(store.clone()).route_service(
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        tracectl::grpc::service(store.clone()),
+    );
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from_pem_slice(certificate.as_bytes()).unwrap()],
+            PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+        )
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // A client that refuses our certificate ends its handshake here: nothing to serve.
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = TowerToHyperService::new(app);
+                let _ = Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await;
+            });
+        }
+    });
+    (port, store)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spans_go_over_https_and_grpc_with_tls_to_a_collector_whose_ca_the_certificate_variable_names() {
+    let (ca, certificate, key) = private_ca_and_certificate();
+    let ca_file = std::env::temp_dir().join(format!("traced-checkout-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, &ca).unwrap();
+    let (port, store) = tls_receiver(&certificate, &key).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+
+    for protocol in ["http/protobuf", "grpc"] {
+        // The gateway alone (order-service is a closed port): its two spans of a failed checkout.
+        let env = with_extra(
+            base_env(&format!("https://localhost:{port}")),
+            &[
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca_file.to_str().unwrap()),
+                ("ORDER_SERVICE_URL", &format!("http://{closed}")),
+            ],
+        );
+        let gateway = start("gateway", &env).await;
+        let body: Value = post_checkout_to(&gateway).await;
+        let trace_id = trace_id_of(&body);
+        let spans = store
+            .wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 2)
+            .await
+            .unwrap_or_else(|_| panic!("{protocol}: nothing arrived over TLS: {:#?}", gateway.logs()));
+        assert!(gateway.stop().await.success());
+        assert!(of_trace(&spans, &trace_id).iter().all(|s| s.service_name == "gateway"), "{protocol}");
+    }
+
+    // Without the CA, the collector's certificate is not trusted: the export fails, and says why.
+    let env = with_extra(
+        base_env(&format!("https://localhost:{port}")),
+        &[("ORDER_SERVICE_URL", &format!("http://{closed}"))],
+    );
+    let gateway = start("gateway", &env).await;
+    let body: Value = post_checkout_to(&gateway).await;
+    gateway
+        .wait_for_logs("an export refused for an untrusted certificate", |lines| {
+            lines.iter().any(|l| l.contains("UnknownIssuer"))
+        })
+        .await;
+    assert!(gateway.stop().await.success());
+    assert!(of_trace(&store.spans(), &trace_id_of(&body)).is_empty(), "nothing got through untrusted");
+    let _ = std::fs::remove_file(ca_file);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_variable_naming_no_readable_certificate_stops_the_start_and_says_which() {
+    let env = with_extra(
+        base_env("https://localhost:4318"),
+        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem")],
+    );
+    let output = tokio::process::Command::new(binary("gateway"))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(said.contains("OTEL_EXPORTER_OTLP_CERTIFICATE=/nonexistent/ca.pem"), "{said}");
+}
+
+/// Posts the DESIGN.md checkout to one gateway process; returns the JSON answer.
+async fn post_checkout_to(gateway: &Service) -> Value {
+    let response = http().post(format!("{}/api/checkout", gateway.url())).json(&checkout_body()).send().await;
+    response.unwrap().json().await.unwrap()
+}

@@ -67,7 +67,7 @@ pub async fn receiver() -> RunningReceiver {
 ///
 /// Beware `cargo test -p gateway`: it rebuilds only the gateway, and the other services would be
 /// whatever an earlier build left behind. Always run these tests with `--workspace`.
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     let gateway = PathBuf::from(env!("CARGO_BIN_EXE_gateway"));
     let path = gateway.with_file_name(name);
     assert!(path.exists(), "{} is missing: run the tests with `cargo test --workspace`", path.display());

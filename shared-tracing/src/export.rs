@@ -2,25 +2,124 @@
 //! (stdout, one line per span, for a look without any collector), both, or nowhere (`none`: spans
 //! are still made and their context still propagates, so trace ids are still answered).
 //!
+//! OTLP goes over `http/protobuf`, `http/json` or `grpc` (`OTEL_EXPORTER_OTLP_PROTOCOL`), to an
+//! `http://` or an `https://` collector. Over https the collector's certificate is checked
+//! against the system's trusted roots plus, if `OTEL_EXPORTER_OTLP_CERTIFICATE` (or its `TRACES_`
+//! form) names a PEM file, the certificates in it: a private CA, or a collector's self-signed
+//! certificate. Endpoint, headers, timeout and compression are read by the exporter itself.
+//!
 //! The OpenTelemetry specification leaves the console format to each SDK ("Standard Output",
 //! `specification/trace/sdk_exporters/stdout.md`: not for production, output unspecified). Here it
 //! follows `LOG_FORMAT`, so a span line sits among the log lines in their own shape: readable text,
 //! or one JSON object per line that a log pipeline can parse.
 
-use std::{io::Write as _, time::UNIX_EPOCH};
+use std::{
+    io::Write as _,
+    time::{Duration, UNIX_EPOCH},
+};
 
 use opentelemetry::{
     Value,
     trace::{SpanId, SpanKind, Status},
 };
-use opentelemetry_otlp::SpanExporter as OtlpExporter;
+use opentelemetry_otlp::{
+    SpanExporter as OtlpExporter, WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _,
+    tonic_types::transport::{Certificate, ClientTlsConfig},
+};
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
     trace::{SpanData, SpanExporter},
 };
 
-use crate::config::LogFormat;
+use crate::{
+    TelemetryConfig, TelemetryError,
+    config::{LogFormat, Protocol},
+};
+
+/// The exporters `config` names, as one.
+pub(crate) fn selected(config: &TelemetryConfig) -> Result<SelectedExporters, TelemetryError> {
+    let otlp = config.exporters.otlp.then(|| otlp(config.protocol)).transpose()?;
+    let console = config.exporters.console.then(|| Console::new(config.log_format));
+    Ok(SelectedExporters { otlp, console })
+}
+
+/// The OTLP exporter over `protocol`, trusting the extra certificate if one is named.
+fn otlp(protocol: Protocol) -> Result<OtlpExporter, TelemetryError> {
+    let trusted = trusted_certificate()?;
+    let http = |protocol| {
+        let builder = OtlpExporter::builder().with_http().with_protocol(protocol);
+        match &trusted {
+            // The exporter's own client trusts the system's roots only.
+            None => builder.build(),
+            Some(pem) => builder.with_http_client(http_client_trusting(pem)?).build(),
+        }
+    };
+    Ok(match protocol {
+        Protocol::HttpProtobuf => http(opentelemetry_otlp::Protocol::HttpBinary)?,
+        Protocol::HttpJson => http(opentelemetry_otlp::Protocol::HttpJson)?,
+        Protocol::Grpc => {
+            // Without roots of its own the exporter's TLS trusts nothing (tonic's
+            // `ClientTlsConfig::new()` is empty), so every https collector would fail: the
+            // system's roots, plus the named certificate. Ignored for an http:// endpoint.
+            let mut tls = ClientTlsConfig::new().with_enabled_roots();
+            if let Some(pem) = &trusted {
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            OtlpExporter::builder().with_tonic().with_tls_config(tls).build()?
+        }
+    })
+}
+
+/// The PEM file `OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`, else `OTEL_EXPORTER_OTLP_CERTIFICATE`,
+/// names, read; `None` when neither is set. One that cannot be read or holds no certificate stops
+/// the start: trust that was asked for and is missing would only show later, as failed exports.
+fn trusted_certificate() -> Result<Option<Vec<u8>>, TelemetryError> {
+    let named =
+        ["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"].into_iter().find_map(
+            |variable| Some((variable, std::env::var(variable).ok().filter(|v| !v.trim().is_empty())?)),
+        );
+    let Some((variable, path)) = named else {
+        return Ok(None);
+    };
+    let unusable = |reason: String| TelemetryError::Certificate { variable, path: path.clone(), reason };
+    let pem = std::fs::read(path.trim()).map_err(|e| unusable(e.to_string()))?;
+    if reqwest::Certificate::from_pem_bundle(&pem).map_or(true, |certificates| certificates.is_empty()) {
+        return Err(unusable("holds no PEM certificate".to_owned()));
+    }
+    Ok(Some(pem))
+}
+
+/// The blocking HTTP client the exporter would build, trusting `pem` as well. Built on a thread of
+/// its own, as the exporter builds its own: reqwest's blocking client runs a runtime of its own,
+/// which must not be created inside the service's.
+fn http_client_trusting(
+    pem: &[u8],
+) -> Result<reqwest::blocking::Client, opentelemetry_otlp::ExporterBuildError> {
+    let failed = |reason: String| opentelemetry_otlp::ExporterBuildError::InternalFailure(reason);
+    let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| failed(e.to_string()))?;
+    let timeout = export_timeout();
+    std::thread::spawn(move || {
+        certificates
+            .into_iter()
+            .fold(reqwest::blocking::Client::builder().timeout(timeout), |builder, certificate| {
+                builder.add_root_certificate(certificate)
+            })
+            .build()
+    })
+    .join()
+    .map_err(|_| failed("the thread building the HTTP client panicked".to_owned()))?
+    .map_err(|e| failed(format!("the HTTP client could not be built: {e}")))
+}
+
+/// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, in milliseconds (10 s by
+/// default): what the exporter gives its own client, so a client built here gets it too.
+fn export_timeout() -> Duration {
+    ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"]
+        .into_iter()
+        .find_map(|variable| std::env::var(variable).ok()?.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(10), Duration::from_millis)
+}
 
 /// The exporters `OTEL_TRACES_EXPORTER` named, as one [`SpanExporter`]: each batch is printed
 /// (console), then sent (OTLP); with neither, it is dropped.
