@@ -82,7 +82,7 @@ fn trusted_certificate() -> Result<Option<Vec<u8>>, TelemetryError> {
     let Some((variable, path)) = named else {
         return Ok(None);
     };
-    let unusable = |reason: String| TelemetryError::Certificate { variable, path: path.clone(), reason };
+    let unusable = |reason: String| TelemetryError::Certificate(format!("{variable}={path}: {reason}"));
     let pem = std::fs::read(path.trim()).map_err(|e| unusable(e.to_string()))?;
     if reqwest::Certificate::from_pem_bundle(&pem).map_or(true, |certificates| certificates.is_empty()) {
         return Err(unusable("holds no PEM certificate".to_owned()));
@@ -212,10 +212,8 @@ impl Console {
             Status::Error { description } => line.push_str(&format!(" status=error({description:?})")),
         }
         for kv in &span.attributes {
-            match &kv.value {
-                Value::String(s) => line.push_str(&format!(" {}={:?}", kv.key, s.as_str())),
-                other => line.push_str(&format!(" {}={other}", kv.key)),
-            }
+            // A string quoted (and escaped) as in JSON, a number or a boolean as it is.
+            line.push_str(&format!(" {}={}", kv.key, json_value(&kv.value)));
         }
         if !span.events.is_empty() {
             let names: Vec<&str> = span.events.iter().map(|e| e.name.as_ref()).collect();
@@ -250,14 +248,9 @@ impl Console {
     }
 }
 
-fn kind(kind: &SpanKind) -> &'static str {
-    match kind {
-        SpanKind::Server => "server",
-        SpanKind::Client => "client",
-        SpanKind::Producer => "producer",
-        SpanKind::Consumer => "consumer",
-        SpanKind::Internal => "internal",
-    }
+/// `server`, `client`, `internal`, `producer` or `consumer`.
+fn kind(kind: &SpanKind) -> String {
+    format!("{kind:?}").to_ascii_lowercase()
 }
 
 fn duration_ms(span: &SpanData) -> f64 {

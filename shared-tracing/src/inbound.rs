@@ -166,25 +166,20 @@ fn server_span(request: &Request) -> SpanBuilder {
     // The socket the request came in on (when the server recorded it: `ConnectInfo`), and the
     // client: the first `X-Forwarded-For` entry when a proxy added one (the semantic conventions
     // ask for the original client), else the peer itself.
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| *peer);
-    if let Some(peer) = peer {
-        attributes.push(KeyValue::new(attribute::NETWORK_PEER_ADDRESS, peer.ip().to_string()));
-        attributes.push(KeyValue::new(attribute::NETWORK_PEER_PORT, i64::from(peer.port())));
+    let forwarded_for = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let forwarded_for =
+        forwarded_for.and_then(|v| v.split(',').next()).map(str::trim).filter(|v| !v.is_empty());
+    if let Some(client) = forwarded_for {
+        attributes.push(KeyValue::new(attribute::CLIENT_ADDRESS, client.to_owned()));
     }
-    let forwarded_for = request
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    match (forwarded_for, peer) {
-        (Some(client), _) => attributes.push(KeyValue::new(attribute::CLIENT_ADDRESS, client.to_owned())),
-        (None, Some(peer)) => {
-            attributes.push(KeyValue::new(attribute::CLIENT_ADDRESS, peer.ip().to_string()));
-            attributes.push(KeyValue::new(attribute::CLIENT_PORT, i64::from(peer.port())));
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let (address, port) = (peer.ip().to_string(), i64::from(peer.port()));
+        if forwarded_for.is_none() {
+            attributes.push(KeyValue::new(attribute::CLIENT_ADDRESS, address.clone()));
+            attributes.push(KeyValue::new(attribute::CLIENT_PORT, port));
         }
-        (None, None) => {}
+        attributes.push(KeyValue::new(attribute::NETWORK_PEER_ADDRESS, address));
+        attributes.push(KeyValue::new(attribute::NETWORK_PEER_PORT, port));
     }
     let (server_address, server_port) = host_and_port(request.headers());
     if let Some(address) = server_address {

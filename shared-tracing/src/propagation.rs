@@ -106,21 +106,13 @@ struct EveryLine<'a> {
     headers: &'a HeaderMap,
     /// Every `tracestate` line, joined with commas when there is more than one (RFC 7230 3.2.2,
     /// which the specification points to: "they MUST be combined into a single header").
-    tracestate: Option<std::borrow::Cow<'a, str>>,
+    tracestate: Option<String>,
 }
 
 impl<'a> EveryLine<'a> {
     fn new(headers: &'a HeaderMap) -> Self {
-        let mut lines = headers.get_all(TRACESTATE).iter().filter_map(|v| v.to_str().ok());
-        let tracestate = match (lines.next(), lines.next()) {
-            (None, _) => None,
-            (Some(one), None) => Some(one.into()),
-            (Some(first), Some(second)) => {
-                let joined = [first, second].into_iter().chain(lines).collect::<Vec<_>>().join(",");
-                Some(joined.into())
-            }
-        };
-        Self { headers, tracestate }
+        let lines: Vec<&str> = headers.get_all(TRACESTATE).iter().filter_map(|v| v.to_str().ok()).collect();
+        Self { headers, tracestate: (!lines.is_empty()).then(|| lines.join(",")) }
     }
 }
 
