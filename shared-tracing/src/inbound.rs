@@ -174,9 +174,9 @@ fn server_span(request: &Request) -> SpanBuilder {
     }
     if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
         let (address, port) = (peer.ip().to_string(), i64::from(peer.port()));
+        // (`client.port` is opt-in for HTTP servers: left out, one attribute fewer per request.)
         if forwarded_for.is_none() {
             attributes.push(KeyValue::new(attribute::CLIENT_ADDRESS, address.clone()));
-            attributes.push(KeyValue::new(attribute::CLIENT_PORT, port));
         }
         attributes.push(KeyValue::new(attribute::NETWORK_PEER_ADDRESS, address));
         attributes.push(KeyValue::new(attribute::NETWORK_PEER_PORT, port));
