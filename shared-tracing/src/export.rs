@@ -100,12 +100,7 @@ fn http_client_trusting(
     let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| failed(e.to_string()))?;
     let timeout = export_timeout();
     std::thread::spawn(move || {
-        certificates
-            .into_iter()
-            .fold(reqwest::blocking::Client::builder().timeout(timeout), |builder, certificate| {
-                builder.add_root_certificate(certificate)
-            })
-            .build()
+        reqwest::blocking::Client::builder().timeout(timeout).tls_certs_merge(certificates).build()
     })
     .join()
     .map_err(|_| failed("the thread building the HTTP client panicked".to_owned()))?
