@@ -340,19 +340,7 @@ async fn with_otlp_grpc_the_same_trace_arrives_over_grpc_compressed_or_not() {
 #[tokio::test(flavor = "multi_thread")]
 async fn trace_context_and_allow_listed_baggage_reach_the_next_hop_from_the_client_span() {
     // Arrange: in place of payment-service, a server that records the headers it receives.
-    use axum::{Json, Router, http::HeaderMap, routing::post};
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(None::<HeaderMap>));
-    let recorder = seen.clone();
-    let app = Router::new().route(
-        "/payments",
-        post(move |headers: HeaderMap| async move {
-            *recorder.lock().unwrap() = Some(headers);
-            (axum::http::StatusCode::CREATED, Json(serde_json::json!({"payment_id": "pay_recorded"})))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let payment_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (payment_url, seen) = payment_recorder().await;
     let receiver = receiver().await;
     let env = base_env(&receiver.endpoint());
     let order = start("order-service", &with_var(&env, "PAYMENT_SERVICE_URL", &payment_url)).await;
@@ -428,19 +416,7 @@ async fn with_b3_propagators_a_zipkin_era_callers_trace_is_continued_and_b3_is_s
     // Arrange: in place of payment-service, a server that records the headers it receives; the
     // gateway and order-service read and write B3 (the single `b3` header and `X-B3-*`) as well
     // as W3C.
-    use axum::{Json, Router, http::HeaderMap, routing::post};
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(None::<HeaderMap>));
-    let recorder = seen.clone();
-    let app = Router::new().route(
-        "/payments",
-        post(move |headers: HeaderMap| async move {
-            *recorder.lock().unwrap() = Some(headers);
-            (axum::http::StatusCode::CREATED, Json(serde_json::json!({"payment_id": "pay_recorded"})))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let payment_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (payment_url, seen) = payment_recorder().await;
     let receiver = receiver().await;
     let env =
         with_var(&base_env(&receiver.endpoint()), "OTEL_PROPAGATORS", "tracecontext,baggage,b3,b3multi");
@@ -477,4 +453,23 @@ async fn with_b3_propagators_a_zipkin_era_callers_trace_is_continued_and_b3_is_s
     assert_eq!(gw_server.parent_span_id.as_deref(), Some(b3_span), "the B3 caller's span is the parent");
     let client = the_span(&spans, "order-service", Kind::Client, "POST /payments");
     assert_eq!(header("x-b3-spanid"), client.span_id, "the next hop's B3 parent is the CLIENT span");
+}
+
+/// In place of payment-service: a server that answers every payment and keeps the headers of the
+/// last one it got. Returns its URL and those headers.
+async fn payment_recorder() -> (String, std::sync::Arc<std::sync::Mutex<Option<axum::http::HeaderMap>>>) {
+    use axum::{Json, Router, http::HeaderMap, routing::post};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None::<HeaderMap>));
+    let recorder = seen.clone();
+    let app = Router::new().route(
+        "/payments",
+        post(move |headers: HeaderMap| async move {
+            *recorder.lock().unwrap() = Some(headers);
+            (axum::http::StatusCode::CREATED, Json(serde_json::json!({"payment_id": "pay_recorded"})))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
 }

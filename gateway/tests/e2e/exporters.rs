@@ -76,8 +76,7 @@ async fn with_the_console_exporter_each_span_is_a_line_on_stdout_and_nothing_is_
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let gateway = start("gateway", &with_var(&env, "ORDER_SERVICE_URL", &format!("http://{closed}"))).await;
 
-    let response = http().post(format!("{}/api/checkout", gateway.url())).json(&checkout_body()).send().await;
-    let body: Value = response.unwrap().json().await.unwrap();
+    let body: Value = post_checkout(&gateway).await.json().await.unwrap();
     let trace_id = trace_id_of(&body);
     let (status, logs) = gateway.stop_with_logs().await;
 
@@ -109,8 +108,7 @@ async fn with_no_exporter_a_service_exports_nothing_but_the_trace_goes_on_behind
         with_var(&with_var(&env, "ORDER_SERVICE_URL", &order.url()), "OTEL_TRACES_EXPORTER", "none");
     let gateway = start("gateway", &gateway_env).await;
 
-    let response = http().post(format!("{}/api/checkout", gateway.url())).json(&checkout_body()).send().await;
-    let response = response.unwrap();
+    let response = post_checkout(&gateway).await;
     assert_eq!(response.status(), 201);
     let traceresponse = response.headers()["traceresponse"].to_str().unwrap().to_owned();
     let body: Value = response.json().await.unwrap();
@@ -204,7 +202,7 @@ async fn spans_go_over_https_and_grpc_with_tls_to_a_collector_whose_ca_the_certi
             ],
         );
         let gateway = start("gateway", &env).await;
-        let body: Value = post_checkout_to(&gateway).await;
+        let body: Value = post_checkout(&gateway).await.json().await.unwrap();
         let trace_id = trace_id_of(&body);
         let spans = store
             .wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 2)
@@ -220,7 +218,7 @@ async fn spans_go_over_https_and_grpc_with_tls_to_a_collector_whose_ca_the_certi
         &[("ORDER_SERVICE_URL", &format!("http://{closed}"))],
     );
     let gateway = start("gateway", &env).await;
-    let body: Value = post_checkout_to(&gateway).await;
+    let body: Value = post_checkout(&gateway).await.json().await.unwrap();
     gateway
         .wait_for_logs("an export refused for an untrusted certificate", |lines| {
             lines.iter().any(|l| l.contains("UnknownIssuer"))
@@ -246,10 +244,4 @@ async fn a_certificate_variable_naming_no_readable_certificate_stops_the_start_a
     let said =
         format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(said.contains("OTEL_EXPORTER_OTLP_CERTIFICATE=/nonexistent/ca.pem"), "{said}");
-}
-
-/// Posts the DESIGN.md checkout to one gateway process; returns the JSON answer.
-async fn post_checkout_to(gateway: &Service) -> Value {
-    let response = http().post(format!("{}/api/checkout", gateway.url())).json(&checkout_body()).send().await;
-    response.unwrap().json().await.unwrap()
 }

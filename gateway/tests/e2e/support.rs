@@ -278,7 +278,8 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(30)).tls_certs_only([]).build().unwrap()
 }
 
-/// A gateway to send checkouts to: three processes ([`Stack`]) or three routers in this process
+/// A gateway to send checkouts to: three processes ([`Stack`]), a gateway process alone
+/// ([`Service`]) or three routers in this process
 /// ([`crate::in_process::InProcess`]).
 pub trait Gateway {
     /// The gateway's base URL.
@@ -286,6 +287,12 @@ pub trait Gateway {
 
     fn checkout_url(&self) -> String {
         format!("{}/api/checkout", self.url())
+    }
+}
+
+impl Gateway for Service {
+    fn url(&self) -> String {
+        Service::url(self)
     }
 }
 

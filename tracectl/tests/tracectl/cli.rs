@@ -102,13 +102,15 @@ fn param<'a>(pairs: &[(String, String)], names: &[&'a str]) -> Option<(String, &
     })
 }
 
+/// A query string's `(name, value)` pairs, decoded, in order (Go's `url.Values`).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let url = reqwest::Url::parse(&format!("http://jaeger/?{query}")).unwrap();
+    url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
 /// A search read as `parser` reads it, answered as the memory store answers it.
 fn find_traces(parser: Parser, query: &str) -> (StatusCode, String) {
-    let pairs: Vec<(String, String)> = reqwest::Url::parse(&format!("http://jaeger/?{query}"))
-        .unwrap()
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let pairs = query_pairs(query);
     let names = parser.names();
     let (time_min, time_max) = (param(&pairs, names.time_min), param(&pairs, names.time_max));
     if matches!(parser, Parser::HttpGateway) && (time_min.is_none() || time_max.is_none()) {
@@ -162,12 +164,7 @@ async fn search(State(fake): State<FakeJaeger>, RawQuery(query): RawQuery) -> im
 /// alias 2.19 added): `service` and `span_kind` select; a span kind left empty by the store is
 /// answered as `internal`.
 async fn operations(State(fake): State<FakeJaeger>, RawQuery(query): RawQuery) -> impl IntoResponse {
-    let pairs: Vec<(String, String)> =
-        reqwest::Url::parse(&format!("http://jaeger/?{}", query.unwrap_or_default()))
-            .unwrap()
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+    let pairs = query_pairs(&query.unwrap_or_default());
     let kind_names: &[&str] = match fake.parser {
         Parser::HttpGateway => &["span_kind"],
         Parser::QueryParser => &["spanKind", "span_kind"],
