@@ -21,7 +21,7 @@ use axum::{
 use opentelemetry::{
     Context, KeyValue,
     baggage::{Baggage, BaggageExt as _},
-    trace::{SpanBuilder, SpanKind, TraceContextExt as _},
+    trace::{SpanBuilder, SpanKind},
 };
 
 use opentelemetry_semantic_conventions::attribute;
@@ -133,7 +133,7 @@ async fn serve_in_span(tracer: &EdgeTracer, request: Request, next: Next, parent
     if status.is_server_error() {
         span.fail(status.as_str().to_owned(), "");
     }
-    if let Some(value) = propagation::traceresponse_value(span.context().span().span_context()) {
+    if let Some(value) = propagation::traceresponse_value(span.context()) {
         response.headers_mut().insert(TRACERESPONSE, value);
     }
     response

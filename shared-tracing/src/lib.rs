@@ -20,7 +20,8 @@
 //! - [`remote`]: spans for a simulated remote system under its own `service.name`.
 //! - [`logging`]: log lines that carry `trace_id` and `span_id`.
 //!
-//! - `testing` (feature `testing`): spans in memory, for in-process tests of a service's trace.
+//! - Its test support is a crate of its own, `shared-tracing-testing`: spans in memory, for
+//!   in-process tests of a service's trace.
 //!
 //! Off the lesson path:
 //! - [`hardening`] (a first reading can skip it): the export queue watched, new traces shed while
@@ -48,8 +49,6 @@ pub mod propagation;
 pub mod remote;
 pub mod span_events;
 pub mod telemetry;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use config::TelemetryConfig;
 pub use edge::EdgeTracer;

@@ -145,11 +145,23 @@ impl TracedClient {
         body: &B,
         headers: HeaderMap,
     ) -> Result<OutboundResponse, OutboundError> {
+        self.post_json_to(route, route, body, headers).await
+    }
+
+    /// Like [`TracedClient::post_json_with_headers`], to `path`, which `route_template` (e.g.
+    /// `/callback/{id}`) names in the span.
+    pub async fn post_json_to<B: Serialize + ?Sized>(
+        &self,
+        route_template: &'static str,
+        path: &str,
+        body: &B,
+        headers: HeaderMap,
+    ) -> Result<OutboundResponse, OutboundError> {
         let body = serde_json::to_vec(body).map_err(|e| OutboundError::Failed {
             peer: self.peer_service,
             cause: format!("request body could not be encoded: {e}"),
         })?;
-        self.send(Method::POST, route, route, Some(body), headers).await
+        self.send(Method::POST, route_template, path, Some(body), headers).await
     }
 
     /// `GET` `path`; `route_template` (e.g. `/orders/{id}`) names the span, `path` is the real one.

@@ -6,14 +6,18 @@
 //! context of an outgoing call into its headers. Both go through the global propagator that
 //! [`crate::init`] installs from `OTEL_PROPAGATORS`, so swapping formats is configuration, not code.
 
+use std::sync::{Arc, LazyLock};
+
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::{
     Context,
     baggage::{Baggage, BaggageExt as _, KeyValueMetadata},
     global,
-    trace::{SpanContext, TraceContextExt as _},
+    propagation::{Extractor, Injector, TextMapPropagator, text_map_propagator::FieldIter},
+    trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState},
 };
 use opentelemetry_http::HeaderInjector;
+use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use crate::config::Propagators;
 
@@ -22,14 +26,13 @@ use crate::config::Propagators;
 /// which is why [`crate::init`] calls this first. Each one injects its headers; on extract, each
 /// one that finds its headers replaces what the ones before it found, in the order listed.
 pub fn install(choice: Propagators) {
-    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-    use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+    use opentelemetry::propagation::TextMapCompositePropagator;
     let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
     if choice.trace_context {
-        propagators.push(Box::new(TraceContextPropagator::new()));
+        propagators.push(Box::new(TraceContext));
     }
     if choice.baggage {
-        propagators.push(Box::new(BaggagePropagator::new()));
+        propagators.push(Box::new(W3cBaggage(BaggagePropagator::new())));
     }
     propagators.extend(b3(choice));
     global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
@@ -81,65 +84,164 @@ pub const TRACERESPONSE: &str = "traceresponse";
 /// A missing or malformed `traceparent` yields an empty context, and the request starts a new
 /// trace, exactly as the W3C specification asks: bad context is ignored, never an error.
 pub fn extract(headers: &HeaderMap) -> Context {
-    global::get_text_map_propagator(|p| p.extract(&EveryLine::new(headers)))
+    global::get_text_map_propagator(|p| p.extract(&opentelemetry_http::HeaderExtractor(headers)))
 }
 
 /// Writes `cx` (its span and its baggage) into outgoing request headers.
 pub fn inject(cx: &Context, headers: &mut HeaderMap) {
     global::get_text_map_propagator(|p| p.inject_context(cx, &mut HeaderInjector(headers)));
-    // Trace Context: vendors "MUST accept empty `tracestate` headers but SHOULD avoid sending
-    // them"; the SDK's propagator writes one for every context without state.
-    if headers.get(TRACESTATE).is_some_and(|v| v.as_bytes().iter().all(u8::is_ascii_whitespace)) {
-        headers.remove(TRACESTATE);
-    }
 }
 
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
+/// Trace Context Level 2's second flag: the trace id's right-most 7 bytes are random.
+pub(crate) const RANDOM: TraceFlags = TraceFlags::new(0x02);
 
-/// The request's headers as the W3C Trace Context specification asks them to be read, where the
-/// SDK's propagator (with `opentelemetry-http`'s `HeaderExtractor`, which sees only the first line
-/// of a header) would not: `traceparent` only when it is one line that follows the grammar (the
-/// SDK does not check the fields' lengths), every `tracestate` line combined into one, in order.
-/// What passes is parsed by the SDK's propagators, which are right about the rest.
-struct EveryLine<'a> {
-    headers: &'a HeaderMap,
-    /// Every `tracestate` line, joined with commas when there is more than one (RFC 7230 3.2.2,
-    /// which the specification points to: "they MUST be combined into a single header").
-    tracestate: Option<String>,
-}
+/// Marks the context of a trace started in this process, whose trace id the SDK drew at random
+/// (set by [`crate::EdgeTracer`] on a root span): its `traceparent` carries the `random` flag.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RandomTraceId;
 
-impl<'a> EveryLine<'a> {
-    fn new(headers: &'a HeaderMap) -> Self {
-        let lines: Vec<&str> = headers.get_all(TRACESTATE).iter().filter_map(|v| v.to_str().ok()).collect();
-        Self { headers, tracestate: (!lines.is_empty()).then(|| lines.join(",")) }
-    }
-}
+/// A `tracestate` that Level 2 allows but the SDK's `TraceState` cannot hold (its key rules are
+/// Level 1's: one `@`, at most 13 characters after it), carried beside the span and sent on as is.
+#[derive(Debug, Clone)]
+struct Unheld(Arc<str>);
 
-impl opentelemetry::propagation::Extractor for EveryLine<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        match key {
-            TRACEPARENT => {
-                let mut lines = self.headers.get_all(TRACEPARENT).iter();
-                match (lines.next(), lines.next()) {
-                    // Two `traceparent`s name two parents: neither can be trusted.
-                    (Some(line), None) => line.to_str().ok().filter(|v| is_valid_traceparent(v)),
-                    _ => None,
-                }
-            }
-            TRACESTATE => self.tracestate.as_deref(),
-            _ => self.headers.get(key).and_then(|v| v.to_str().ok()),
+/// W3C Trace Context Level 2 (`spec/20-http_request_header_format.md` in w3c/trace-context), in
+/// place of the SDK's `TraceContextPropagator`, which reads only the first header line, does not
+/// check the fields' lengths, drops the `random` flag, checks `tracestate` keys by Level 1's
+/// grammar and values not at all, and sends an empty `tracestate`.
+#[derive(Debug)]
+struct TraceContext;
+
+static FIELDS: LazyLock<[String; 2]> = LazyLock::new(|| [TRACEPARENT.to_owned(), TRACESTATE.to_owned()]);
+
+impl TextMapPropagator for TraceContext {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        let Some(value) = traceparent(cx) else { return };
+        // The SDK's `Injector` takes a `String`; the value is ASCII.
+        injector.set(TRACEPARENT, value.to_str().unwrap_or_default().to_owned());
+        let span = cx.span();
+        let state = match (span.span_context().trace_state().header(), cx.get::<Unheld>()) {
+            (held, Some(Unheld(unheld))) if held.is_empty() => unheld.to_string(),
+            (held, _) => held,
+        };
+        // "Vendors MUST accept empty `tracestate` headers but SHOULD avoid sending them."
+        if !state.is_empty() {
+            injector.set(TRACESTATE, state);
         }
     }
 
-    fn keys(&self) -> Vec<&str> {
-        self.headers.keys().map(http::HeaderName::as_str).collect()
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        // Two `traceparent` lines name two parents: neither can be trusted.
+        let lines = extractor.get_all(TRACEPARENT).unwrap_or_default();
+        let [line] = lines.as_slice() else { return cx.clone() };
+        if !is_valid_traceparent(line) {
+            return cx.clone();
+        }
+        let (Ok(trace_id), Ok(span_id), Ok(flags)) = (
+            TraceId::from_hex(&line[3..35]),
+            SpanId::from_hex(&line[36..52]),
+            u8::from_str_radix(&line[53..55], 16),
+        ) else {
+            return cx.clone();
+        };
+        // Flags other than `sampled` and `random` are reserved: "Vendors MUST set those to zero."
+        let flags = TraceFlags::new(flags) & (TraceFlags::SAMPLED | RANDOM);
+        // "Failure to parse `tracestate` MUST NOT affect the parsing of `traceparent`."
+        let header = extractor.get_all(TRACESTATE).map(|lines| lines.join(","));
+        let members = header.as_deref().and_then(tracestate_members);
+        let (state, unheld) = match members.map(|m| (TraceState::from_key_value(m.iter().copied()), m)) {
+            Some((Ok(state), _)) => (state, None),
+            Some((Err(_), members)) => {
+                let text = members.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+                (TraceState::NONE, Some(Unheld(text.into())))
+            }
+            None => (TraceState::NONE, None),
+        };
+        let cx = cx.with_remote_span_context(SpanContext::new(trace_id, span_id, flags, true, state));
+        match unheld {
+            Some(unheld) => cx.with_value(unheld),
+            None => cx,
+        }
     }
 
-    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        let lines: Vec<&str> = self.headers.get_all(key).iter().filter_map(|v| v.to_str().ok()).collect();
-        (!lines.is_empty()).then_some(lines)
+    fn fields(&self) -> FieldIter<'_> {
+        FieldIter::new(&*FIELDS)
     }
+}
+
+/// The `tracestate` list-members of the combined header (RFC 7230 3.2.2: lines joined with
+/// commas), or `None` when it is not a list the specification allows, which is then discarded
+/// whole (as the W3C test suite expects): a member whose key or value breaks the grammar, a key
+/// given twice ("Only one entry per key is allowed"), more than 32 members. Empty members and
+/// the spaces and tabs around members are dropped.
+fn tracestate_members(header: &str) -> Option<Vec<(&str, &str)>> {
+    let members = header.split(',').map(|m| m.trim_matches([' ', '\t'])).filter(|m| !m.is_empty());
+    let mut list: Vec<(&str, &str)> = Vec::new();
+    for member in members {
+        let (key, value) = member.split_once('=')?;
+        // key = ( lcalpha / DIGIT ) 0*255 ( keychar ); keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"
+        let key_ok = key.len() <= 256
+            && key.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && key.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/' | b'@'));
+        // value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr; nblk-chr = %x21-2B / %x2D-3C / %x3E-7E
+        let value_ok = (1..=256).contains(&value.len())
+            && !value.ends_with(' ')
+            && value.bytes().all(|b| matches!(b, 0x20..=0x2B | 0x2D..=0x3C | 0x3E..=0x7E));
+        if !key_ok || !value_ok || list.iter().any(|(k, _)| *k == key) || list.len() == 32 {
+            return None;
+        }
+        list.push((key, value));
+    }
+    Some(list)
+}
+
+/// W3C Baggage (w3c/baggage `baggage/HTTP_HEADER_FORMAT.md`): injected by the SDK's
+/// `BaggagePropagator`, read here, because the SDK's reads the first header line only, cuts a
+/// value at its second `=` ("Parsers MUST NOT assume that the equal sign is only used to separate
+/// `key` and `value`") and checks neither the value's characters nor a member's size. A member
+/// the grammar refuses is dropped ("it MAY remove that entry"); the SDK's `Baggage` checks the
+/// key (a `token`) and keeps at most 64 entries and 8,192 bytes (the specification allows 180).
+#[derive(Debug)]
+struct W3cBaggage(BaggagePropagator);
+
+static BAGGAGE_FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| [BAGGAGE.to_owned()]);
+const BAGGAGE: &str = "baggage";
+
+impl TextMapPropagator for W3cBaggage {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        self.0.inject_context(cx, injector);
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        let Some(lines) = extractor.get_all(BAGGAGE) else { return cx.clone() };
+        let joined = lines.join(",");
+        let baggage: Baggage = joined.split(',').filter_map(baggage_member).collect();
+        cx.with_baggage(baggage)
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        FieldIter::new(&*BAGGAGE_FIELDS)
+    }
+}
+
+/// One `list-member = key OWS "=" OWS value *( OWS ";" OWS property )`, its value
+/// percent-decoded, or `None` if it breaks the grammar or is over 4,096 bytes.
+fn baggage_member(member: &str) -> Option<KeyValueMetadata> {
+    let ows = [' ', '\t'];
+    let (entry, properties) = member.split_once(';').unwrap_or((member, ""));
+    let (key, value) = entry.split_once('=')?;
+    let (key, value) = (key.trim_matches(ows), value.trim_matches(ows));
+    // baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E
+    let octets_ok =
+        value.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E));
+    if member.len() > 4096 || key.is_empty() || !octets_ok {
+        return None;
+    }
+    let value = percent_encoding::percent_decode_str(value).decode_utf8().ok()?;
+    let properties: Vec<&str> = properties.split(';').map(|p| p.trim_matches(ows)).collect();
+    Some(KeyValueMetadata::new(key.to_owned(), value.into_owned(), properties.join(";")))
 }
 
 /// Whether `value` is a `traceparent` the specification lets a vendor use
@@ -164,22 +266,33 @@ fn is_valid_traceparent(value: &str) -> bool {
         && hex(53..55)
 }
 
-/// Formats a span context as a W3C `traceresponse` value: `00-<trace-id>-<span-id>-<flags>`.
-/// Returns `None` for an invalid (telemetry off) context.
-pub fn traceresponse_value(sc: &SpanContext) -> Option<HeaderValue> {
+/// The `traceparent` value for the span in `cx`: version `00` (the version this implements; a
+/// higher one received is downgraded, as the specification asks), the ids, and the `sampled` and
+/// `random` flags. `None` for an invalid (telemetry off) context.
+fn traceparent(cx: &Context) -> Option<HeaderValue> {
+    let span = cx.span();
+    let sc = span.span_context();
     if !sc.is_valid() {
         return None;
     }
-    // Every response carries one, so it is written byte by byte rather than through `format!`
-    // (which costs seven times as much, measured with callgrind): 2 + 1 + 32 + 1 + 16 + 1 + 2 bytes.
+    let random = if cx.get::<RandomTraceId>().is_some() { RANDOM } else { TraceFlags::NOT_SAMPLED };
+    let flags = (sc.trace_flags() & (TraceFlags::SAMPLED | RANDOM)) | random;
+    // Every request and response carries one, so it is written byte by byte rather than through
+    // `format!` (which costs seven times as much, measured with callgrind): 2+1+32+1+16+1+2 bytes.
     let mut value = [0u8; 55];
     value[..3].copy_from_slice(b"00-");
     hex_into(&mut value[3..35], &sc.trace_id().to_bytes());
     value[35] = b'-';
     hex_into(&mut value[36..52], &sc.span_id().to_bytes());
     value[52] = b'-';
-    hex_into(&mut value[53..], &[sc.trace_flags().to_u8()]);
+    hex_into(&mut value[53..], &[flags.to_u8()]);
     HeaderValue::from_bytes(&value).ok()
+}
+
+/// The `traceresponse` value for the span in `cx` (the `traceparent` layout), or `None` for an
+/// invalid (telemetry off) context.
+pub fn traceresponse_value(cx: &Context) -> Option<HeaderValue> {
+    traceparent(cx)
 }
 
 /// The trace id of the span that is current on this task, as 32 lowercase hex digits, or `None`
@@ -209,11 +322,11 @@ fn hex_into(out: &mut [u8], bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
 
-    /// The trace id and tracestate `headers` are continued with, or `None` for a fresh trace.
-    fn continued(headers: &[(&str, &str)]) -> Option<(String, String)> {
-        install(Propagators::W3C);
+    /// Header lines, as sent.
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+
+    fn header_map(headers: Headers) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in headers {
             map.append(
@@ -221,21 +334,31 @@ mod tests {
                 HeaderValue::from_str(value).unwrap(),
             );
         }
-        let cx = extract(&map);
-        let span = cx.span();
-        let sc = span.span_context();
-        sc.is_valid().then(|| (sc.trace_id().to_string(), sc.trace_state().header()))
+        map
+    }
+
+    /// What a service receiving `headers` sends on: extract, then inject the same context (a
+    /// pass-through hop), as (`traceparent`, `tracestate`), or `None` when the trace restarts.
+    fn forwarded(headers: Headers) -> Option<(String, Option<String>)> {
+        install(Propagators::W3C);
+        let mut out = HeaderMap::new();
+        inject(&extract(&header_map(headers)), &mut out);
+        let text = |name: &str| out.get(name).map(|v| v.to_str().unwrap().to_owned());
+        text(TRACEPARENT).map(|tp| (tp, text(TRACESTATE)))
+    }
+
+    /// The trace id `headers` are continued with, or `None` for a fresh trace.
+    fn continued(headers: Headers) -> Option<String> {
+        forwarded(headers).map(|(tp, _)| tp[3..35].to_owned())
     }
 
     const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-    /// Header lines, as sent.
-    type Headers<'a> = &'a [(&'a str, &'a str)];
     const GOOD: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     /// Each row a rule of w3c/trace-context `spec/20-http_request_header_format.md`: the
-    /// `traceparent` (and `tracestate`) sent, and whether the trace is continued.
+    /// `traceparent` sent, and whether the trace is continued.
     #[test]
-    fn traceparent_and_tracestate_are_read_as_the_specification_says() {
+    fn traceparent_is_read_as_the_specification_says() {
         let rows: &[(&str, Headers, bool)] = &[
             ("a valid traceparent is continued", &[("traceparent", GOOD)], true),
             (
@@ -316,60 +439,193 @@ mod tests {
         for (rule, headers, expected) in rows {
             let got = continued(headers);
             assert_eq!(got.is_some(), *expected, "{rule}: {headers:?}");
-            if let Some((trace, _)) = got {
+            if let Some(trace) = got {
                 assert_eq!(trace, TRACE, "{rule}");
             }
         }
     }
 
+    /// Each row a rule of Trace Context Level 2 ("trace-flags", "Versioning of traceparent",
+    /// "Mutating the traceparent Field"): the `traceparent` received and the one sent on.
     #[test]
-    fn repeated_tracestate_lines_are_combined_in_order_and_an_empty_one_wipes_nothing() {
-        // "When receiving multiple `tracestate` header fields, they MUST be combined into a
-        // single header" (RFC 7230 3.2.2); "Vendors MUST accept empty `tracestate` headers".
-        let two = [
-            ("traceparent", GOOD),
-            ("tracestate", "rojo=00f067aa0ba902b7"),
-            ("tracestate", "congo=t61rcWkgMzE"),
+    fn flags_and_version_are_sent_on_as_level_2_says() {
+        let rows: &[(&str, &str, &str)] = &[
+            ("sampled is kept", GOOD, GOOD),
+            (
+                "random is kept: a trace continued MUST keep the random flag it received",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03",
+            ),
+            (
+                "random without sampled",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02",
+            ),
+            (
+                "other flags are reserved: vendors MUST set those to zero",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03",
+            ),
+            (
+                "a higher version is sent on as the highest version known, 00",
+                "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-what-the-future-will-be",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
         ];
-        assert_eq!(continued(&two).unwrap().1, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
-        let empty_first = [("traceparent", GOOD), ("tracestate", ""), ("tracestate", "congo=t61rcWkgMzE")];
-        assert_eq!(continued(&empty_first).unwrap().1, "congo=t61rcWkgMzE");
+        for (rule, received, sent) in rows {
+            let (traceparent, _) = forwarded(&[("traceparent", received)]).expect(rule);
+            assert_eq!(traceparent, *sent, "{rule}");
+            // The parent the service's spans inherit their flags from holds no reserved bit.
+            let cx = extract(&header_map(&[("traceparent", received)]));
+            assert_eq!(
+                format!("{:02x}", cx.span().span_context().trace_flags().to_u8()),
+                sent[53..],
+                "{rule}"
+            );
+        }
+    }
+
+    /// Each row a rule of the `tracestate` section of `spec/20-http_request_header_format.md`
+    /// (Level 2's key grammar: `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`, `@` a keychar like
+    /// any other; Level 1's tenant@system rules are gone): the lines received (after a valid
+    /// `traceparent`) and the `tracestate` sent on (`None`: discarded, or none to send).
+    #[test]
+    fn tracestate_is_read_and_sent_as_level_2_says() {
+        let z256 = format!("{}=1", "z".repeat(256));
+        let z257 = format!("{}=1", "z".repeat(257));
+        let v256 = format!("foo={}", "v".repeat(256));
+        let v257 = format!("foo={}", "v".repeat(257));
+        let members = |n: usize| (1..=n).map(|i| format!("bar{i:02}={i:02}")).collect::<Vec<_>>().join(",");
+        let (m32, m33) = (members(32), members(33));
+        let every_keychar = "abcdefghijklmnopqrstuvwxyz0123456789_-*/@=1";
+        let every_value_char: String =
+            (0x20u8..=0x7e).filter(|b| *b != b',' && *b != b'=').map(char::from).collect();
+        let every_value_char = format!("foo={}", every_value_char.trim_end());
+        let rows: Vec<(&str, Vec<&str>, Option<&str>)> = vec![
+            ("no tracestate: none is sent (vendors SHOULD avoid sending empty ones)", vec![], None),
+            ("an empty tracestate is accepted and none is sent", vec![""], None),
+            ("one member is sent on unchanged", vec!["congo=t61rcWkgMzE"], Some("congo=t61rcWkgMzE")),
+            (
+                "multiple lines MUST be combined into a single header, in order (RFC 7230 3.2.2)",
+                vec!["rojo=00f067aa0ba902b7", "congo=t61rcWkgMzE"],
+                Some("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"),
+            ),
+            ("an empty line among them wipes nothing", vec!["", "foo=1"], Some("foo=1")),
+            (
+                "empty and whitespace-only list members are allowed",
+                vec!["foo=1, ,,bar=2"],
+                Some("foo=1,bar=2"),
+            ),
+            (
+                "spaces and tabs around list members are ignored",
+                vec!["foo=1 \t , \t bar=2"],
+                Some("foo=1,bar=2"),
+            ),
+            ("a value's leading spaces MUST be preserved", vec!["foo=  1"], Some("foo=  1")),
+            ("every keychar", vec![every_keychar], Some(every_keychar)),
+            ("every value character", vec![&every_value_char], Some(&every_value_char)),
+            ("@ anywhere after the first character (Level 2)", vec!["foo@bar@baz=1"], Some("foo@bar@baz=1")),
+            ("a key ending in @ (Level 2)", vec!["foo@=1,bar=2"], Some("foo@=1,bar=2")),
+            (
+                "more than 13 characters after @ (Level 2)",
+                vec!["foo=1", "t@vvvvvvvvvvvvvvv=1"],
+                Some("foo=1,t@vvvvvvvvvvvvvvv=1"),
+            ),
+            ("a key MUST begin with a lowercase letter or a digit", vec!["@foo=1,bar=2"], None),
+            ("no uppercase in keys", vec!["FOO=1"], None),
+            ("no dots in keys", vec!["foo.bar=1"], None),
+            ("no space inside a member's key", vec!["foo =1"], None),
+            ("a key of 256 characters", vec![&z256], Some(&z256)),
+            ("a key of 257 characters", vec!["foo=1", &z257], None),
+            ("a value of 256 characters", vec![&v256], Some(&v256)),
+            ("a value of 257 characters", vec![&v257], None),
+            ("no = in values", vec!["foo=bar=baz"], None),
+            ("an empty value is not a value", vec!["foo=,bar=3"], None),
+            ("a member without =", vec!["foo"], None),
+            ("only one entry per key", vec!["foo=1,foo=2"], None),
+            ("only one entry per key, across lines", vec!["foo=1", "foo=1"], None),
+            ("a maximum of 32 list-members", vec![&m32], Some(&m32)),
+            ("33 list-members are not a list", vec![&m33], None),
+        ];
+        for (rule, lines, sent) in rows {
+            let mut headers = vec![("traceparent", GOOD)];
+            headers.extend(lines.iter().map(|line| ("tracestate", *line)));
+            let (traceparent, tracestate) = forwarded(&headers).expect(rule);
+            assert_eq!(traceparent, GOOD, "failure to parse tracestate MUST NOT affect traceparent: {rule}");
+            assert_eq!(tracestate.as_deref(), sent, "{rule}");
+        }
+        // "If the vendor failed to parse traceparent, it MUST NOT attempt to parse tracestate."
+        assert_eq!(forwarded(&[("tracestate", "foo=1")]), None);
+    }
+
+    /// Each row a rule of W3C Baggage (w3c/baggage `baggage/HTTP_HEADER_FORMAT.md`): the
+    /// `baggage` lines received and the entries read, as `key=value;properties`, sorted.
+    #[test]
+    fn baggage_is_read_as_w3c_baggage_says() {
+        let big = format!("big={}", "x".repeat(4092));
+        let too_big = format!("big={}", "x".repeat(4093));
+        let rows: &[(&str, &[&str], &[&str])] = &[
+            ("a member", &["userId=alice"], &["userId=alice;"]),
+            (
+                "multiple baggage headers are allowed",
+                &["userId=alice", "serverNode=DF%2028,isProduction=false"],
+                &["isProduction=false;", "serverNode=DF 28;", "userId=alice;"],
+            ),
+            (
+                "values and names might begin and end with spaces",
+                &["userId =   alice", "serverNode = DF%2028, isProduction = false"],
+                &["isProduction=false;", "serverNode=DF 28;", "userId=alice;"],
+            ),
+            ("a value MAY contain any number of =", &["k=a=b==c"], &["k=a=b==c;"]),
+            ("a value is URL-encoded UTF-8", &["k=caf%C3%A9%2C%3B"], &["k=café,;;"]),
+            ("properties, with and without values", &["k=v;p1;p2=x"], &["k=v;p1;p2=x"]),
+            ("a value with a quote is dropped, the rest kept", &["bad=a\"b,ok=1"], &["ok=1;"]),
+            ("a key that is not a token is dropped", &["b(ad=1,ok=1"], &["ok=1;"]),
+            ("a member without = is dropped", &["nokey,ok=1"], &["ok=1;"]),
+            ("a member of 4,096 bytes", &[&big], &[&format!("{big};")]),
+            ("a member over 4,096 bytes is dropped", &[&too_big, "ok=1"], &["ok=1;"]),
+        ];
+        install(Propagators::W3C);
+        for (rule, lines, expected) in rows {
+            let headers: Vec<_> = lines.iter().map(|line| ("baggage", *line)).collect();
+            let cx = extract(&header_map(&headers));
+            let mut got: Vec<String> =
+                cx.baggage().iter().map(|(k, (v, m))| format!("{k}={v};{}", m.as_str())).collect();
+            got.sort();
+            assert_eq!(got, *expected, "{rule}");
+        }
     }
 
     #[test]
-    fn no_empty_tracestate_is_sent() {
-        // "Vendors MUST accept empty `tracestate` headers but SHOULD avoid sending them."
+    fn a_trace_started_here_says_its_trace_id_is_random() {
         install(Propagators::W3C);
-        let mut without_state = HeaderMap::new();
         let sc = SpanContext::new(
-            TraceId::from(7_u128),
-            SpanId::from(9_u64),
+            TraceId::from_hex(TRACE).unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
             TraceFlags::SAMPLED,
-            true,
-            TraceState::default(),
+            false,
+            TraceState::NONE,
         );
-        inject(&Context::new().with_remote_span_context(sc), &mut without_state);
-        assert!(without_state.contains_key(TRACEPARENT));
-        assert!(!without_state.contains_key(TRACESTATE), "{without_state:?}");
-        let mut with_state = HeaderMap::new();
-        let state = TraceState::from_key_value([("congo", "t61rcWkgMzE")]).unwrap();
-        let sc =
-            SpanContext::new(TraceId::from(7_u128), SpanId::from(9_u64), TraceFlags::SAMPLED, true, state);
-        inject(&Context::new().with_remote_span_context(sc), &mut with_state);
-        assert_eq!(with_state[TRACESTATE], "congo=t61rcWkgMzE");
+        let cx = Context::new().with_remote_span_context(sc);
+        let mut continued = HeaderMap::new();
+        inject(&cx, &mut continued);
+        assert_eq!(continued[TRACEPARENT], GOOD, "a continued trace keeps its caller's flags");
+        let mut started = HeaderMap::new();
+        inject(&cx.with_value(RandomTraceId), &mut started);
+        assert_eq!(started[TRACEPARENT], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03");
     }
 
     #[test]
     fn traceresponse_uses_the_traceparent_layout() {
         let sc = SpanContext::new(
-            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("valid hex"),
+            TraceId::from_hex(TRACE).expect("valid hex"),
             SpanId::from_hex("00f067aa0ba902b7").expect("valid hex"),
             TraceFlags::SAMPLED,
             false,
             TraceState::default(),
         );
-        let value = traceresponse_value(&sc).expect("valid context");
-        assert_eq!(value, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        let value = traceresponse_value(&Context::new().with_remote_span_context(sc)).expect("valid");
+        assert_eq!(value, GOOD);
     }
 
     #[test]
@@ -381,16 +637,17 @@ mod tests {
             true,
             TraceState::default(),
         );
-        let _attached = Context::new().with_remote_span_context(sc.clone()).attach();
-        assert_eq!(current_trace_id().as_deref(), Some("0af7651916cd43dd8448eb211c80319c"));
+        let cx = Context::new().with_remote_span_context(sc);
         assert_eq!(
-            traceresponse_value(&sc).expect("valid context"),
+            traceresponse_value(&cx).expect("valid context"),
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
         );
+        let _attached = cx.attach();
+        assert_eq!(current_trace_id().as_deref(), Some("0af7651916cd43dd8448eb211c80319c"));
     }
 
     #[test]
     fn an_invalid_context_has_no_traceresponse() {
-        assert!(traceresponse_value(&SpanContext::empty_context()).is_none());
+        assert!(traceresponse_value(&Context::new()).is_none());
     }
 }

@@ -26,7 +26,9 @@ pub struct RemoteSystem {
 }
 
 impl RemoteSystem {
-    pub(crate) fn new(name: &'static str, tracer: EdgeTracer) -> Self {
+    /// The system `name`, its spans made with `tracer` (whose resource should say
+    /// `service.name = <name>`): what [`crate::Telemetry::remote_system`] builds.
+    pub fn new(name: &'static str, tracer: EdgeTracer) -> Self {
         Self { name, tracer }
     }
 

@@ -110,8 +110,9 @@ async fn a_checkout_produces_one_trace_shaped_as_designed_across_all_services_an
         assert_eq!(span.status, StatusCode::Unset);
     }
 
-    // Assert: the traceresponse header names the gateway's SERVER span.
-    assert_eq!(traceresponse, format!("00-{trace_id}-{}-01", gw_server.span_id));
+    // Assert: the traceresponse header names the gateway's SERVER span; flags 03: sampled, and
+    // random (W3C Level 2: the gateway started the trace and drew its id at random).
+    assert_eq!(traceresponse, format!("00-{trace_id}-{}-03", gw_server.span_id));
 
     // Assert: resources.
     for span in &spans {
@@ -370,7 +371,8 @@ async fn trace_context_and_allow_listed_baggage_reach_the_next_hop_from_the_clie
     assert_eq!(baggage, ["customer.id=cust-42", "scenario=happy"]);
     let traceparent = headers["traceparent"].to_str().unwrap().to_owned();
     let parts: Vec<&str> = traceparent.split('-').collect();
-    assert_eq!((parts[0], parts[1], parts[3]), ("00", trace_id.as_str(), "01"), "{traceparent}");
+    // Flags 03: sampled, and the gateway's `random` flag kept by order-service (W3C Level 2).
+    assert_eq!((parts[0], parts[1], parts[3]), ("00", trace_id.as_str(), "03"), "{traceparent}");
 
     let all = receiver.store.wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 10).await.unwrap();
     for service in [gateway, order] {
@@ -406,7 +408,8 @@ async fn the_sampler_comes_from_otel_traces_sampler() {
     .await;
     let response = post_checkout(&stack).await;
     assert_eq!(response.status(), 201);
-    assert!(response.headers()["traceresponse"].to_str().unwrap().ends_with("-00"));
+    // Not sampled, and random (W3C Level 2): the id was drawn here, whether or not it is recorded.
+    assert!(response.headers()["traceresponse"].to_str().unwrap().ends_with("-02"));
     stack.stop().await;
     assert!(ratio_zero.store.spans().is_empty());
 }

@@ -1,5 +1,5 @@
 //! The three services in this process, each served on a loopback port as its `main` serves it, their spans
-//! caught in memory (`shared_tracing::testing`) and handed back in tracectl's model, as the OTLP
+//! caught in memory (`shared_tracing_testing`) and handed back in tracectl's model, as the OTLP
 //! receiver hands back the processes' spans. Trace shapes, scenarios and error mapping are tested
 //! here without starting a process; what only processes show stays in the other modules.
 //!
@@ -15,7 +15,7 @@ use service_kit::{
     server::Server,
     settings::{FromSettings, Settings},
 };
-use shared_tracing::testing::TestTelemetry;
+use shared_tracing_testing::TestTelemetry;
 use tracectl::model::{Event, Kind, Span, StatusCode, Value};
 
 use crate::support::{Gateway, SPANS_TIMEOUT, base_env, summary, with_extra};

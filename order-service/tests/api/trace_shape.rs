@@ -1,12 +1,12 @@
 //! The trace of `POST /orders`, in process: order-service's router and payment-service's behind
-//! it, their spans caught in memory (`shared_tracing::testing`). Which span is whose child, of
+//! it, their spans caught in memory (`shared_tracing_testing`). Which span is whose child, of
 //! which kind, with which attributes and events: the shape DESIGN.md draws, without a process.
 
 use axum::http::StatusCode;
 use opentelemetry::trace::{SpanId, SpanKind};
 use opentelemetry_sdk::trace::SpanData;
 use serde_json::json;
-use shared_tracing::testing::TestTelemetry;
+use shared_tracing_testing::TestTelemetry;
 
 use crate::{config, payment_service_with, post_order_with};
 

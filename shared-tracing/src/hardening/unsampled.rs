@@ -27,7 +27,7 @@
 
 use opentelemetry::{
     Context as OtelContext,
-    trace::{SpanContext, SpanKind, TraceContextExt as _, TraceFlags},
+    trace::{SpanContext, SpanKind, TraceContextExt as _},
 };
 use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SamplingDecision, ShouldSample};
 use tracing::{Metadata, Subscriber, subscriber::Interest};
@@ -62,7 +62,8 @@ impl SampledOnly {
     }
 
     /// For an edge span of `kind` the sampler would drop in `parent`: the context standing for it,
-    /// a new span id in the parent's trace, unsampled, as the SDK would make it. `None` when the
+    /// a new span id in the parent's trace, unsampled, as the SDK would make it (but keeping the
+    /// parent's `random` flag, which the SDK drops). `None` when the
     /// span is to be built (a root, a sampled parent, a sampler that ignores the parent).
     pub fn unsampled_child(&self, parent: &OtelContext, kind: SpanKind) -> Option<OtelContext> {
         if !self.drops_child_of(parent, "", kind) {
@@ -73,7 +74,8 @@ impl SampledOnly {
         let child = SpanContext::new(
             sc.trace_id(),
             RandomIdGenerator::default().new_span_id(),
-            TraceFlags::default(),
+            // Unsampled; W3C Level 2's `random` flag, where the parent has it, is kept.
+            sc.trace_flags().with_sampled(false),
             false,
             sc.trace_state().clone(),
         );
@@ -94,7 +96,7 @@ impl<S: Subscriber> Layer<S> for SampledOnly {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanId, TraceId, TraceState};
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
     use opentelemetry_sdk::trace::Sampler;
 
     use super::*;
@@ -148,6 +150,11 @@ mod tests {
         assert_eq!((sc.trace_id(), sc.trace_flags()), (TraceId::from(1_u128), TraceFlags::default()));
         assert_ne!(sc.span_id(), SpanId::from(2_u64), "a span id of its own, for the next hop's parent");
         assert_eq!(sc.trace_state().header(), "vendor=x");
+        // W3C Level 2: a trace continued keeps its `random` flag, sampled or not.
+        let random = parent_based
+            .unsampled_child(&parent(TraceFlags::new(0x02)), SpanKind::Client)
+            .expect("not built");
+        assert_eq!(random.span().span_context().trace_flags(), TraceFlags::new(0x02));
         assert!(!sc.is_remote(), "it stands for a span of this process");
         assert!(parent_based.unsampled_child(&parent(TraceFlags::SAMPLED), SpanKind::Client).is_none());
         assert!(

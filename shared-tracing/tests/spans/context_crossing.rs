@@ -10,7 +10,7 @@ use shared_tracing::{inbound, outbound::TracedClient};
 use tower::ServiceExt as _;
 use tracing::Instrument as _;
 
-use shared_tracing::testing::TestTelemetry;
+use shared_tracing_testing::TestTelemetry;
 
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";

@@ -84,7 +84,7 @@ async fn the_example_service_makes_one_trace_server_then_its_tracing_span_then_c
     let traceparent = traceparents.recv().await.unwrap();
     assert_eq!(
         traceparent,
-        format!("00-{}-{}-01", server.trace_id, client.span_id),
-        "downstream told the CLIENT span"
+        format!("00-{}-{}-03", server.trace_id, client.span_id),
+        "downstream told the CLIENT span (sampled, and random: W3C Level 2, the trace began here)"
     );
 }

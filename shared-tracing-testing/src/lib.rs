@@ -1,5 +1,5 @@
-//! Spans in memory, for in-process tests of a service's trace (the `testing` feature): the
-//! subscriber and pipeline [`crate::init`] sets up, minus the export over the network.
+//! Spans in memory, for in-process tests of a service traced with shared-tracing: the subscriber
+//! and pipeline [`shared_tracing::init`] sets up, minus the export over the network.
 //!
 //! ```ignore
 //! let telemetry = TestTelemetry::start();
@@ -25,7 +25,7 @@ use opentelemetry_sdk::{
 use tracing::{Dispatch, subscriber::NoSubscriber};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
-use crate::{
+use shared_tracing::{
     EdgeTracer, NextProcessor, config::Propagators, remote::RemoteSystem, span_events::SpanEvents,
     telemetry::span_filter,
 };
@@ -71,17 +71,17 @@ impl TestTelemetry {
     }
 
     /// Like [`TestTelemetry::start`], with a span processor of the service's own in front of the
-    /// exporter, as [`crate::TelemetryBuilder::with_span_processor`] adds it in production:
+    /// exporter, as [`shared_tracing::TelemetryBuilder::with_span_processor`] adds it in production:
     /// `TestTelemetry::start_with(ScenarioStamp::new)`. Every provider's spans pass through it.
     pub fn start_with<P>(wrap: impl Fn(NextProcessor) -> P + Send + Sync + 'static) -> Self
     where
         P: SpanProcessor + 'static,
     {
-        crate::propagation::install(Propagators::W3C);
+        shared_tracing::propagation::install(Propagators::W3C);
         let wrap: Wrap = Arc::new(move |next| NextProcessor::new(wrap(next)));
         let main = Exported::new(&wrap, Resource::builder().build());
         let subscriber = tracing_subscriber::registry()
-            .with(crate::bridge::layer(main.provider.tracer("test")).with_filter(span_filter()))
+            .with(shared_tracing::bridge::layer(main.provider.tracer("test")).with_filter(span_filter()))
             .with(SpanEvents.with_filter(span_filter()));
         // `tracing` caches, per callsite and process-wide, whether a subscriber wants it. With one
         // subscriber registered it asks only the *current thread's* (tracing-core 0.1.36,
