@@ -32,12 +32,14 @@ fn fixture(name: &str) -> String {
 /// Which of Jaeger 2.x's two `/api/v3` query parsers the stand-in reads searches with. Both are
 /// written from Jaeger's own source (jaegertracing/jaeger, as held by the search index):
 /// - `Parser::HttpGateway`: `cmd/jaeger/internal/extension/jaegerquery/internal/apiv3/http_gateway.go`,
-///   `parseFindTracesQuery`, the parser of every release up to 2.18 (the pinned 2.15.0 among them):
+///   `parseFindTracesQuery`, the parser of every release up to 2.18 (2.15.0, pinned before, among them):
 ///   snake_case names only, `query.start_time_min` and `query.start_time_max` required (else 400),
 ///   the depth read from `query.num_traces` alone;
-/// - `Parser::QueryParser`: `…/apiv3/query_parser.go`, from 2.19: camelCase names first
-///   (`query.serviceName`, `query.searchDepth`), the snake_case ones as deprecated aliases, and
-///   `query.num_traces` last, as a deprecated alias of the depth.
+/// - `Parser::QueryParser`: `…/apiv3/query_parser.go`, from 2.19 to the pinned 2.22.0: camelCase
+///   names first (`query.serviceName`, `query.searchDepth`), the snake_case ones as deprecated
+///   aliases, and `query.num_traces` last, as a deprecated alias of the depth. The newest copy the
+///   index holds (commit 09d5bfb, with pagination and `param_resolver.go`, so a 2.2x tree; the
+///   index maps no commit to a tag) still reads them so.
 ///
 /// Behind either, Jaeger's memory store (`internal/storage/v2/memory/tenant.go`,
 /// `findTraceAndIds`) refuses a depth of 0 or above its `max_traces` with
@@ -184,9 +186,9 @@ async fn operations(State(fake): State<FakeJaeger>, RawQuery(query): RawQuery) -
     serde_json::json!({ "operations": operations }).to_string()
 }
 
-/// Starts a stand-in of the pinned Jaeger (2.15.0: [`Parser::HttpGateway`]).
+/// Starts a stand-in of the pinned Jaeger (2.22.0, docker-compose.yml: [`Parser::QueryParser`]).
 async fn jaeger() -> (String, FakeJaeger) {
-    jaeger_with(Parser::HttpGateway).await
+    jaeger_with(Parser::QueryParser).await
 }
 
 /// Starts a stand-in Jaeger reading searches with `parser`; returns its URL and its recorder.
