@@ -24,8 +24,10 @@ pub struct Collector<S> {
 /// own (behind TLS, say).
 pub fn service<S: Sink>(sink: S) -> TraceServiceServer<Collector<S>> {
     // gzip, which every OTLP server must accept (and the SDKs send with
-    // OTEL_EXPORTER_OTLP_COMPRESSION=gzip).
-    TraceServiceServer::new(Collector { sink }).accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+    // OTEL_EXPORTER_OTLP_COMPRESSION=gzip), and zstd, which some send too.
+    TraceServiceServer::new(Collector { sink })
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
 }
 
 #[tonic::async_trait]
@@ -34,8 +36,8 @@ impl<S: Sink> TraceService for Collector<S> {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.sink.accept(request.get_ref());
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+        let rejected = self.sink.accept(request.get_ref());
+        Ok(tonic::Response::new(crate::receiver::export_response(rejected)))
     }
 }
 
@@ -77,4 +79,33 @@ pub async fn spawn<S: Sink>(addr: SocketAddr, store: S) -> std::io::Result<Runni
         }
     });
     Ok(RunningGrpcReceiver { addr, store, task })
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::{
+        resource::v1::Resource,
+        trace::v1::{ResourceSpans, ScopeSpans, Span},
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn spans_with_invalid_ids_are_refused_with_a_partial_success() {
+        let good =
+            Span { trace_id: vec![7; 16], span_id: vec![9; 8], name: "GET /".into(), ..Span::default() };
+        let spans = vec![good.clone(), Span { span_id: vec![0; 8], ..good }];
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource::default()),
+                scope_spans: vec![ScopeSpans { spans, ..ScopeSpans::default() }],
+                ..ResourceSpans::default()
+            }],
+        };
+        let store = SpanStore::default();
+        let answer = Collector { sink: store.clone() }.export(tonic::Request::new(request)).await.unwrap();
+        let partial = answer.into_inner().partial_success.expect("a partial success");
+        assert_eq!(partial.rejected_spans, 1);
+        assert_eq!(store.spans().len(), 1);
+    }
 }

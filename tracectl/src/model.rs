@@ -186,6 +186,22 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Flattens an OTLP export request into spans.
 pub fn spans_from_request(request: &ExportTraceServiceRequest) -> Vec<Span> {
+    accepted_spans(request).0
+}
+
+/// Whether a span's ids are ones a trace can be drawn from: the OTLP trace proto
+/// (opentelemetry-proto `trace/v1/trace.proto`) calls a trace id of other than 16 bytes, a span id
+/// of other than 8, or either all zeros, invalid.
+pub fn has_valid_ids(trace_id: &[u8], span_id: &[u8]) -> bool {
+    trace_id.len() == 16
+        && span_id.len() == 8
+        && trace_id.iter().any(|b| *b != 0)
+        && span_id.iter().any(|b| *b != 0)
+}
+
+/// The spans of an export request that have valid ids ([`has_valid_ids`]), and how many did not.
+pub fn accepted_spans(request: &ExportTraceServiceRequest) -> (Vec<Span>, u64) {
+    let mut rejected = 0;
     let mut spans = Vec::new();
     for resource_spans in &request.resource_spans {
         let resource =
@@ -194,6 +210,10 @@ pub fn spans_from_request(request: &ExportTraceServiceRequest) -> Vec<Span> {
             resource.get("service.name").and_then(Value::as_str).unwrap_or("unknown_service").to_owned();
         for scope_spans in &resource_spans.scope_spans {
             for s in &scope_spans.spans {
+                if !has_valid_ids(&s.trace_id, &s.span_id) {
+                    rejected += 1;
+                    continue;
+                }
                 let status = match s.status.as_ref().map(|st| status::StatusCode::try_from(st.code)) {
                     Some(Ok(status::StatusCode::Error)) => StatusCode::Error,
                     Some(Ok(status::StatusCode::Ok)) => StatusCode::Ok,
@@ -227,5 +247,5 @@ pub fn spans_from_request(request: &ExportTraceServiceRequest) -> Vec<Span> {
             }
         }
     }
-    spans
+    (spans, rejected)
 }

@@ -1,7 +1,8 @@
 //! An OTLP/HTTP trace receiver: `POST /v1/traces` with a protobuf (`application/x-protobuf`) or
 //! OTLP/JSON (`application/json`) `ExportTraceServiceRequest`, answered as the OTLP spec asks.
-//! A body may be compressed (`Content-Encoding: gzip`, which every OTLP server must accept, or
-//! `deflate`); another encoding is a 415 that says which are accepted.
+//! A body may be compressed (`Content-Encoding: gzip`, which every OTLP server must accept,
+//! `deflate` or `zstd`); another encoding is a 415 that says which are accepted. Spans with invalid
+//! ids are refused, and the answer says how many (the spec's partial success).
 //!
 //! Received spans go into a [`Sink`]: usually a [`SpanStore`], bounded (oldest dropped first, with
 //! a log line) so a long-running receiver cannot grow without limit. [`SpanStore::wait_for`] lets
@@ -26,30 +27,51 @@ use axum::{
     routing::post,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message as _;
 use tokio::sync::watch;
 
-use crate::model::{Span, spans_from_request};
+use crate::model::{Span, accepted_spans};
 
 /// Where a receiver puts what it receives.
 pub trait Sink: Clone + Send + Sync + 'static {
-    /// Takes one decoded export request.
-    fn accept(&self, request: &ExportTraceServiceRequest);
+    /// Takes one decoded export request; returns how many of its spans it refused.
+    fn accept(&self, request: &ExportTraceServiceRequest) -> u64;
 
     /// Takes one protobuf-encoded export request. A sink that needs only part of each span can
     /// decode just that part.
-    fn accept_protobuf(&self, body: Bytes) -> Result<(), prost::DecodeError> {
-        self.accept(&ExportTraceServiceRequest::decode(body)?);
-        Ok(())
+    fn accept_protobuf(&self, body: Bytes) -> Result<u64, prost::DecodeError> {
+        Ok(self.accept(&ExportTraceServiceRequest::decode(body)?))
     }
 }
 
+/// A store refuses spans whose ids are invalid: no trace could be drawn from them.
 impl Sink for SpanStore {
-    fn accept(&self, request: &ExportTraceServiceRequest) {
-        self.push(spans_from_request(request));
+    fn accept(&self, request: &ExportTraceServiceRequest) -> u64 {
+        let (spans, rejected) = accepted_spans(request);
+        if rejected > 0 {
+            tracing::warn!(
+                rejected,
+                "refused spans with invalid ids (the sender is told, as a partial success)"
+            );
+        }
+        self.push(spans);
+        rejected
     }
+}
+
+/// The answer to an export: empty when every span was taken, else the OTLP spec's partial
+/// success ("the server MUST respond with ... `partial_success`", opentelemetry-proto
+/// `docs/specification.md`, "Partial Success"), saying how many spans were refused and why.
+pub fn export_response(rejected: u64) -> ExportTraceServiceResponse {
+    let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
+        rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+        error_message: format!(
+            "{rejected} span(s) refused: a trace id must be 16 bytes and a span id 8, neither all zeros"
+        ),
+    });
+    ExportTraceServiceResponse { partial_success }
 }
 
 /// How many spans a store keeps unless told otherwise.
@@ -154,7 +176,7 @@ impl IntoResponse for Refused {
         if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
             // RFC 9110, 15.5.16: an unsupported content coding is a 415 that lists, in
             // Accept-Encoding, the codings that would have been accepted.
-            return (status, [(header::ACCEPT_ENCODING, "gzip, deflate")], message).into_response();
+            return (status, [(header::ACCEPT_ENCODING, "gzip, deflate, zstd")], message).into_response();
         }
         (status, message).into_response()
     }
@@ -169,8 +191,16 @@ fn decode(headers: &HeaderMap, body: Bytes) -> Result<Bytes, Refused> {
         // "All server components MUST support ... none ... gzip").
         "gzip" | "x-gzip" => Box::new(flate2::read::GzDecoder::new(&body[..])),
         "deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
+        // What the OpenTelemetry Collector's exporters and the Rust SDK (`zstd-http`) can send.
+        "zstd" => match zstd::stream::read::Decoder::new(&body[..]) {
+            Ok(decoder) => Box::new(decoder),
+            Err(e) => {
+                return Err(Refused(StatusCode::BAD_REQUEST, format!("the body is not valid zstd: {e}")));
+            }
+        },
         other => {
-            let message = format!("content encoding {other:?} is not supported: send gzip, deflate or none");
+            let message =
+                format!("content encoding {other:?} is not supported: send gzip, deflate, zstd or none");
             return Err(Refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, message));
         }
     };
@@ -205,12 +235,13 @@ async fn export<S: Sink>(State(sink): State<S>, headers: HeaderMap, body: Bytes)
         )
             .into_response();
     };
-    if let Err(e) = accepted {
+    let rejected = match accepted {
+        Ok(rejected) => rejected,
         // 400: the OTLP spec says the client must not retry a malformed request.
-        return (StatusCode::BAD_REQUEST, format!("not an OTLP trace export: {e}")).into_response();
-    }
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("not an OTLP trace export: {e}")).into_response(),
+    };
 
-    let response = ExportTraceServiceResponse::default();
+    let response = export_response(rejected);
     if is_json {
         ([(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&response).unwrap_or_default())
             .into_response()

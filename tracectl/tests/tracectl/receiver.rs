@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::{
-    collector::trace::v1::ExportTraceServiceRequest,
+    collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse},
     common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value},
     resource::v1::Resource,
     trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span::SpanKind, status::StatusCode},
@@ -125,7 +125,7 @@ fn deflate(bytes: &[u8]) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn a_gzip_or_deflate_compressed_export_is_decompressed_then_decoded() {
+async fn a_gzip_deflate_or_zstd_compressed_export_is_decompressed_then_decoded() {
     // gzip is what every OTLP server must accept (opentelemetry-proto docs/specification.md).
     let (status, _, store) =
         post_encoded(gzip(&request().encode_to_vec()), "application/x-protobuf", Some("gzip")).await;
@@ -135,6 +135,50 @@ async fn a_gzip_or_deflate_compressed_export_is_decompressed_then_decoded() {
     let (status, _, store) = post_encoded(deflate(&json), "application/json", Some("deflate")).await;
     assert_eq!(status, 200);
     assert_decoded(&store.spans());
+    // zstd: what the Collector's exporters and the Rust SDK's `zstd-http` feature can send.
+    let zstd = zstd::encode_all(&request().encode_to_vec()[..], 3).unwrap();
+    let (status, _, store) = post_encoded(zstd, "application/x-protobuf", Some("zstd")).await;
+    assert_eq!(status, 200);
+    assert_decoded(&store.spans());
+    let (status, _, _) = post_encoded(b"not zstd".to_vec(), "application/x-protobuf", Some("zstd")).await;
+    assert_eq!(status, 400, "not zstd at all");
+}
+
+/// The request's span, and beside it spans whose ids the OTLP trace proto calls invalid.
+fn with_invalid_ids() -> ExportTraceServiceRequest {
+    let mut request = request();
+    let spans = &mut request.resource_spans[0].scope_spans[0].spans;
+    let good = spans[0].clone();
+    spans.push(Span { trace_id: vec![0; 16], ..good.clone() });
+    spans.push(Span { span_id: vec![1, 2, 3, 4], ..good.clone() });
+    spans.push(Span { trace_id: Vec::new(), ..good });
+    request
+}
+
+#[tokio::test]
+async fn spans_with_invalid_ids_are_refused_and_the_answer_is_a_partial_success_that_counts_them() {
+    // OTLP/HTTP "Partial Success": 200, with `partial_success` saying how many and why.
+    let (status, response, store) =
+        post_encoded(with_invalid_ids().encode_to_vec(), "application/x-protobuf", None).await;
+    assert_eq!(status, 200);
+    let answer = ExportTraceServiceResponse::decode(response.bytes().await.unwrap()).unwrap();
+    let partial = answer.partial_success.expect("a partial success");
+    assert_eq!(partial.rejected_spans, 3);
+    assert!(partial.error_message.contains("trace id must be 16 bytes"), "{}", partial.error_message);
+    assert_decoded(&store.spans());
+
+    let json = serde_json::to_vec(&with_invalid_ids()).unwrap();
+    let (status, response, store) = post_encoded(json, "application/json", None).await;
+    assert_eq!(status, 200);
+    let answer: ExportTraceServiceResponse =
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(answer.partial_success.map(|p| p.rejected_spans), Some(3));
+    assert_decoded(&store.spans());
+
+    // Everything taken: no partial success at all.
+    let (_, response, _) = post_encoded(request().encode_to_vec(), "application/x-protobuf", None).await;
+    let answer = ExportTraceServiceResponse::decode(response.bytes().await.unwrap()).unwrap();
+    assert_eq!(answer.partial_success, None);
 }
 
 #[tokio::test]
@@ -142,7 +186,7 @@ async fn an_unknown_encoding_is_a_415_that_lists_the_accepted_ones_and_a_corrupt
     let body = request().encode_to_vec();
     let (status, response, store) = post_encoded(body.clone(), "application/x-protobuf", Some("br")).await;
     assert_eq!(status, 415);
-    assert_eq!(response.headers()["accept-encoding"], "gzip, deflate");
+    assert_eq!(response.headers()["accept-encoding"], "gzip, deflate, zstd");
     assert!(response.text().await.unwrap().contains("\"br\" is not supported"));
     assert!(store.spans().is_empty());
 
