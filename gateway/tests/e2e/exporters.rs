@@ -1,6 +1,6 @@
 //! Where the spans go, as the standard variables say, over real processes: `OTEL_TRACES_EXPORTER`
 //! (`otlp`, `console`, `none`), `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` and
-//! `OTEL_EXPORTER_OTLP_COMPRESSION=gzip`, each seen where it shows: on the wire, in the receiver,
+//! `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` (or `zstd`), each seen where it shows: on the wire, in the receiver,
 //! on stdout.
 
 use std::sync::{Arc, Mutex};
@@ -39,9 +39,10 @@ async fn recorder() -> Recorder {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn gzip_compression_and_otlp_json_are_what_goes_over_the_wire_and_the_trace_arrives_whole() {
+async fn gzip_or_zstd_compression_and_otlp_json_are_what_goes_over_the_wire_and_the_trace_arrives_whole() {
     for (setting, value, content_type, encoding) in [
         ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", "application/x-protobuf", "gzip"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "application/x-protobuf", "zstd"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "application/json", "none"),
     ] {
         let recorder = recorder().await;
