@@ -6,7 +6,9 @@
 //! `http://` or an `https://` collector. Over https the collector's certificate is checked
 //! against the system's trusted roots plus, if `OTEL_EXPORTER_OTLP_CERTIFICATE` (or its `TRACES_`
 //! form) names a PEM file, the certificates in it: a private CA, or a collector's self-signed
-//! certificate. Endpoint, headers, timeout and compression are read by the exporter itself.
+//! certificate; with `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and `_CLIENT_KEY`, the service shows
+//! a certificate of its own (mutual TLS). Endpoint, headers, timeout and compression are read by
+//! the exporter itself.
 //!
 //! The OpenTelemetry specification leaves the console format to each SDK ("Standard Output",
 //! `specification/trace/sdk_exporters/stdout.md`: not for production, output unspecified). Here it
@@ -24,7 +26,7 @@ use opentelemetry::{
 };
 use opentelemetry_otlp::{
     SpanExporter as OtlpExporter, WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _,
-    tonic_types::transport::{Certificate, ClientTlsConfig},
+    tonic_types::transport::{Certificate, ClientTlsConfig, Identity},
 };
 use opentelemetry_sdk::{
     Resource,
@@ -44,15 +46,15 @@ pub(crate) fn selected(config: &TelemetryConfig) -> Result<SelectedExporters, Te
     Ok(SelectedExporters { otlp, console })
 }
 
-/// The OTLP exporter over `protocol`, trusting the extra certificate if one is named.
+/// The OTLP exporter over `protocol`, with the TLS the `OTEL_EXPORTER_OTLP_*` files ask for.
 fn otlp(protocol: Protocol) -> Result<OtlpExporter, TelemetryError> {
-    let trusted = trusted_certificate()?;
+    let tls = Tls::from_env()?;
     let http = |protocol| {
         let builder = OtlpExporter::builder().with_http().with_protocol(protocol);
-        match &trusted {
-            // The exporter's own client trusts the system's roots only.
-            None => builder.build(),
-            Some(pem) => builder.with_http_client(http_client_trusting(pem)?).build(),
+        match (&tls.trusted, &tls.identity) {
+            // The exporter's own client trusts the system's roots only, and has no identity.
+            (None, None) => builder.build(),
+            _ => builder.with_http_client(http_client(&tls)?).build(),
         }
     };
     Ok(match protocol {
@@ -62,45 +64,97 @@ fn otlp(protocol: Protocol) -> Result<OtlpExporter, TelemetryError> {
             // Without roots of its own the exporter's TLS trusts nothing (tonic's
             // `ClientTlsConfig::new()` is empty), so every https collector would fail: the
             // system's roots, plus the named certificate. Ignored for an http:// endpoint.
-            let mut tls = ClientTlsConfig::new().with_enabled_roots();
-            if let Some(pem) = &trusted {
-                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            let mut config = ClientTlsConfig::new().with_enabled_roots();
+            if let Some(pem) = &tls.trusted {
+                config = config.ca_certificate(Certificate::from_pem(pem));
             }
-            OtlpExporter::builder().with_tonic().with_tls_config(tls).build()?
+            if let Some((certificate, key)) = &tls.identity {
+                config = config.identity(Identity::from_pem(certificate, key));
+            }
+            OtlpExporter::builder().with_tonic().with_tls_config(config).build()?
         }
     })
 }
 
-/// The PEM file `OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`, else `OTEL_EXPORTER_OTLP_CERTIFICATE`,
-/// names, read; `None` when neither is set. One that cannot be read or holds no certificate stops
-/// the start: trust that was asked for and is missing would only show later, as failed exports.
-fn trusted_certificate() -> Result<Option<Vec<u8>>, TelemetryError> {
-    let named =
-        ["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"].into_iter().find_map(
-            |variable| Some((variable, std::env::var(variable).ok().filter(|v| !v.trim().is_empty())?)),
-        );
-    let Some((variable, path)) = named else {
-        return Ok(None);
-    };
-    let unusable = |reason: String| TelemetryError::Certificate(format!("{variable}={path}: {reason}"));
-    let pem = std::fs::read(path.trim()).map_err(|e| unusable(e.to_string()))?;
-    if reqwest::Certificate::from_pem_bundle(&pem).map_or(true, |certificates| certificates.is_empty()) {
-        return Err(unusable("holds no PEM certificate".to_owned()));
-    }
-    Ok(Some(pem))
+/// The TLS files the `OTEL_EXPORTER_OTLP_(TRACES_)*` variables name, read. A file that cannot be
+/// read, or does not hold what it should, stops the start: TLS that was asked for and is missing
+/// would only show later, as failed exports.
+struct Tls {
+    /// `CERTIFICATE`: certificates to trust besides the system's roots (a private CA, say).
+    trusted: Option<Vec<u8>>,
+    /// `CLIENT_CERTIFICATE` and `CLIENT_KEY`: the service's own, for a collector that asks for
+    /// one (mutual TLS). Both or neither.
+    identity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-/// The blocking HTTP client the exporter would build, trusting `pem` as well. Built on a thread of
-/// its own, as the exporter builds its own: reqwest's blocking client runs a runtime of its own,
-/// which must not be created inside the service's.
-fn http_client_trusting(
-    pem: &[u8],
-) -> Result<reqwest::blocking::Client, opentelemetry_otlp::ExporterBuildError> {
+impl Tls {
+    fn from_env() -> Result<Self, TelemetryError> {
+        let trusted = pem_file("CERTIFICATE")?;
+        if let Some((variable, pem)) = &trusted
+            && reqwest::Certificate::from_pem_bundle(pem).map_or(true, |certificates| certificates.is_empty())
+        {
+            return Err(TelemetryError::Certificate(format!("{variable}: holds no PEM certificate")));
+        }
+        let identity = match (pem_file("CLIENT_CERTIFICATE")?, pem_file("CLIENT_KEY")?) {
+            (None, None) => None,
+            (Some((variable, certificate)), Some((_, key))) => {
+                // rustls reads a client identity as one PEM holding the key and its certificates.
+                if let Err(e) = reqwest::Identity::from_pem(&[&key[..], b"\n", &certificate[..]].concat()) {
+                    return Err(TelemetryError::Certificate(format!("{variable} and its key: {e}")));
+                }
+                Some((certificate, key))
+            }
+            (Some((variable, _)), None) | (None, Some((variable, _))) => {
+                let missing =
+                    if variable.contains("CLIENT_KEY") { "CLIENT_CERTIFICATE" } else { "CLIENT_KEY" };
+                let message = format!("{variable} is set but OTEL_EXPORTER_OTLP_{missing} is not: set both");
+                return Err(TelemetryError::Certificate(message));
+            }
+        };
+        Ok(Self { trusted: trusted.map(|(_, pem)| pem), identity })
+    }
+}
+
+/// The file `OTEL_EXPORTER_OTLP_TRACES_<name>`, else `OTEL_EXPORTER_OTLP_<name>`, names: the
+/// variable (`VAR=path`, for messages) and the file's bytes; `None` when neither is set.
+fn pem_file(name: &str) -> Result<Option<(String, Vec<u8>)>, TelemetryError> {
+    let named = [format!("OTEL_EXPORTER_OTLP_TRACES_{name}"), format!("OTEL_EXPORTER_OTLP_{name}")]
+        .into_iter()
+        .find_map(|variable| {
+            Some((std::env::var(&variable).ok().filter(|v| !v.trim().is_empty())?, variable))
+        });
+    let Some((path, variable)) = named else { return Ok(None) };
+    let variable = format!("{variable}={path}");
+    match std::fs::read(path.trim()) {
+        Ok(pem) => Ok(Some((variable, pem))),
+        Err(e) => Err(TelemetryError::Certificate(format!("{variable}: {e}"))),
+    }
+}
+
+/// The blocking HTTP client the exporter would build, with `tls` as well. Built on a thread of its
+/// own, as the exporter builds its own: reqwest's blocking client runs a runtime of its own, which
+/// must not be created inside the service's.
+fn http_client(tls: &Tls) -> Result<reqwest::blocking::Client, opentelemetry_otlp::ExporterBuildError> {
     let failed = |reason: String| opentelemetry_otlp::ExporterBuildError::InternalFailure(reason);
-    let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| failed(e.to_string()))?;
+    let certificates = match &tls.trusted {
+        Some(pem) => reqwest::Certificate::from_pem_bundle(pem).map_err(|e| failed(e.to_string()))?,
+        None => Vec::new(),
+    };
+    let identity = match &tls.identity {
+        Some((certificate, key)) => Some(
+            reqwest::Identity::from_pem(&[&key[..], b"\n", &certificate[..]].concat())
+                .map_err(|e| failed(e.to_string()))?,
+        ),
+        None => None,
+    };
     let timeout = export_timeout();
     std::thread::spawn(move || {
-        reqwest::blocking::Client::builder().timeout(timeout).tls_certs_merge(certificates).build()
+        let builder = reqwest::blocking::Client::builder().timeout(timeout).tls_certs_merge(certificates);
+        match identity {
+            Some(identity) => builder.identity(identity),
+            None => builder,
+        }
+        .build()
     })
     .join()
     .map_err(|_| failed("the thread building the HTTP client panicked".to_owned()))?

@@ -134,7 +134,16 @@ async fn with_no_exporter_a_service_exports_nothing_but_the_trace_goes_on_behind
 
 /// A private CA, and a certificate for `localhost` that it signed: `(CA, certificate, key)`, PEM.
 fn private_ca_and_certificate() -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let (ca, (certificate, key), _) = private_ca_server_and_client();
+    (ca, certificate, key)
+}
+
+/// A private CA, a server certificate for `localhost` and a client certificate (for mutual TLS),
+/// both signed by it: `(CA, (certificate, key), (client certificate, client key))`, PEM.
+fn private_ca_server_and_client() -> (String, (String, String), (String, String)) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    };
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.distinguished_name.push(DnType::CommonName, "traced-checkout test CA");
@@ -142,12 +151,22 @@ fn private_ca_and_certificate() -> (String, String, String) {
     let key = KeyPair::generate().unwrap();
     let certificate =
         CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
-    (ca.pem(), certificate.pem(), key.serialize_pem())
+    let client_key = KeyPair::generate().unwrap();
+    let mut client = CertificateParams::new(vec!["gateway".to_owned()]).unwrap();
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client.signed_by(&client_key, &ca).unwrap();
+    (ca.pem(), (certificate.pem(), key.serialize_pem()), (client.pem(), client_key.serialize_pem()))
 }
 
 /// tracectl's receiver behind TLS on one port: OTLP/HTTP (`/v1/traces`, HTTP/1.1) and OTLP/gRPC
 /// (HTTP/2, chosen by ALPN). Returns the port and the store.
 async fn tls_receiver(certificate: &str, key: &str) -> (u16, SpanStore) {
+    tls_receiver_asking(certificate, key, None).await
+}
+
+/// Like [`tls_receiver`]; with `client_ca`, a client must show a certificate that CA signed
+/// (mutual TLS), else its handshake fails.
+async fn tls_receiver_asking(certificate: &str, key: &str, client_ca: Option<&str>) -> (u16, SpanStore) {
     use hyper_util::{
         rt::{TokioExecutor, TokioIo},
         server::conn::auto::Builder,
@@ -159,8 +178,17 @@ async fn tls_receiver(certificate: &str, key: &str) -> (u16, SpanStore) {
         "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
         tracectl::grpc::service(store.clone()),
     );
-    let mut config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
+    let builder = rustls::ServerConfig::builder();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(CertificateDer::from_pem_slice(ca.as_bytes()).unwrap()).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots)).build().unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
         .with_single_cert(
             vec![CertificateDer::from_pem_slice(certificate.as_bytes()).unwrap()],
             PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
@@ -228,6 +256,71 @@ async fn spans_go_over_https_and_grpc_with_tls_to_a_collector_whose_ca_the_certi
     assert!(gateway.stop().await.success());
     assert!(of_trace(&store.spans(), &trace_id_of(&body)).is_empty(), "nothing got through untrusted");
     let _ = std::fs::remove_file(ca_file);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_client_certificate_and_key_spans_reach_a_collector_that_asks_for_one_and_not_without() {
+    let (ca, (certificate, key), (client_certificate, client_key)) = private_ca_server_and_client();
+    let dir = std::env::temp_dir().join(format!("traced-checkout-mtls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, pem: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (ca_file, certificate_file, key_file) =
+        (file("ca.pem", &ca), file("client.pem", &client_certificate), file("client-key.pem", &client_key));
+    let (port, store) = tls_receiver_asking(&certificate, &key, Some(&ca)).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let env = |protocol: &str, identity: bool| {
+        let mut extra = vec![
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca_file.clone()),
+            ("ORDER_SERVICE_URL", format!("http://{closed}")),
+        ];
+        if identity {
+            extra.push(("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", certificate_file.clone()));
+            extra.push(("OTEL_EXPORTER_OTLP_CLIENT_KEY", key_file.clone()));
+        }
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        with_extra(base_env(&format!("https://localhost:{port}")), &extra)
+    };
+
+    for protocol in ["http/protobuf", "grpc"] {
+        let gateway = start("gateway", &env(protocol, true)).await;
+        let body: Value = post_checkout(&gateway).await.json().await.unwrap();
+        let trace_id = trace_id_of(&body);
+        store
+            .wait_for(SPANS_TIMEOUT, |s| of_trace(s, &trace_id).len() >= 2)
+            .await
+            .unwrap_or_else(|_| panic!("{protocol}: nothing arrived over mutual TLS: {:#?}", gateway.logs()));
+        assert!(gateway.stop().await.success());
+    }
+
+    // No client certificate: the collector ends the handshake, and nothing gets through.
+    let gateway = start("gateway", &env("http/protobuf", false)).await;
+    let body: Value = post_checkout(&gateway).await.json().await.unwrap();
+    gateway
+        .wait_for_logs("an export refused without a client certificate", |lines| {
+            lines.iter().any(|l| l.contains("Span export from gateway failed"))
+        })
+        .await;
+    assert!(gateway.stop().await.success());
+    assert!(of_trace(&store.spans(), &trace_id_of(&body)).is_empty(), "nothing got through without one");
+
+    // A key without its certificate is a start-up error that says what is missing.
+    let half =
+        with_extra(base_env("https://localhost:4318"), &[("OTEL_EXPORTER_OTLP_CLIENT_KEY", &key_file)]);
+    let output = tokio::process::Command::new(binary("gateway"))
+        .envs(half.iter().map(|(k, v)| (k, v)))
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(said.contains("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is not: set both"), "{said}");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread")]
