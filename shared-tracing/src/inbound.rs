@@ -9,7 +9,7 @@
 //! The span is named `METHOD route-template` (`POST /orders`, never `POST /orders/8f3a…`) so that
 //! span names stay low-cardinality, and carries the stable HTTP semantic-convention attributes.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use axum::{
     Router,
@@ -20,13 +20,14 @@ use axum::{
 };
 use opentelemetry::{
     Context, KeyValue,
-    baggage::{Baggage, BaggageExt as _},
     trace::{SpanBuilder, SpanKind},
 };
 
 use opentelemetry_semantic_conventions::attribute;
 
 use crate::edge::EdgeTracer;
+/// The edge's own layer, which keeps only the outside context it vouches for (hardening).
+pub use crate::hardening::edge_policy::{EdgePolicy, traced_edge};
 use crate::propagation::{self, TRACERESPONSE};
 
 /// Runs every route of `router` inside a SERVER span made with `tracer`, and adds a
@@ -42,77 +43,17 @@ where
     router.layer(middleware::from_fn_with_state(tracer, trace_request))
 }
 
-/// What a service at the edge of the system accepts from the outside world.
-///
-/// Baggage travels with a request to every service behind the edge, and services act on it
-/// (the teaching scenarios are chosen by a `scenario` entry). So the edge keeps only the keys it
-/// is prepared to vouch for and drops the rest: a client cannot plant `tenant=other-customer` or
-/// a megabyte of junk in every internal hop. The trace context itself is kept (continuing a
-/// caller's trace is the point of W3C Trace Context), but its validity is checked by the parser.
-#[derive(Debug, Clone)]
-pub struct EdgePolicy {
-    baggage_allowlist: Arc<[String]>,
-}
-
-impl EdgePolicy {
-    /// Keeps only the baggage entries whose key is in `keys`.
-    pub fn allow_baggage(keys: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self { baggage_allowlist: keys.into_iter().map(Into::into).collect() }
-    }
-
-    /// The baggage keys kept.
-    pub fn allowed_baggage(&self) -> &[String] {
-        &self.baggage_allowlist
-    }
-
-    /// `cx` with allow-listed query parameters added as baggage: `?scenario=slow-stripe` becomes
-    /// the baggage entry `scenario=slow-stripe`, so a browser link can choose what a `baggage`
-    /// header would. The query wins over a header carrying the same key.
-    fn promote_query(&self, cx: Context, query: Option<&str>) -> Context {
-        let Some(query) = query else { return cx };
-        let promoted: Vec<opentelemetry::KeyValue> = form_urlencoded::parse(query.as_bytes())
-            .filter(|(key, _)| self.baggage_allowlist.iter().any(|allowed| allowed == key.as_ref()))
-            .map(|(key, value)| opentelemetry::KeyValue::new(key.into_owned(), value.into_owned()))
-            .collect();
-        if promoted.is_empty() { cx } else { cx.with_baggage(promoted) }
-    }
-
-    /// `cx` with only the allowed baggage entries.
-    fn filter(&self, cx: Context) -> Context {
-        let kept: Baggage = cx
-            .baggage()
-            .iter()
-            .filter(|(key, _)| self.baggage_allowlist.iter().any(|allowed| allowed == key.as_str()))
-            .map(|(key, (value, metadata))| (key.clone(), (value.clone(), metadata.clone())))
-            .collect();
-        cx.with_cleared_baggage().with_baggage(kept)
-    }
-}
-
-/// Like [`traced`], for the service at the edge: incoming context is filtered by `policy`.
-pub fn traced_edge<S>(router: Router<S>, policy: EdgePolicy, tracer: EdgeTracer) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    router.layer(middleware::from_fn_with_state((tracer, policy), trace_edge_request))
-}
-
-async fn trace_edge_request(
-    State((tracer, policy)): State<(EdgeTracer, EdgePolicy)>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let parent = policy.filter(propagation::extract(request.headers()));
-    let parent = policy.promote_query(parent, request.uri().query());
-    serve_in_span(&tracer, request, next, parent).await
-}
-
 async fn trace_request(State(tracer): State<EdgeTracer>, request: Request, next: Next) -> Response {
     let parent = propagation::extract(request.headers());
     serve_in_span(&tracer, request, next, parent).await
 }
 
-async fn serve_in_span(tracer: &EdgeTracer, request: Request, next: Next, parent: Context) -> Response {
+pub(crate) async fn serve_in_span(
+    tracer: &EdgeTracer,
+    request: Request,
+    next: Next,
+    parent: Context,
+) -> Response {
     // The caller's context is the parent: this is where two services join into one trace.
     let span = tracer.start(&parent, SpanKind::Server, || server_span(&request));
 

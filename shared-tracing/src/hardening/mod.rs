@@ -9,11 +9,14 @@
 //! - [`shedding`]: while that queue refuses spans, new traces are not sampled (a `Sampler`).
 //! - [`unsampled`]: a span the sampler would drop is not made, `tracing` or edge (a global filter
 //!   layer, and a question `EdgeTracer` asks).
+//! - [`edge_policy`]: at the edge, outside baggage kept only where allow-listed (an inbound
+//!   layer, [`crate::inbound::traced_edge`]).
 //! - [`redact`]: a rule the service gives (card numbers, say) applied to every finished span
 //!   before it is queued (a `SpanProcessor`) and to every log line.
 //!
 //! BENCHMARKS.md measures what each one buys.
 
+pub mod edge_policy;
 pub mod export_queue;
 pub mod redact;
 pub mod shedding;
