@@ -24,16 +24,20 @@ COPY . .
 RUN cargo build --release --locked --bin gateway --bin order-service --bin payment-service
 
 FROM debian:trixie-slim AS runtime
-ARG SERVICE
-RUN test -n "${SERVICE}" || (echo "build with --build-arg SERVICE=gateway|order-service|payment-service" && exit 1)
+# The same for all three services, so built and downloaded once: `ARG SERVICE` comes after it.
+# /data is order-service's database directory; a new named volume mounted there (compose's
+# `orders-data`) starts with this owner. No `VOLUME` line: it would give every container of every
+# service an anonymous volume that `docker compose down` leaves behind.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home app \
     && mkdir /data && chown app /data
+ARG SERVICE
+RUN test -n "${SERVICE}" || (echo "build with --build-arg SERVICE=gateway|order-service|payment-service" && exit 1)
 COPY --from=builder /app/target/release/${SERVICE} /usr/local/bin/service
 USER app
-# order-service's database directory: a new named volume mounted here starts with this owner.
-VOLUME /data
+# Natively a service listens on loopback only; in a container it must take calls from the compose
+# network, which is the boundary there (only the gateway and Jaeger are published).
 ENV HOST=0.0.0.0
 ENTRYPOINT ["/usr/local/bin/service"]

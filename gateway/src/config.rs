@@ -7,7 +7,7 @@ use service_kit::settings::{FromSettings, SettingError, Settings};
 /// Everything the gateway can be told at start-up.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Address to listen on (`HOST`, default `0.0.0.0`).
+    /// Address to listen on (`HOST`, default `127.0.0.1`: loopback only; the image sets `0.0.0.0`).
     pub host: String,
     /// Port to listen on (`PORT`, default 3000; 0 picks a free port).
     pub port: u16,
@@ -29,7 +29,7 @@ pub struct Config {
 impl FromSettings for Config {
     fn from_settings<F: Fn(&str) -> Option<String>>(settings: &Settings<F>) -> Result<Self, SettingError> {
         Ok(Self {
-            host: settings.string("HOST", "0.0.0.0"),
+            host: settings.string("HOST", "127.0.0.1"),
             port: settings.parse("PORT", 3000)?,
             request_timeout: settings.timeout_millis("REQUEST_TIMEOUT_MS", 30_000)?,
             order_service_url: settings.string("ORDER_SERVICE_URL", "http://127.0.0.1:3001"),

@@ -8,7 +8,7 @@ use service_kit::settings::{FromSettings, SettingError, Settings};
 /// Everything payment-service can be told at start-up.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Address to listen on (`HOST`, default `0.0.0.0`).
+    /// Address to listen on (`HOST`, default `127.0.0.1`: loopback only; the image sets `0.0.0.0`).
     pub host: String,
     /// Port to listen on (`PORT`, default 3002; 0 picks a free port).
     pub port: u16,
@@ -37,7 +37,7 @@ impl FromSettings for Config {
     fn from_settings<F: Fn(&str) -> Option<String>>(settings: &Settings<F>) -> Result<Self, SettingError> {
         let jitter = settings.parse("SIM_JITTER_PERCENT", 20u8)?;
         Ok(Self {
-            host: settings.string("HOST", "0.0.0.0"),
+            host: settings.string("HOST", "127.0.0.1"),
             port: settings.parse("PORT", 3002)?,
             request_timeout: settings.timeout_millis("REQUEST_TIMEOUT_MS", 30_000)?,
             fraud_check: Latency::from_millis(settings.parse("FRAUD_CHECK_MS", 100)?, jitter),

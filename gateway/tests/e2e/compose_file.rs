@@ -11,10 +11,15 @@ fn repo_file(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
 }
 
-/// The compose file, parsed as Docker Compose would (YAML merge keys applied), validated, and
-/// returned as JSON for easy reading.
-fn compose() -> Value {
-    let text = std::fs::read_to_string(repo_file("docker-compose.yml")).unwrap();
+/// The compose file, parsed as Docker Compose would with no variables set (YAML merge keys
+/// applied, `${VAR:-default}` interpolated), validated, and returned as JSON for easy reading.
+pub fn compose() -> Value {
+    compose_with(&[])
+}
+
+/// Like [`compose`], with the shell's variables `vars` (e.g. `OTLP_HOST=tail-sampler`).
+pub fn compose_with(vars: &[(&str, &str)]) -> Value {
+    let text = interpolate(&std::fs::read_to_string(repo_file("docker-compose.yml")).unwrap(), vars);
     let mut yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
     yaml.apply_merge().unwrap();
     let compose: Compose = serde_yaml::from_value(yaml).expect("docker-compose.yml follows the Compose spec");
@@ -22,15 +27,57 @@ fn compose() -> Value {
     serde_json::to_value(&compose).unwrap()
 }
 
+/// Compose's interpolation, the forms this file uses: `${VAR:-default}` (the default when VAR is
+/// unset or empty) and `${VAR}`. An unterminated `${` is left as it is, so a parse notices it.
+fn interpolate(text: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else { break };
+        let expression = &rest[start + 2..start + len];
+        let (name, default) = expression.split_once(":-").unwrap_or((expression, ""));
+        let set = vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v).filter(|v| !v.is_empty());
+        out.push_str(set.unwrap_or(default));
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The services `docker compose --profile <profiles>` starts: those without profiles, and those
+/// in one of `profiles`.
+pub fn active_services(compose: &Value, profiles: &[&str]) -> BTreeSet<String> {
+    compose["services"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, service)| match service["profiles"].as_array() {
+            None => true,
+            Some(theirs) => theirs.iter().any(|p| profiles.contains(&p.as_str().unwrap())),
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 fn env<'a>(compose: &'a Value, service: &str, key: &str) -> Option<&'a str> {
     compose["services"][service]["environment"][key].as_str()
 }
 
 #[test]
-fn compose_declares_jaeger_and_the_three_services() {
+fn compose_runs_jaeger_and_the_three_services_and_each_profile_adds_its_own() {
     let compose = compose();
-    let names: BTreeSet<&str> = compose["services"].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(names, BTreeSet::from(["jaeger", "gateway", "order-service", "payment-service"]));
+    let names = |profiles: &[&str]| {
+        let active = active_services(&compose, profiles);
+        active.iter().map(String::as_str).map(str::to_owned).collect::<Vec<_>>()
+    };
+    let base = ["gateway", "jaeger", "order-service", "payment-service"];
+    assert_eq!(names(&[]), base);
+    assert_eq!(
+        names(&["tail-sampling"]),
+        ["gateway", "jaeger", "order-service", "payment-service", "tail-sampler"]
+    );
+    assert_eq!(names(&["spm"]), ["gateway", "jaeger", "order-service", "payment-service", "prometheus"]);
 }
 
 #[test]
@@ -44,28 +91,40 @@ fn jaeger_is_v2_with_a_pinned_version() {
 }
 
 #[test]
-fn only_the_gateway_and_the_jaeger_ui_are_published() {
+fn only_the_gateway_the_jaeger_ui_and_jaegers_otlp_on_loopback_are_published() {
     let compose = compose();
     let mut published = Vec::new();
-    for (name, service) in compose["services"].as_object().unwrap() {
-        for port in service["ports"].as_array().into_iter().flatten() {
-            published.push(format!("{name} {port}"));
+    for name in active_services(&compose, &["tail-sampling", "spm"]) {
+        for port in compose["services"][&name]["ports"].as_array().into_iter().flatten() {
+            published.push(format!("{name} {}", port.as_str().unwrap()));
         }
     }
     published.sort();
-    assert_eq!(published, ["gateway \"3000:3000\"", "jaeger \"16686:16686\""]);
+    // OTLP and sampling for services and scripts run natively, and Prometheus's UI, on this machine
+    // only; order-service, payment-service and the tail sampler stay inside.
+    assert_eq!(
+        published,
+        [
+            "gateway 3000:3000",
+            "jaeger 127.0.0.1:4317:4317",
+            "jaeger 127.0.0.1:4318:4318",
+            "jaeger 127.0.0.1:5778:5778",
+            "jaeger 16686:16686",
+            "prometheus 127.0.0.1:9090:9090"
+        ]
+    );
 }
 
 #[test]
-fn every_service_exports_otlp_http_to_jaeger_inside_the_compose_network() {
-    let compose = compose();
-    for service in ["gateway", "order-service", "payment-service"] {
-        assert_eq!(
-            env(&compose, service, "OTEL_EXPORTER_OTLP_ENDPOINT"),
-            Some("http://jaeger:4318"),
-            "{service}"
-        );
-        assert_eq!(env(&compose, service, "OTEL_EXPORTER_OTLP_PROTOCOL"), Some("http/protobuf"), "{service}");
+fn every_service_exports_otlp_http_to_jaeger_or_to_the_tail_sampler_inside_the_compose_network() {
+    for (vars, host) in [(&[][..], "jaeger"), (&[("OTLP_HOST", "tail-sampler")][..], "tail-sampler")] {
+        let compose = compose_with(vars);
+        assert!(active_services(&compose, &["tail-sampling"]).contains(host), "{host} is a service");
+        for service in ["gateway", "order-service", "payment-service"] {
+            let endpoint = env(&compose, service, "OTEL_EXPORTER_OTLP_ENDPOINT");
+            assert_eq!(endpoint, Some(format!("http://{host}:4318").as_str()), "{service}");
+            assert_eq!(env(&compose, service, "OTEL_EXPORTER_OTLP_PROTOCOL"), Some("http/protobuf"));
+        }
     }
 }
 
@@ -87,7 +146,7 @@ fn services_start_in_dependency_order_behind_healthchecks_of_their_own_port() {
         |service: &str, on: &str| compose["services"][service]["depends_on"][on]["condition"].clone();
     assert_eq!(condition("gateway", "order-service"), "service_healthy");
     assert_eq!(condition("order-service", "payment-service"), "service_healthy");
-    assert_eq!(condition("payment-service", "jaeger"), "service_started");
+    assert_eq!(condition("payment-service", "jaeger"), "service_healthy");
     for (service, port) in [("gateway", 3000), ("order-service", 3001), ("payment-service", 3002)] {
         let test = compose["services"][service]["healthcheck"]["test"].to_string();
         assert!(test.contains(&format!("http://localhost:{port}/health")), "{service}: {test}");
@@ -123,6 +182,55 @@ fn the_dockerfile_is_multi_stage_caches_dependencies_and_runs_as_non_root() {
         .find(|l| l.starts_with("USER "))
         .expect("a USER in the runtime stage");
     assert_ne!(*user, "USER root");
+}
+
+/// The runtime stage's instructions (after the last `FROM`), comments and blank lines left out.
+fn runtime_stage() -> Vec<String> {
+    let dockerfile = std::fs::read_to_string(repo_file("Dockerfile")).unwrap();
+    let instructions: Vec<String> = dockerfile
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    let last_from = instructions.iter().rposition(|l| l.starts_with("FROM ")).unwrap();
+    instructions[last_from..].to_vec()
+}
+
+#[test]
+fn the_runtime_stage_all_three_images_share_declares_no_volume_and_installs_before_it_knows_the_service() {
+    let stage = runtime_stage();
+    // A `VOLUME` there gives gateway and payment-service containers anonymous volumes too, which
+    // `docker compose down` leaves behind; order-service's data is on its named volume.
+    assert!(!stage.iter().any(|l| l.starts_with("VOLUME")), "{stage:#?}");
+    // The apt layer is the same for every service only if it comes before `ARG SERVICE`.
+    let apt = stage.iter().position(|l| l.contains("apt-get install")).expect("an apt layer");
+    let arg = stage.iter().position(|l| l == "ARG SERVICE").expect("ARG SERVICE");
+    assert!(apt < arg, "ARG SERVICE before the apt layer rebuilds it for each service: {stage:#?}");
+    // Natively the services listen on loopback; in the image, on the compose network.
+    assert!(stage.iter().any(|l| l == "ENV HOST=0.0.0.0"), "{stage:#?}");
+}
+
+#[test]
+fn the_build_context_leaves_out_what_git_leaves_out() {
+    let ignored = |name: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(repo_file(name)).unwrap();
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let docker = ignored(".dockerignore");
+    for pattern in ignored(".gitignore") {
+        // A .gitignore pattern without a slash matches at any depth; in .dockerignore, `**/` says so.
+        let any_depth = format!("**/{pattern}");
+        assert!(
+            docker.contains(&pattern) || docker.contains(&any_depth),
+            ".dockerignore lacks {pattern:?} (a local run's files would enter the build context): {docker:?}"
+        );
+    }
+    assert!(docker.iter().any(|p| p.contains("sqlite3")), "databases stay out of the context");
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod errors;
 mod exporters;
 mod hostile_input;
 mod in_process;
+mod jaeger_config;
 mod orders;
 mod production;
 mod scenarios;

@@ -121,3 +121,17 @@ async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_exp
         assert_eq!(trace.len(), CHECKOUT_SPANS, "trace {trace_id} lost spans: {:#?}", summary(&trace));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_natively_without_host_each_service_listens_on_loopback_only() {
+    // Past the gateway's trust boundary (baggage allow-list, validation) nothing should be
+    // reachable from the network by default; the image sets HOST=0.0.0.0 for compose's network.
+    let receiver = receiver().await;
+    let env: Vec<(String, String)> =
+        base_env(&receiver.endpoint()).into_iter().filter(|(key, _)| key != "HOST").collect();
+    for name in ["payment-service", "order-service", "gateway"] {
+        let service = start(name, &env).await;
+        assert!(service.url().starts_with("http://127.0.0.1:"), "{name} listens on {}", service.url());
+        assert!(service.stop().await.success(), "{name}");
+    }
+}
