@@ -6,9 +6,12 @@
 //! warning (logged once logging is up) and the default is used instead.
 //!
 //! Variables the SDK and exporter already read on their own are *not* parsed here:
-//! `OTEL_TRACES_SAMPLER(_ARG)` (sampler), `OTEL_BSP_*` (batch processor),
+//! `OTEL_TRACES_SAMPLER(_ARG)` (sampler; but for the two Jaeger remote samplers, which the SDK's
+//! reading leaves out), `OTEL_BSP_*` (batch processor),
 //! `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/TIMEOUT/HEADERS/COMPRESSION` (exporter) and
 //! `OTEL_RESOURCE_ATTRIBUTES`.
+
+use std::time::Duration;
 
 /// How spans leave the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +60,43 @@ impl Propagators {
     pub const W3C: Self = Self { trace_context: true, baggage: true, b3: false, b3_multi: false };
 }
 
+/// `OTEL_TRACES_SAMPLER=jaeger_remote` or `parentbased_jaeger_remote`: the sampling strategy is
+/// fetched from the backend, and polled for changes, with `OTEL_TRACES_SAMPLER_ARG`'s
+/// `endpoint=…,pollingIntervalMs=…,initialSamplingRate=…` (sdk-environment-variables.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteSampling {
+    /// `parentbased_jaeger_remote`: a sampled parent's decision is followed; roots are sampled remotely.
+    pub parent_based: bool,
+    /// Jaeger's HTTP sampling endpoint (`http://localhost:5778/sampling` by default). The
+    /// specification's default is gRPC on 14250; the Rust SDK's sampler speaks HTTP only.
+    pub endpoint: String,
+    /// `pollingIntervalMs` (60 s by default).
+    pub polling_interval: Duration,
+    /// `initialSamplingRate` (0.001 by default): the rate until the backend first answers.
+    pub initial_sampling_rate: f64,
+}
+
+impl RemoteSampling {
+    fn from_arg(parent_based: bool, arg: &str, warnings: &mut Vec<String>) -> Self {
+        let (endpoint, polling_interval) = ("http://localhost:5778/sampling".into(), Duration::from_secs(60));
+        let mut remote = Self { parent_based, endpoint, polling_interval, initial_sampling_rate: 0.001 };
+        for pair in arg.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').map_or((pair, ""), |(k, v)| (k.trim(), v.trim()));
+            match (key, value.parse::<f64>()) {
+                ("endpoint", _) if !value.is_empty() => remote.endpoint = value.to_owned(),
+                ("pollingIntervalMs", Ok(ms)) if ms >= 1.0 => remote.polling_interval = Duration::from_millis(ms as u64),
+                ("initialSamplingRate", Ok(rate)) if (0.0..=1.0).contains(&rate) => {
+                    remote.initial_sampling_rate = rate;
+                }
+                _ => warnings.push(format!("OTEL_TRACES_SAMPLER_ARG entry {pair:?} is not endpoint=<url>, pollingIntervalMs=<ms> or initialSamplingRate=<0..1>; ignored")),
+            }
+        }
+        remote
+    }
+}
+
 /// Everything `shared_tracing::init` needs to know, resolved from the environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TelemetryConfig {
     /// `service.name`: `OTEL_SERVICE_NAME` if set, else the service's own default.
     pub service_name: String,
@@ -74,6 +112,9 @@ pub struct TelemetryConfig {
     pub log_format: LogFormat,
     /// `OTEL_PROPAGATORS`.
     pub propagators: Propagators,
+    /// `OTEL_TRACES_SAMPLER` naming a Jaeger remote sampler; `None` for every other sampler,
+    /// which the SDK reads itself.
+    pub remote_sampling: Option<RemoteSampling>,
     /// Problems found while reading the environment, to be logged once logging is initialised.
     pub warnings: Vec<String>,
 }
@@ -182,6 +223,14 @@ impl TelemetryConfig {
             }
         };
 
+        let remote_sampling = match get("OTEL_TRACES_SAMPLER").as_deref() {
+            Some(name @ ("jaeger_remote" | "parentbased_jaeger_remote")) => {
+                let arg = get("OTEL_TRACES_SAMPLER_ARG").unwrap_or_default();
+                Some(RemoteSampling::from_arg(name.starts_with("parentbased"), &arg, &mut warnings))
+            }
+            _ => None,
+        };
+
         Self {
             service_name,
             service_version: service_version.to_owned(),
@@ -190,6 +239,7 @@ impl TelemetryConfig {
             exporters,
             log_format,
             propagators,
+            remote_sampling,
             warnings,
         }
     }
@@ -217,6 +267,40 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.propagators, Propagators::W3C);
         assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn the_jaeger_remote_samplers_take_their_arguments_as_the_specification_names_them() {
+        assert_eq!(config(&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")]).remote_sampling, None);
+        let defaults = config(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")]).remote_sampling.unwrap();
+        assert_eq!(
+            defaults,
+            RemoteSampling {
+                parent_based: false,
+                endpoint: "http://localhost:5778/sampling".into(),
+                polling_interval: Duration::from_secs(60),
+                initial_sampling_rate: 0.001,
+            }
+        );
+        let c = config(&[
+            ("OTEL_TRACES_SAMPLER", "parentbased_jaeger_remote"),
+            (
+                "OTEL_TRACES_SAMPLER_ARG",
+                "endpoint=http://jaeger:5778/sampling, pollingIntervalMs=5000,initialSamplingRate=0.25,rate=9",
+            ),
+        ]);
+        let remote = c.remote_sampling.unwrap();
+        assert!(remote.parent_based);
+        assert_eq!(remote.endpoint, "http://jaeger:5778/sampling");
+        assert_eq!(remote.polling_interval, Duration::from_millis(5000));
+        assert_eq!(remote.initial_sampling_rate, 0.25);
+        assert_eq!(c.warnings.len(), 1, "the unknown `rate` is warned about: {:?}", c.warnings);
+        let out_of_range = config(&[
+            ("OTEL_TRACES_SAMPLER", "jaeger_remote"),
+            ("OTEL_TRACES_SAMPLER_ARG", "initialSamplingRate=2,pollingIntervalMs=soon"),
+        ]);
+        assert_eq!(out_of_range.remote_sampling.unwrap().initial_sampling_rate, 0.001);
+        assert_eq!(out_of_range.warnings.len(), 2);
     }
 
     #[test]

@@ -98,8 +98,7 @@ impl Tls {
         let identity = match (pem_file("CLIENT_CERTIFICATE")?, pem_file("CLIENT_KEY")?) {
             (None, None) => None,
             (Some((variable, certificate)), Some((_, key))) => {
-                // rustls reads a client identity as one PEM holding the key and its certificates.
-                if let Err(e) = reqwest::Identity::from_pem(&[&key[..], b"\n", &certificate[..]].concat()) {
+                if let Err(e) = client_identity(&certificate, &key) {
                     return Err(TelemetryError::Certificate(format!("{variable} and its key: {e}")));
                 }
                 Some((certificate, key))
@@ -113,6 +112,11 @@ impl Tls {
         };
         Ok(Self { trusted: trusted.map(|(_, pem)| pem), identity })
     }
+}
+
+/// The client's certificate and key as reqwest's rustls reads an identity: one PEM, key first.
+fn client_identity(certificate: &[u8], key: &[u8]) -> reqwest::Result<reqwest::Identity> {
+    reqwest::Identity::from_pem(&[key, b"\n", certificate].concat())
 }
 
 /// The file `OTEL_EXPORTER_OTLP_TRACES_<name>`, else `OTEL_EXPORTER_OTLP_<name>`, names: the
@@ -136,25 +140,14 @@ fn pem_file(name: &str) -> Result<Option<(String, Vec<u8>)>, TelemetryError> {
 /// must not be created inside the service's.
 fn http_client(tls: &Tls) -> Result<reqwest::blocking::Client, opentelemetry_otlp::ExporterBuildError> {
     let failed = |reason: String| opentelemetry_otlp::ExporterBuildError::InternalFailure(reason);
-    let certificates = match &tls.trusted {
-        Some(pem) => reqwest::Certificate::from_pem_bundle(pem).map_err(|e| failed(e.to_string()))?,
-        None => Vec::new(),
-    };
-    let identity = match &tls.identity {
-        Some((certificate, key)) => Some(
-            reqwest::Identity::from_pem(&[&key[..], b"\n", &certificate[..]].concat())
-                .map_err(|e| failed(e.to_string()))?,
-        ),
-        None => None,
-    };
+    let trusted = tls.trusted.as_deref().map(reqwest::Certificate::from_pem_bundle).transpose();
+    let certificates = trusted.map_err(|e| failed(e.to_string()))?.unwrap_or_default();
+    let identity = tls.identity.as_ref().map(|(certificate, key)| client_identity(certificate, key));
+    let identity = identity.transpose().map_err(|e| failed(e.to_string()))?;
     let timeout = export_timeout();
     std::thread::spawn(move || {
         let builder = reqwest::blocking::Client::builder().timeout(timeout).tls_certs_merge(certificates);
-        match identity {
-            Some(identity) => builder.identity(identity),
-            None => builder,
-        }
-        .build()
+        identity.into_iter().fold(builder, reqwest::blocking::ClientBuilder::identity).build()
     })
     .join()
     .map_err(|_| failed("the thread building the HTTP client panicked".to_owned()))?

@@ -13,8 +13,6 @@
 use std::fmt;
 
 use opentelemetry::trace::TraceContextExt as _;
-use serde_json::{Map, Value};
-use tracing::field::{Field, Visit};
 use tracing_subscriber::{
     fmt::{
         FmtContext, FormatEvent, FormatFields,
@@ -75,7 +73,8 @@ where
         let ids = current_ids();
         let mut line = String::new();
         self.format_line(ctx, Writer::new(&mut line), event)?;
-        let line = (self.redact)(&line);
+        // tracing-subscriber's JSON formatter ends its line; the ids go before the end.
+        let line = (self.redact)(line.trim_end_matches('\n'));
         match (self.format, ids) {
             (_, None) => writer.write_str(&line)?,
             (LogFormat::Text, Some((trace_id, span_id))) => {
@@ -109,61 +108,15 @@ impl TraceAwareFormat {
                 write!(writer, "{} {:>5} {}: ", timestamp(), meta.level(), meta.target())?;
                 ctx.field_format().format_fields(writer.by_ref(), event)
             }
-            LogFormat::Json => {
-                let mut fields = JsonFields::default();
-                event.record(&mut fields);
-                let mut line = Map::new();
-                line.insert("timestamp".into(), timestamp().into());
-                line.insert("level".into(), meta.level().as_str().into());
-                line.insert("target".into(), meta.target().into());
-                if let Some(message) = fields.message {
-                    line.insert("message".into(), message.into());
-                }
-                line.insert("fields".into(), Value::Object(fields.fields));
-                write!(writer, "{}", Value::Object(line))
-            }
+            // tracing-subscriber's own JSON lines, the event's fields at the top level beside
+            // `timestamp`, `level`, `message` and `target`.
+            LogFormat::Json => tracing_subscriber::fmt::format()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .format_event(ctx, writer, event),
         }
-    }
-}
-
-/// Collects an event's fields into JSON values, keeping numbers and booleans typed.
-#[derive(Default)]
-struct JsonFields {
-    message: Option<String>,
-    fields: Map<String, Value>,
-}
-
-impl JsonFields {
-    fn insert(&mut self, field: &Field, value: Value) {
-        if field.name() == "message" {
-            self.message = Some(match value {
-                Value::String(s) => s,
-                other => other.to_string(),
-            });
-        } else {
-            self.fields.insert(field.name().to_owned(), value);
-        }
-    }
-}
-
-impl Visit for JsonFields {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.insert(field, Value::String(format!("{value:?}")));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.insert(field, Value::String(value.to_owned()));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.insert(field, value.into());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.insert(field, value.into());
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.insert(field, value.into());
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.insert(field, value.into());
     }
 }
 
@@ -240,17 +193,18 @@ mod tests {
 
         let json = log_line(LogFormat::Json, || tracing::info!(pan = "4111111111111111", "paid"));
         let value: serde_json::Value = serde_json::from_str(json.trim()).unwrap_or_default();
-        assert_eq!(value["fields"]["pan"], "[MASKED]", "{json}");
+        assert_eq!(value["pan"], "[MASKED]", "{json}");
         assert_eq!((&value["trace_id"], &value["span_id"]), (&trace_id.into(), &span_id.into()), "{json}");
     }
 
     #[test]
     fn json_lines_are_valid_json_with_typed_fields() {
         let line = log_line(LogFormat::Json, || tracing::warn!(attempt = 3, retry = true, "slow"));
+        assert_eq!(line.matches('\n').count(), 1, "one line, ended once: {line:?}");
         let value: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_default();
         assert_eq!(value["level"], "WARN");
         assert_eq!(value["message"], "slow");
-        assert_eq!(value["fields"]["attempt"], 3);
-        assert_eq!(value["fields"]["retry"], true);
+        assert_eq!(value["attempt"], 3);
+        assert_eq!(value["retry"], true);
     }
 }

@@ -206,7 +206,6 @@ fn tracestate_members(header: &str) -> Option<Vec<(&str, &str)>> {
 #[derive(Debug)]
 struct W3cBaggage(BaggagePropagator);
 
-static BAGGAGE_FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| [BAGGAGE.to_owned()]);
 const BAGGAGE: &str = "baggage";
 
 impl TextMapPropagator for W3cBaggage {
@@ -222,7 +221,7 @@ impl TextMapPropagator for W3cBaggage {
     }
 
     fn fields(&self) -> FieldIter<'_> {
-        FieldIter::new(&*BAGGAGE_FIELDS)
+        self.0.fields()
     }
 }
 

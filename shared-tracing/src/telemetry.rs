@@ -25,8 +25,10 @@ use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
     resource::{EnvResourceDetector, TelemetryResourceDetector},
+    runtime,
     trace::{
-        BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, Span, SpanData, SpanProcessor,
+        BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, ShouldSample, Span,
+        SpanData, SpanProcessor,
     },
 };
 use tracing::level_filters::LevelFilter;
@@ -34,11 +36,12 @@ use tracing_subscriber::{
     EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
-use crate::config::TelemetryConfig;
+use crate::config::{RemoteSampling, TelemetryConfig};
 use crate::edge::EdgeTracer;
 use crate::hardening::{
     export_queue::{Admission, CountingExporter, ExportQueues, QueueGauge},
     redact::{self, Redacting, Redactor},
+    remote_sampling::QuietWhenDown,
     shedding::Shedding,
     unsampled::SampledOnly,
 };
@@ -141,6 +144,8 @@ struct Pipeline {
     redactor: Redactor,
     /// `service.namespace` of the service's resource.
     namespace: Option<&'static str>,
+    /// Jaeger's remote sampler, built once (it polls), when `OTEL_TRACES_SAMPLER` names it.
+    remote: Option<Sampler>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -187,8 +192,11 @@ impl TelemetryBuilder {
     ///
     /// Must be called from inside a multi-threaded Tokio runtime: the gRPC exporter needs one.
     pub fn init(self) -> Result<Telemetry, TelemetryError> {
-        let Self { config, pipeline } = self;
+        let Self { mut config, mut pipeline } = self;
         crate::propagation::install(config.propagators);
+        if let Some(remote) = config.remote_sampling.clone().filter(|_| !config.sdk_disabled) {
+            pipeline.remote = remote_sampler(&config.service_name, &remote, &mut config.warnings);
+        }
 
         let mut queues = ExportQueues::from_env();
         let provider = if config.sdk_disabled {
@@ -220,7 +228,7 @@ impl TelemetryBuilder {
         let bridge = tracer.clone().map(|tracer| crate::bridge::layer(tracer).with_filter(span_filter()));
         let events = tracer.is_some().then(|| SpanEvents.with_filter(span_filter()));
         // Hardening: a global filter, so that a span the sampler would drop is not made at all.
-        let sampled_only = tracer.is_some().then(|| SampledOnly::new(sampler_from_env()));
+        let sampled_only = tracer.is_some().then(|| SampledOnly::new(sampler(&pipeline)));
 
         tracing_subscriber::registry()
             .with(fmt_layer)
@@ -244,7 +252,7 @@ impl TelemetryBuilder {
             "telemetry initialised"
         );
 
-        let tracer = tracer.map_or_else(EdgeTracer::disabled, edge_tracer);
+        let tracer = tracer.map_or_else(EdgeTracer::disabled, |tracer| edge_tracer(tracer, &pipeline));
         Ok(Telemetry { config, provider, tracer, remote_providers: Vec::new(), pipeline, queues })
     }
 }
@@ -267,7 +275,12 @@ impl Telemetry {
     pub fn builder(config: TelemetryConfig) -> TelemetryBuilder {
         TelemetryBuilder {
             config,
-            pipeline: Pipeline { processors: Vec::new(), redactor: redact::nothing, namespace: None },
+            pipeline: Pipeline {
+                processors: Vec::new(),
+                redactor: redact::nothing,
+                namespace: None,
+                remote: None,
+            },
         }
     }
 
@@ -295,7 +308,7 @@ impl Telemetry {
         let gauge = self.queues.new_gauge(name);
         let provider =
             build_provider(&self.config, remote_resource(name), self.queues.size(), gauge, &self.pipeline)?;
-        let tracer = edge_tracer(provider.tracer_with_scope(scope()));
+        let tracer = edge_tracer(provider.tracer_with_scope(scope()), &self.pipeline);
         self.remote_providers.push(provider);
         self.queues.start_reporting();
         Ok(RemoteSystem::new(name, tracer))
@@ -362,14 +375,38 @@ fn remote_resource(name: &'static str) -> Resource {
 }
 
 /// Edge spans made with `tracer`, and (hardening) not built where the sampler would drop them.
-fn edge_tracer(tracer: SdkTracer) -> EdgeTracer {
-    EdgeTracer::new(tracer).skipping_unsampled(SampledOnly::new(sampler_from_env()))
+fn edge_tracer(tracer: SdkTracer, pipeline: &Pipeline) -> EdgeTracer {
+    EdgeTracer::new(tracer).skipping_unsampled(SampledOnly::new(sampler(pipeline)))
 }
 
-/// The sampler `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` name, read by the SDK itself
-/// (its default configuration).
-fn sampler_from_env() -> Box<dyn opentelemetry_sdk::trace::ShouldSample> {
-    opentelemetry_sdk::trace::Config::default().sampler
+/// The sampler `OTEL_TRACES_SAMPLER` names: Jaeger's remote one (shared: one poller), else the
+/// SDK's own reading of the variables, a new one each time it is asked (they hold no state).
+fn sampler(pipeline: &Pipeline) -> Box<dyn ShouldSample> {
+    match &pipeline.remote {
+        Some(remote) => Box::new(remote.clone()),
+        None => opentelemetry_sdk::trace::Config::default().sampler,
+    }
+}
+
+/// Jaeger's remote sampler (the SDK's), polling `remote.endpoint` for `service`'s strategy, at
+/// the initial rate until it first answers; `None`, said in `warnings`, if it cannot be built.
+fn remote_sampler(service: &str, remote: &RemoteSampling, warnings: &mut Vec<String>) -> Option<Sampler> {
+    let timeout = remote.polling_interval.min(Duration::from_secs(10));
+    let client = reqwest::Client::builder().timeout(timeout).build().ok()?;
+    let client = QuietWhenDown::new(client, &remote.endpoint, remote.initial_sampling_rate);
+    let initial = Sampler::TraceIdRatioBased(remote.initial_sampling_rate);
+    let built = Sampler::jaeger_remote(runtime::Tokio, client, initial, service)
+        .with_endpoint(remote.endpoint.clone())
+        .with_update_interval(remote.polling_interval)
+        .build();
+    match built {
+        Ok(sampler) if remote.parent_based => Some(Sampler::ParentBased(Box::new(sampler))),
+        Ok(sampler) => Some(sampler),
+        Err(e) => {
+            warnings.push(format!("the Jaeger remote sampler for {}: {e}", remote.endpoint));
+            None
+        }
+    }
 }
 
 fn build_provider(
@@ -392,7 +429,7 @@ fn build_provider(
         pipeline.processors.iter().rev().fold(NextProcessor(Box::new(hardened)), |next, wrap| wrap(next));
     Ok(SdkTracerProvider::builder()
         .with_span_processor(processor)
-        .with_sampler(Shedding::new(sampler_from_env(), gauge))
+        .with_sampler(Shedding::new(sampler(pipeline), gauge))
         .with_resource(resource)
         .build())
 }

@@ -8,13 +8,12 @@ use crate::support::*;
 use serde_json::Value;
 use tracectl::model::Kind;
 
-/// The `fields` of every JSON log line with this message fragment.
+/// Every JSON log line with this message fragment (its fields are at the top level).
 fn log_fields(lines: &[String], message: &str) -> Vec<Value> {
     lines
         .iter()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|line| line["message"].as_str().is_some_and(|m| m.contains(message)))
-        .map(|line| line["fields"].clone())
         .collect()
 }
 

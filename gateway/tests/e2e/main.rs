@@ -22,6 +22,7 @@ mod in_process;
 mod jaeger_config;
 mod orders;
 mod production;
+mod remote_sampling;
 mod scenarios;
 mod scripts;
 mod web_page;

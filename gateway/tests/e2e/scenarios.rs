@@ -335,7 +335,7 @@ fn switches_logged(service: &Service) -> Vec<(String, String)> {
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|line| line["message"].as_str().is_some_and(|m| m.starts_with("Non-default setting")))
         .map(|line| {
-            let field = |k: &str| line["fields"][k].as_str().unwrap().to_owned();
+            let field = |k: &str| line[k].as_str().unwrap().to_owned();
             (field("setting"), field("value"))
         })
         .collect()

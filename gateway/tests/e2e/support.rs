@@ -227,7 +227,7 @@ pub async fn start(name: &'static str, env: &[(String, String)]) -> Service {
 
 fn listening_address(line: &str) -> Option<SocketAddr> {
     let v: Value = serde_json::from_str(line).ok()?;
-    (v["message"] == "listening").then(|| v["fields"]["address"].as_str()?.parse().ok())?
+    (v["message"] == "listening").then(|| v["address"].as_str()?.parse().ok())?
 }
 
 /// The three services, wired to each other and exporting to `otlp_endpoint`.

@@ -11,6 +11,8 @@
 //!   layer, and a question `EdgeTracer` asks).
 //! - [`edge_policy`]: at the edge, outside baggage kept only where allow-listed (an inbound
 //!   layer, [`crate::inbound::traced_edge`]).
+//! - [`remote_sampling`]: the remote sampler's backend down, said once instead of every poll (its
+//!   HTTP client).
 //! - [`redact`]: a rule the service gives (card numbers, say) applied to every finished span
 //!   before it is queued (a `SpanProcessor`) and to every log line.
 //!
@@ -19,5 +21,6 @@
 pub mod edge_policy;
 pub mod export_queue;
 pub mod redact;
+pub mod remote_sampling;
 pub mod shedding;
 pub mod unsampled;
