@@ -129,6 +129,24 @@ fn every_service_exports_otlp_http_to_jaeger_or_to_the_tail_sampler_inside_the_c
 }
 
 #[test]
+fn every_service_samples_as_jaeger_says_from_its_sampling_endpoint() {
+    let compose = compose();
+    for service in ["gateway", "order-service", "payment-service"] {
+        assert_eq!(
+            env(&compose, service, "OTEL_TRACES_SAMPLER"),
+            Some("parentbased_jaeger_remote"),
+            "{service}"
+        );
+        let arg = env(&compose, service, "OTEL_TRACES_SAMPLER_ARG").unwrap();
+        let pairs: Vec<(&str, &str)> = arg.split(',').filter_map(|p| p.split_once('=')).collect();
+        let keys: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["endpoint", "pollingIntervalMs", "initialSamplingRate"], "{service}: {arg}");
+        // Jaeger's remote_sampling extension serves HTTP on 5778 (jaeger/config.yaml).
+        assert_eq!(pairs[0].1, "http://jaeger:5778/sampling", "{service}");
+    }
+}
+
+#[test]
 fn services_call_each_other_by_compose_name_on_the_ports_they_listen_on() {
     let compose = compose();
     assert_eq!(env(&compose, "gateway", "PORT"), Some("3000"));
