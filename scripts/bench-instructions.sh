@@ -57,8 +57,9 @@ run() {
   fi
   local common=("${BENCH_ENV[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
   local vg=(valgrind --tool=callgrind --dump-instr=no --dump-line=no)
-  rm -f "$LOGS/$name"-orders.sqlite3* "$LOGS/$name".*.callgrind*
-  env "${common[@]}" PORT=$((base + 2)) "${vg[@]}" --callgrind-out-file="$LOGS/$name.payment.callgrind" \
+  rm -f "$LOGS/$name"-orders.sqlite3* "$LOGS/$name"-stripe.sqlite3* "$LOGS/$name".*.callgrind*
+  env "${common[@]}" PORT=$((base + 2)) STRIPE_LEDGER_PATH="$LOGS/$name-stripe.sqlite3" "${vg[@]}" \
+    --callgrind-out-file="$LOGS/$name.payment.callgrind" \
     "$BIN/payment-service" >"$LOGS/$name-payment.log" 2>&1 &
   local pay=$!
   env "${common[@]}" PORT=$((base + 1)) PAYMENT_SERVICE_URL=http://127.0.0.1:$((base + 2)) \

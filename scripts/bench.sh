@@ -68,8 +68,9 @@ run() {
     otel_endpoint="http://127.0.0.1:$((base + 18))"
   fi
   local common=("${BENCH_ENV[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$otel_endpoint" "$@")
-  rm -f "$LOGS/$name-orders.sqlite3"* # every run starts from an empty database
-  env "${common[@]}" PORT=$((base + 2)) "$BIN/payment-service" >"$LOGS/$name-payment.log" 2>&1 &
+  rm -f "$LOGS/$name-orders.sqlite3"* "$LOGS/$name-stripe.sqlite3"* # every run starts empty
+  env "${common[@]}" PORT=$((base + 2)) STRIPE_LEDGER_PATH="$LOGS/$name-stripe.sqlite3" \
+    "$BIN/payment-service" >"$LOGS/$name-payment.log" 2>&1 &
   local pay=$!
   env "${common[@]}" PORT=$((base + 1)) PAYMENT_SERVICE_URL=http://127.0.0.1:$((base + 2)) \
     ORDER_DB_PATH="$LOGS/$name-orders.sqlite3" "$BIN/order-service" >"$LOGS/$name-order.log" 2>&1 &

@@ -35,6 +35,9 @@ pub struct Config {
     pub db_query: Latency,
     /// Extra time of the order insert in the `slow-db` scenario (`SLOW_DB_MS`, default 1500).
     pub slow_db_insert: Latency,
+    /// Test-only: how long to wait between the charge and the confirming UPDATE, so a test can
+    /// kill the process in that window (`CRASH_WINDOW_BEFORE_CONFIRM_MS`, default 0).
+    pub crash_window_before_confirm: Duration,
 }
 
 /// How the inventory of an order's items is checked.
@@ -74,6 +77,7 @@ impl FromSettings for Config {
             db_pool_size: settings.parse("DB_POOL_SIZE", 4usize)?.max(1),
             db_query: Latency::from_millis(settings.parse("DB_QUERY_MS", 20)?, jitter),
             slow_db_insert: Latency::from_millis(settings.parse("SLOW_DB_MS", 1_500)?, jitter),
+            crash_window_before_confirm: settings.millis("CRASH_WINDOW_BEFORE_CONFIRM_MS", 0)?,
         })
     }
 }

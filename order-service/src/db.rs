@@ -47,14 +47,26 @@ CREATE TABLE IF NOT EXISTS orders (
     payment_id      TEXT,
     idempotency_key TEXT UNIQUE,
     request_hash    TEXT,
-    created_at_ms   INTEGER NOT NULL
+    created_at_ms   INTEGER NOT NULL,
+    owner           TEXT,
+    trace_id        TEXT,
+    span_id         TEXT
 );";
+
+/// Columns added since the first schema, added to a database created before them.
+const ADDED_COLUMNS: [&str; 3] = ["owner", "trace_id", "span_id"];
 
 const INSERT: Query = Query {
     operation: "INSERT",
     summary: "INSERT orders",
     text: "INSERT INTO orders (order_id, customer_id, items, total_cents, status, idempotency_key, \
-           request_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)",
+           request_hash, created_at_ms, owner, trace_id, span_id) \
+           VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10)",
+};
+const TAKE_OVER: Query = Query {
+    operation: "UPDATE",
+    summary: "UPDATE orders",
+    text: "UPDATE orders SET status = 'pending', owner = ?2 WHERE order_id = ?1",
 };
 const CONFIRM: Query = Query {
     operation: "UPDATE",
@@ -70,13 +82,13 @@ const BY_ID: Query = Query {
     operation: "SELECT",
     summary: "SELECT orders",
     text: "SELECT order_id, customer_id, items, total_cents, status, payment_id, idempotency_key, \
-           request_hash FROM orders WHERE order_id = ?1",
+           request_hash, trace_id, span_id FROM orders WHERE order_id = ?1",
 };
 const BY_KEY: Query = Query {
     operation: "SELECT",
     summary: "SELECT orders",
     text: "SELECT order_id, customer_id, items, total_cents, status, payment_id, idempotency_key, \
-           request_hash FROM orders WHERE idempotency_key = ?1",
+           request_hash, trace_id, span_id FROM orders WHERE idempotency_key = ?1",
 };
 
 /// A statement, its operation name and its summary (the span's name, as the database semantic
@@ -137,6 +149,9 @@ pub struct StoredOrder {
     pub idempotency_key: Option<String>,
     /// A digest of the request the key was first used with.
     pub request_hash: Option<String>,
+    /// The trace id and span id (hex) of the order-service SERVER span of the attempt that
+    /// created the order: where a resumed attempt's span link points.
+    pub created_by: Option<(String, String)>,
 }
 
 /// A failed database operation.
@@ -203,14 +218,30 @@ impl Database {
         }
         let first = open_connection(path)?;
         first.execute_batch(SCHEMA)?;
+        for column in ADDED_COLUMNS {
+            let present: bool = first.query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('orders') WHERE name = ?1",
+                params![column],
+                |row| row.get(0),
+            )?;
+            if !present {
+                first.execute_batch(&format!("ALTER TABLE orders ADD COLUMN {column} TEXT"))?;
+            }
+        }
         let main = Arc::new(Pool::new("orders", path, pool_size.max(1)));
         main.idle_connections().push(first);
         Ok(Self { main, contended: Arc::new(Pool::new("orders-single", path, 1)), query_latency })
     }
 
-    /// Stores a new order as `pending`.
-    pub async fn insert(&self, order: &StoredOrder, extra_latency: Latency) -> Result<(), DbError> {
-        let order = order.clone();
+    /// Stores a new order as `pending`, worked on by `owner` (this process).
+    pub async fn insert(
+        &self,
+        order: &StoredOrder,
+        owner: &str,
+        extra_latency: Latency,
+    ) -> Result<(), DbError> {
+        let (order, owner) = (order.clone(), owner.to_owned());
+        let (trace_id, span_id) = order.created_by.clone().unzip();
         let items = serde_json::to_string(&order.items).map_err(|e| DbError::Task(e.to_string()))?;
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         self.run(INSERT, extra_latency, move |conn| {
@@ -223,7 +254,10 @@ impl Database {
                     order.total_cents.as_attribute(),
                     order.idempotency_key,
                     order.request_hash,
-                    now_ms
+                    now_ms,
+                    owner,
+                    trace_id,
+                    span_id
                 ],
             )
         })
@@ -236,6 +270,17 @@ impl Database {
         let (order_id, payment_id) = (order_id.to_owned(), payment_id.to_owned());
         self.run(CONFIRM, Latency::default(), move |conn| {
             conn.execute(CONFIRM.text, params![order_id, payment_id])
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Makes `owner` (this process) the one working on an order again, `pending`: an order whose
+    /// attempt died, or whose payment failed, retried under its own id.
+    pub async fn take_over(&self, order_id: &str, owner: &str) -> Result<(), DbError> {
+        let (order_id, owner) = (order_id.to_owned(), owner.to_owned());
+        self.run(TAKE_OVER, Latency::default(), move |conn| {
+            conn.execute(TAKE_OVER.text, params![order_id, owner])
         })
         .await
         .map(drop)
@@ -343,6 +388,7 @@ fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOrder> {
         payment_id: row.get(5)?,
         idempotency_key: row.get(6)?,
         request_hash: row.get(7)?,
+        created_by: row.get::<_, Option<String>>(8)?.zip(row.get::<_, Option<String>>(9)?),
     })
 }
 
@@ -522,6 +568,7 @@ mod tests {
             payment_id: None,
             idempotency_key: key.map(Into::into),
             request_hash: key.map(|_| "h".into()),
+            created_by: Some(("4bf92f3577b34da6a3ce929d0e0e4736".into(), "00f067aa0ba902b7".into())),
         }
     }
 
@@ -536,7 +583,7 @@ mod tests {
     #[tokio::test]
     async fn orders_round_trip_and_survive_reopening_the_file() {
         let (path, db) = temp_db("roundtrip");
-        db.insert(&order("ord_1", Some("key-1")), Latency::default()).await.unwrap();
+        db.insert(&order("ord_1", Some("key-1")), "test", Latency::default()).await.unwrap();
         db.confirm("ord_1", "pay_1").await.unwrap();
         drop(db);
 
@@ -550,13 +597,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_database_from_before_the_owner_and_trace_columns_gets_them_and_keeps_its_orders() {
+        let dir = std::env::temp_dir().join(format!("order-db-test-{}-old", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("orders.sqlite3");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, items TEXT NOT NULL, \
+             total_cents INTEGER NOT NULL, status TEXT NOT NULL, payment_id TEXT, idempotency_key TEXT UNIQUE, \
+             request_hash TEXT, created_at_ms INTEGER NOT NULL);
+             INSERT INTO orders VALUES ('ord_old', 'c', '[]', 100, 'confirmed', 'pay_old', NULL, NULL, 0);",
+        )
+        .unwrap();
+        drop(old);
+        let db = Database::open(&path, 1, Latency::default()).unwrap();
+        let kept = db.get("ord_old").await.unwrap().unwrap();
+        assert_eq!((kept.status, kept.created_by), (OrderStatus::Confirmed, None));
+        db.insert(&order("ord_new", Some("k")), "test", Latency::default()).await.unwrap();
+        let new = db.get("ord_new").await.unwrap().unwrap();
+        assert_eq!(new.created_by, order("ord_new", None).created_by, "the creating attempt's span");
+        db.take_over("ord_new", "another").await.unwrap();
+        assert_eq!(db.get("ord_new").await.unwrap().unwrap().created_by, new.created_by, "kept on take-over");
+    }
+
+    #[tokio::test]
     async fn a_reused_idempotency_key_is_a_duplicate() {
         let (_, db) = temp_db("dupkey");
-        db.insert(&order("ord_1", Some("k")), Latency::default()).await.unwrap();
-        let second = db.insert(&order("ord_2", Some("k")), Latency::default()).await;
+        db.insert(&order("ord_1", Some("k")), "test", Latency::default()).await.unwrap();
+        let second = db.insert(&order("ord_2", Some("k")), "test", Latency::default()).await;
         assert!(matches!(second, Err(DbError::DuplicateKey)), "{second:?}");
         // Orders without a key never collide.
-        db.insert(&order("ord_3", None), Latency::default()).await.unwrap();
-        db.insert(&order("ord_4", None), Latency::default()).await.unwrap();
+        db.insert(&order("ord_3", None), "test", Latency::default()).await.unwrap();
+        db.insert(&order("ord_4", None), "test", Latency::default()).await.unwrap();
     }
 }

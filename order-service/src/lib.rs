@@ -9,12 +9,15 @@
 //! - [`orders`]: the `POST /orders` handler and its request/response types.
 //! - [`catalog`]: the built-in product catalog (sku → price in cents).
 //! - [`db`]: the SQLite order store, its connection pool and its query spans.
+//! - [`in_flight`]: which orders this process is working on: an order still in progress from one
+//!   whose attempt died.
 //! - [`error`]: [`error::AppError`], how every failure becomes a JSON answer.
 
 pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod in_flight;
 pub mod orders;
 pub mod startup;
 

@@ -15,7 +15,10 @@ use checkout_domain::{
     simulate::Latency,
     values::{Cents, Quantity, Sku},
 };
-use opentelemetry::{Context, KeyValue, trace::TraceContextExt as _};
+use opentelemetry::{
+    Context, KeyValue,
+    trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState},
+};
 use serde::{Deserialize, Serialize};
 use service_kit::{downstream::DownstreamError, idempotency, json::ApiJson};
 use sha2::{Digest as _, Sha256};
@@ -81,6 +84,9 @@ struct PaymentRequest<'a> {
 #[derive(Debug, Deserialize)]
 struct PaymentResponse {
     payment_id: String,
+    /// Stripe found a charge made earlier for this order (by an attempt that died).
+    #[serde(default)]
+    charge_replayed: bool,
 }
 
 /// Handles `POST /orders`.
@@ -92,9 +98,11 @@ pub async fn create_order(
     let key = idempotency_key(&headers)?;
     let request_hash = key.as_ref().map(|_| digest(&request));
 
-    // A key seen before: replay the stored answer, refuse a different request, or (after a
-    // failed payment) try the same order again, under the same order id.
-    let mut retried = None;
+    // A key seen before: replay the stored answer, refuse a different request, answer 409 while a
+    // request of this process works on it, or take the order up again under its own id: one whose
+    // attempt died (a crash, a caller gone) or whose payment failed.
+    let mut resumed = None;
+    let mut claim = None;
     if let Some(key) = &key
         && let Some(stored) = state.db.by_idempotency_key(key).await?
     {
@@ -102,20 +110,26 @@ pub async fn create_order(
             return Err(AppError::IdempotencyMismatch);
         }
         set_server_attribute(KeyValue::new("order.id", stored.order_id.clone()));
-        match stored.status {
-            OrderStatus::Confirmed => {
-                set_server_attribute(KeyValue::new("order.idempotent_replayed", true));
-                tracing::info!(order.id = %stored.order_id, "Idempotent replay: answering the stored order");
-                return Ok((StatusCode::CREATED, Json(response(stored, true))));
-            }
-            OrderStatus::Pending => return Err(AppError::IdempotencyInProgress),
-            OrderStatus::Failed => retried = Some(stored),
+        if stored.status == OrderStatus::Confirmed {
+            set_server_attribute(KeyValue::new("order.idempotent_replayed", true));
+            tracing::info!(order.id = %stored.order_id, "Idempotent replay: answering the stored order");
+            return Ok((StatusCode::CREATED, Json(response(stored, true))));
         }
+        claim = Some(state.in_flight.claim(&stored.order_id).ok_or(AppError::IdempotencyInProgress)?);
+        resumed = Some(stored);
     }
 
-    let order_id = retried
+    let order_id = resumed
         .as_ref()
         .map_or_else(|| format!("ord_{}", uuid::Uuid::new_v4().simple()), |o| o.order_id.clone());
+    // Claimed before it is stored: a retry that finds the row pending sees it is in progress.
+    let _claim = match claim {
+        Some(claim) => claim,
+        None => state.in_flight.claim(&order_id).ok_or(AppError::IdempotencyInProgress)?,
+    };
+    if let Some(stored) = &resumed {
+        link_to_the_attempt_that_created(stored);
+    }
     // Attributes on the SERVER span make the trace searchable in Jaeger by `order.id=…`.
     set_server_attribute(KeyValue::new("order.id", order_id.clone()));
     set_server_attribute(KeyValue::new("order.items_count", request.items.len() as i64));
@@ -124,13 +138,14 @@ pub async fn create_order(
     let total_cents = price(&request.items, &state.config.inventory, state.config.inventory_mode).await?;
     set_server_attribute(KeyValue::new("order.total_cents", total_cents.as_attribute()));
 
-    if retried.is_some() {
-        state.db.set_status(&order_id, OrderStatus::Pending).await?;
+    if resumed.is_some() {
+        state.db.take_over(&order_id, &state.instance).await?;
     } else {
         let slow_insert = match Scenario::current() {
             Some(Scenario::SlowDb) => state.config.slow_db_insert,
             _ => Latency::default(),
         };
+        let server = Context::current().span().span_context().clone();
         let order = StoredOrder {
             order_id: order_id.clone(),
             customer_id: request.customer_id.clone(),
@@ -140,21 +155,39 @@ pub async fn create_order(
             payment_id: None,
             idempotency_key: key,
             request_hash,
+            created_by: server
+                .is_valid()
+                .then(|| (server.trace_id().to_string(), server.span_id().to_string())),
         };
-        state.db.insert(&order, slow_insert).await.map_err(|e| match e {
+        tracing::debug!(order.id = %order_id, "Storing the order");
+        state.db.insert(&order, &state.instance, slow_insert).await.map_err(|e| match e {
             crate::db::DbError::DuplicateKey => AppError::IdempotencyInProgress,
             other => AppError::Database(other),
         })?;
     }
 
-    let payment_id = match charge(&state, &order_id, total_cents, &request.card_token).await {
-        Ok(payment_id) => payment_id,
-        Err(error) => {
-            // The order stays, marked failed: the same Idempotency-Key may try it again.
-            state.db.set_status(&order_id, OrderStatus::Failed).await?;
-            return Err(error);
-        }
-    };
+    let (payment_id, charge_replayed) =
+        match charge(&state, &order_id, total_cents, &request.card_token).await {
+            Ok(paid) => paid,
+            Err(error) => {
+                // The order stays, marked failed: the same Idempotency-Key may try it again.
+                state.db.set_status(&order_id, OrderStatus::Failed).await?;
+                return Err(error);
+            }
+        };
+    if resumed.is_some() {
+        let found = if charge_replayed {
+            "Stripe answered with the charge an earlier attempt made: charged once"
+        } else {
+            "no earlier charge at Stripe: charged now"
+        };
+        tracing::info!(order.id = %order_id, charge.replayed = charge_replayed, "Resumed order: {found}");
+    }
+    // Test-only: a window between the charge and the confirming UPDATE, for a crash test.
+    if !state.config.crash_window_before_confirm.is_zero() {
+        tracing::debug!(order.id = %order_id, "Payment received; confirming the order");
+        tokio::time::sleep(state.config.crash_window_before_confirm).await;
+    }
     state.db.confirm(&order_id, &payment_id).await?;
 
     tracing::info!(order.id = %order_id, payment.id = %payment_id, total_cents = total_cents.get(), "Order confirmed");
@@ -170,13 +203,14 @@ pub async fn create_order(
     ))
 }
 
-/// Charges the order through payment-service; returns its payment id.
+/// Charges the order through payment-service; returns its payment id, and whether Stripe
+/// answered with a charge made before.
 async fn charge(
     state: &AppState,
     order_id: &str,
     total_cents: Cents,
     card_token: &CardToken,
-) -> Result<String, AppError> {
+) -> Result<(String, bool), AppError> {
     let payment = PaymentRequest { order_id, amount_cents: total_cents, currency: "usd", card_token };
     let answer = state
         .payments
@@ -189,7 +223,19 @@ async fn charge(
     let payment: PaymentResponse = answer
         .json()
         .map_err(|_| AppError::from(DownstreamError::relay(state.payments.peer_service(), &answer)))?;
-    Ok(payment.payment_id)
+    Ok((payment.payment_id, payment.charge_replayed))
+}
+
+/// A resumed attempt's SERVER span links to the SERVER span of the attempt that created the order
+/// (its context kept in the row), with why: one checkout across two traces, and two processes.
+fn link_to_the_attempt_that_created(stored: &StoredOrder) {
+    let why = if stored.status == OrderStatus::Pending { "abandoned" } else { "payment_failed" };
+    tracing::info!(order.id = %stored.order_id, resumed_from = why, "Resuming the order an earlier attempt left {why}");
+    let Some((trace_id, span_id)) = &stored.created_by else { return };
+    if let (Ok(trace_id), Ok(span_id)) = (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) {
+        let creator = SpanContext::new(trace_id, span_id, TraceFlags::SAMPLED, true, TraceState::NONE);
+        Context::current().span().add_link(creator, vec![KeyValue::new("checkout.resumed_from", why)]);
+    }
 }
 
 /// A stored order, as `GET /orders/{id}` answers it.

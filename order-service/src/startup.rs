@@ -6,7 +6,7 @@ use axum::{Router, routing::get, routing::post};
 use service_kit::server::{self, Server, StartError};
 use shared_tracing::{EdgeTracer, inbound, outbound::TracedClient};
 
-use crate::{config::Config, db::Database, orders};
+use crate::{config::Config, db::Database, in_flight::InFlight, orders};
 
 /// What every request handler can reach.
 #[derive(Debug, Clone)]
@@ -17,6 +17,10 @@ pub struct AppState {
     pub payments: TracedClient,
     /// Where orders are stored.
     pub db: Database,
+    /// The orders this process is working on (see [`crate::in_flight`]).
+    pub in_flight: InFlight,
+    /// This process's id, recorded as the owner of the pending orders it works on.
+    pub instance: Arc<str>,
 }
 
 /// The HTTP API, its SERVER and CLIENT spans made with `tracer`. `GET /health` is added after the
@@ -40,7 +44,8 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
             .route("/orders/{id}", get(orders::get_order)),
         config.request_timeout,
     );
-    let state = AppState { config: Arc::new(config), payments, db };
+    let instance = uuid::Uuid::new_v4().simple().to_string().into();
+    let state = AppState { config: Arc::new(config), payments, db, in_flight: InFlight::default(), instance };
     Ok(inbound::traced(api, tracer).route("/health", get(|| async { "ok" })).with_state(state))
 }
 

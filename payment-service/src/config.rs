@@ -31,6 +31,12 @@ pub struct Config {
     pub stripe_failure_percent: u8,
     /// Percent of charges Stripe declines, for every request (`STRIPE_DECLINE_PERCENT`, default 0).
     pub stripe_decline_percent: u8,
+    /// The simulated Stripe's ledger, a SQLite file that outlives payment-service
+    /// (`STRIPE_LEDGER_PATH`, default `data/stripe-ledger.sqlite3`; `:memory:` for none).
+    pub stripe_ledger_path: std::path::PathBuf,
+    /// Test-only: how long to wait after Stripe charged before answering, so a test can kill the
+    /// process in that window (`CRASH_WINDOW_AFTER_CHARGE_MS`, default 0).
+    pub crash_window_after_charge: Duration,
 }
 
 impl FromSettings for Config {
@@ -51,6 +57,8 @@ impl FromSettings for Config {
             stripe_retry_backoff: settings.millis("STRIPE_RETRY_BACKOFF_MS", 250)?,
             stripe_failure_percent: percent(settings, "STRIPE_FAILURE_PERCENT")?,
             stripe_decline_percent: percent(settings, "STRIPE_DECLINE_PERCENT")?,
+            stripe_ledger_path: settings.string("STRIPE_LEDGER_PATH", "data/stripe-ledger.sqlite3").into(),
+            crash_window_after_charge: settings.millis("CRASH_WINDOW_AFTER_CHARGE_MS", 0)?,
         })
     }
 }

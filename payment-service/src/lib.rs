@@ -9,10 +9,12 @@
 //! - [`startup`]: the router, and [`startup::build`], which binds it into a ready server.
 //! - [`payments`]: the `POST /payments` handler and its request/response types.
 //! - [`stripe`]: the simulated Stripe API client.
+//! - [`ledger`]: Stripe's record of its charges, one per idempotency key, in a file of its own.
 //! - [`error`]: [`error::AppError`], how every failure becomes a JSON answer.
 
 pub mod config;
 pub mod error;
+pub mod ledger;
 pub mod payments;
 pub mod startup;
 pub mod stripe;

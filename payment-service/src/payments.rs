@@ -37,6 +37,10 @@ pub struct PaymentResponse {
     pub amount_cents: Cents,
     /// Stripe's id for the charge.
     pub charge_id: String,
+    /// True when Stripe answered with a charge made before under the same idempotency key (the
+    /// order was paid by an attempt that did not live to say so).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub charge_replayed: bool,
 }
 
 /// Handles `POST /payments`.
@@ -67,7 +71,7 @@ pub async fn create_payment(
     let scenario = Scenario::current();
     // One key per order: paying the same order again (a retried checkout) charges once.
     let idempotency_key = format!("order-{}", request.order_id);
-    let charge = state
+    let (charge, charge_replayed) = state
         .stripe
         .charge(&idempotency_key, request.amount_cents, &request.currency, &request.card_token, scenario)
         .await?;
@@ -75,6 +79,8 @@ pub async fn create_payment(
     let payment_id = format!("pay_{}", uuid::Uuid::new_v4().simple());
     server_span.span().set_attribute(KeyValue::new("payment.id", payment_id.clone()));
     tracing::info!(payment.id = %payment_id, charge.id = %charge.id, "Payment succeeded");
+    // Test-only: a window between Stripe's charge and the answer, for a crash test to kill in.
+    tokio::time::sleep(state.config.crash_window_after_charge).await;
 
     Ok((
         StatusCode::CREATED,
@@ -83,6 +89,7 @@ pub async fn create_payment(
             status: "succeeded".into(),
             amount_cents: request.amount_cents,
             charge_id: charge.id,
+            charge_replayed,
         }),
     ))
 }

@@ -8,6 +8,7 @@ use shared_tracing::{EdgeTracer, inbound, remote::RemoteSystem};
 
 use crate::{
     config::Config,
+    ledger::{Ledger, LedgerError},
     payments,
     stripe::{SimulatedStripe, StripeSettings},
 };
@@ -22,8 +23,10 @@ pub struct AppState {
 }
 
 /// The HTTP API, its SERVER spans made with `tracer` and Stripe's with `stripe`. `GET /health` is
-/// added after the tracing layer, so health checks make no spans.
-pub fn router(config: Config, tracer: EdgeTracer, stripe: RemoteSystem) -> Router {
+/// added after the tracing layer, so health checks make no spans. Fails only if Stripe's ledger
+/// cannot be opened.
+pub fn router(config: Config, tracer: EdgeTracer, stripe: RemoteSystem) -> Result<Router, LedgerError> {
+    let ledger = Ledger::open(&config.stripe_ledger_path)?;
     let stripe = SimulatedStripe::new(
         stripe,
         StripeSettings {
@@ -35,18 +38,20 @@ pub fn router(config: Config, tracer: EdgeTracer, stripe: RemoteSystem) -> Route
             failure_percent: config.stripe_failure_percent,
             decline_percent: config.stripe_decline_percent,
         },
+        ledger,
     );
     let api = server::hardened(
         Router::new().route("/payments", post(payments::create_payment)),
         config.request_timeout,
     );
     let state = AppState { config: Arc::new(config), stripe };
-    inbound::traced(api, tracer).route("/health", get(|| async { "ok" })).with_state(state)
+    Ok(inbound::traced(api, tracer).route("/health", get(|| async { "ok" })).with_state(state))
 }
 
 /// Binds the configured address and builds the router: a server ready to run.
 pub async fn build(config: Config, tracer: EdgeTracer, stripe: RemoteSystem) -> std::io::Result<Server> {
     let (host, port) = (config.host.clone(), config.port);
     let header_timeout = config.request_timeout.min(server::DEFAULT_HEADER_TIMEOUT);
-    Ok(Server::bind(&host, port, router(config, tracer, stripe)).await?.with_header_timeout(header_timeout))
+    let router = router(config, tracer, stripe).map_err(std::io::Error::other)?;
+    Ok(Server::bind(&host, port, router).await?.with_header_timeout(header_timeout))
 }

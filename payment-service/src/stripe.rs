@@ -6,11 +6,7 @@
 //! Each attempt is its own CLIENT span, and retries carry `http.request.resend_count`, so the
 //! trace shows every attempt, how long each waited and why it failed.
 
-use std::{
-    collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, PoisonError},
-    time::Duration,
-};
+use std::time::Duration;
 
 use checkout_domain::{
     scenario::{Scenario, backoff},
@@ -22,12 +18,8 @@ use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute;
 use shared_tracing::remote::RemoteSystem;
 
-/// The charge Stripe created.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Charge {
-    /// Stripe's id for the charge (`ch_…`).
-    pub id: String,
-}
+pub use crate::ledger::Charge;
+use crate::ledger::Ledger;
 
 /// Why a charge did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +65,8 @@ pub struct StripeSettings {
 
 /// What one attempt ended with.
 enum Answer {
-    Charged(Charge),
+    /// The charge, and whether Stripe replayed one made before under the same key.
+    Charged(Charge, bool),
     Status(u16),
     TimedOut,
 }
@@ -83,46 +76,19 @@ fn chance(percent: u8) -> bool {
     percent > 0 && fastrand::u8(0..100) < percent
 }
 
-/// How many idempotency keys the simulated Stripe remembers (the real one: 24 hours' worth).
-const REMEMBERED_KEYS: usize = 10_000;
-
-/// Charges made, by idempotency key, oldest first out.
-#[derive(Debug, Default)]
-struct Ledger {
-    by_key: HashMap<String, Charge>,
-    order: VecDeque<String>,
-}
-
 /// The Stripe API client (simulated).
 #[derive(Debug, Clone)]
 pub struct SimulatedStripe {
     system: RemoteSystem,
     settings: StripeSettings,
     /// Stripe's side: a charge per idempotency key, so a repeated request charges once.
-    ledger: Arc<Mutex<Ledger>>,
+    ledger: Ledger,
 }
 
 impl SimulatedStripe {
-    /// A Stripe behaving as `settings` say.
-    pub fn new(system: RemoteSystem, settings: StripeSettings) -> Self {
-        Self { system, settings, ledger: Arc::default() }
-    }
-
-    /// The charge for `key`: the one made before, or a new one. The flag says it was replayed.
-    fn charge_once(&self, key: &str) -> (Charge, bool) {
-        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(charge) = ledger.by_key.get(key) {
-            return (charge.clone(), true);
-        }
-        let charge = Charge { id: format!("ch_{}", uuid::Uuid::new_v4().simple()) };
-        if ledger.order.len() >= REMEMBERED_KEYS
-            && let Some(oldest) = ledger.order.pop_front()
-        {
-            ledger.by_key.remove(&oldest);
-        }
-        ledger.order.push_back(key.to_owned());
-        ledger.by_key.insert(key.to_owned(), charge.clone());
-        (charge, false)
+    /// A Stripe behaving as `settings` say, remembering its charges in `ledger`.
+    pub fn new(system: RemoteSystem, settings: StripeSettings, ledger: Ledger) -> Self {
+        Self { system, settings, ledger }
     }
 
     /// Charges `amount_cents` to the card behind `token`, retrying timeouts and 5xx.
@@ -138,12 +104,12 @@ impl SimulatedStripe {
         currency: &str,
         _token: &CardToken,
         scenario: Option<Scenario>,
-    ) -> Result<Charge, StripeError> {
+    ) -> Result<(Charge, bool), StripeError> {
         let attempts = self.settings.max_attempts.max(1);
         for attempt in 1..=attempts {
             let last = attempt == attempts;
             match self.attempt(attempt, idempotency_key, amount_cents, currency, scenario, last).await {
-                Answer::Charged(charge) => return Ok(charge),
+                Answer::Charged(charge, replayed) => return Ok((charge, replayed)),
                 Answer::Status(402) => return Err(StripeError::Declined),
                 failure if last => {
                     return Err(match failure {
@@ -208,15 +174,21 @@ impl SimulatedStripe {
         tokio::time::sleep(answer_after).await;
         call.set_attribute(KeyValue::new(attribute::HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
         match status {
-            200 => {
-                let (charge, replayed) = self.charge_once(idempotency_key);
-                call.set_attribute(KeyValue::new("stripe.charge_id", charge.id.clone()));
-                if replayed {
-                    call.set_attribute(KeyValue::new("stripe.idempotent_replayed", true));
+            200 => match self.ledger.charge_once(idempotency_key, amount_cents).await {
+                Ok((charge, replayed)) => {
+                    call.set_attribute(KeyValue::new("stripe.charge_id", charge.id.clone()));
+                    if replayed {
+                        call.set_attribute(KeyValue::new("stripe.idempotent_replayed", true));
+                    }
+                    call.end();
+                    Answer::Charged(charge, replayed)
                 }
-                call.end();
-                Answer::Charged(charge)
-            }
+                // Stripe's own storage failing is a Stripe 500: retried like any 5xx.
+                Err(error) => {
+                    call.fail("500", error.to_string());
+                    Answer::Status(500)
+                }
+            },
             402 => {
                 // A CLIENT span marks any 4xx as an error (HTTP semantic conventions); the
                 // *services* treat it as the business answer it is.

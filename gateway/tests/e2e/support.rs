@@ -160,8 +160,10 @@ impl Service {
 /// logs (so the harness can read them), and a short batch delay so spans arrive quickly.
 pub fn base_env(otlp_endpoint: &str) -> Vec<(String, String)> {
     let db_path = fresh_db_path();
+    let ledger_path = db_path.with_file_name("stripe-ledger.sqlite3");
     [
         ("ORDER_DB_PATH", db_path.to_str().expect("a UTF-8 temp dir")),
+        ("STRIPE_LEDGER_PATH", ledger_path.to_str().expect("a UTF-8 temp dir")),
         ("DB_QUERY_MS", "1"),
         ("HOST", "127.0.0.1"),
         ("PORT", "0"),

@@ -32,6 +32,7 @@ fn config(payment_service_url: String) -> Config {
         db_pool_size: 2,
         db_query: Latency::from_millis(0, 0),
         slow_db_insert: Latency::from_millis(0, 0),
+        crash_window_before_confirm: Duration::ZERO,
     }
 }
 
@@ -65,8 +66,10 @@ async fn payment_service_with(tracer: EdgeTracer, stripe: RemoteSystem) -> Strin
         stripe_retry_backoff: Duration::ZERO,
         stripe_failure_percent: 0,
         stripe_decline_percent: 0,
+        stripe_ledger_path: ":memory:".into(),
+        crash_window_after_charge: Duration::ZERO,
     };
-    let app = payment_service::router(payment_config, tracer, stripe);
+    let app = payment_service::router(payment_config, tracer, stripe).unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }

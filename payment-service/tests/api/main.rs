@@ -28,6 +28,8 @@ fn config() -> Config {
         stripe_retry_backoff: Duration::ZERO,
         stripe_failure_percent: 0,
         stripe_decline_percent: 0,
+        stripe_ledger_path: ":memory:".into(),
+        crash_window_after_charge: Duration::ZERO,
     }
 }
 
@@ -37,6 +39,7 @@ async fn post(config: Config, content_type: &str, body: &str) -> (StatusCode, Va
         .body(Body::from(body.to_owned()))
         .unwrap();
     let response = router(config, EdgeTracer::disabled(), RemoteSystem::disabled("stripe"))
+        .unwrap()
         .oneshot(request)
         .await
         .unwrap();
@@ -93,6 +96,7 @@ async fn stripe_slower_than_its_timeout_is_a_504_naming_stripe() {
 async fn health_answers_200() {
     let request = Request::get("/health").body(Body::empty()).unwrap();
     let response = router(config(), EdgeTracer::disabled(), RemoteSystem::disabled("stripe"))
+        .unwrap()
         .oneshot(request)
         .await
         .unwrap();
@@ -101,7 +105,7 @@ async fn health_answers_200() {
 
 #[tokio::test]
 async fn paying_the_same_order_twice_charges_once_through_stripes_idempotency_key() {
-    let app = router(config(), EdgeTracer::disabled(), RemoteSystem::disabled("stripe"));
+    let app = router(config(), EdgeTracer::disabled(), RemoteSystem::disabled("stripe")).unwrap();
     let charge_of = |order_id: &str| {
         let app = app.clone();
         let body = json!({"order_id": order_id, "amount_cents": 500, "card_token": "tok_visa"}).to_string();

@@ -17,10 +17,13 @@ fn settings(vars: &[(&str, String)]) -> Settings<impl Fn(&str) -> Option<String>
 
 /// Every simulated latency at zero.
 fn zero_latencies() -> Vec<(&'static str, String)> {
-    ["ORDER_VALIDATION_MS", "INVENTORY_MS", "FRAUD_CHECK_MS", "STRIPE_LATENCY_MS", "DB_QUERY_MS"]
-        .into_iter()
-        .map(|name| (name, "0".to_owned()))
-        .collect()
+    let mut vars: Vec<(&'static str, String)> =
+        ["ORDER_VALIDATION_MS", "INVENTORY_MS", "FRAUD_CHECK_MS", "STRIPE_LATENCY_MS", "DB_QUERY_MS"]
+            .into_iter()
+            .map(|name| (name, "0".to_owned()))
+            .collect();
+    vars.push(("STRIPE_LEDGER_PATH", ":memory:".to_owned()));
+    vars
 }
 
 async fn serve(router: axum::Router) -> String {
@@ -37,7 +40,7 @@ async fn checkout_stack() -> String {
     let untraced = EdgeTracer::disabled;
     let payment = payment_service::Config::from_settings(&settings(&zero_latencies())).unwrap();
     let payment_url =
-        serve(payment_service::router(payment, untraced(), RemoteSystem::disabled("stripe"))).await;
+        serve(payment_service::router(payment, untraced(), RemoteSystem::disabled("stripe")).unwrap()).await;
 
     let db = std::env::temp_dir().join(format!("loadgen-cli-{}", std::process::id())).join("orders.sqlite3");
     let _ = std::fs::remove_file(&db);
