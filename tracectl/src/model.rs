@@ -121,6 +121,17 @@ pub struct Event {
     pub attributes: BTreeMap<String, Value>,
 }
 
+/// A link from a span to a span of another (or the same) trace: "this work continues that".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    /// The linked span's trace, 32 lowercase hex digits.
+    pub trace_id: String,
+    /// The linked span, 16 lowercase hex digits.
+    pub span_id: String,
+    /// Why (for a resumed checkout, `checkout.resumed_from`).
+    pub attributes: BTreeMap<String, Value>,
+}
+
 /// One span, with the resource of the service that produced it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Span {
@@ -146,6 +157,8 @@ pub struct Span {
     pub resource: BTreeMap<String, Value>,
     /// Events, in the order recorded.
     pub events: Vec<Event>,
+    /// Links to other spans, in the order added.
+    pub links: Vec<Link>,
     /// Status code.
     pub status: StatusCode,
     /// Status message (for errors).
@@ -239,6 +252,15 @@ pub fn accepted_spans(request: &ExportTraceServiceRequest) -> (Vec<Span>, u64) {
                             name: e.name.clone(),
                             time_unix_nano: e.time_unix_nano,
                             attributes: attributes(&e.attributes),
+                        })
+                        .collect(),
+                    links: s
+                        .links
+                        .iter()
+                        .map(|l| Link {
+                            trace_id: hex(&l.trace_id),
+                            span_id: hex(&l.span_id),
+                            attributes: attributes(&l.attributes),
                         })
                         .collect(),
                     status,

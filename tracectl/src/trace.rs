@@ -238,6 +238,7 @@ pub(crate) mod tests {
             attributes: BTreeMap::new(),
             resource: BTreeMap::new(),
             events: Vec::new(),
+            links: Vec::new(),
             status: StatusCode::Unset,
             status_message: String::new(),
         }

@@ -107,6 +107,27 @@ pub fn render(trace: &Trace, options: Options) -> String {
             out.push_str(&paint.wrap(Paint::RED, &mark));
         }
         out.push('\n');
+        // Links are rare and say something a tree cannot (this span continues another trace's
+        // work), so they are always drawn.
+        for link in &span.links {
+            let why: Vec<String> = link
+                .attributes
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        v.as_str()
+                            .map_or_else(|| serde_json::to_string(v).unwrap_or_default(), str::to_owned)
+                    )
+                })
+                .collect();
+            let why = if why.is_empty() { String::new() } else { format!(" ({})", why.join(", ")) };
+            let line = format!(
+                "{:<service_width$}  {:>name_width$}  ↪ linked to trace {} span {}{why}",
+                "", "·", link.trace_id, link.span_id
+            );
+            let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &line));
+        }
         if options.events {
             for event in &span.events {
                 let at = event.time_unix_nano.saturating_sub(span.start_unix_nano);
@@ -204,6 +225,27 @@ mod tests {
         let text = draw(spans);
         assert!(text.contains("lost child (orphan)"), "{text}");
         assert_eq!(text.lines().count(), 3);
+    }
+
+    #[test]
+    fn a_link_to_another_trace_is_drawn_under_its_span_with_why() {
+        let mut resumed = span("root", None, "order-service", "POST /orders", 0, 10);
+        resumed.links.push(crate::model::Link {
+            trace_id: "cd".repeat(16),
+            span_id: "ef".repeat(8),
+            attributes: [("checkout.resumed_from".to_owned(), crate::model::Value::Str("abandoned".into()))]
+                .into(),
+        });
+        let text = draw(vec![resumed]);
+        let link = text.lines().nth(2).expect("a line for the link");
+        assert!(
+            link.ends_with(&format!(
+                "↪ linked to trace {} span {} (checkout.resumed_from=abandoned)",
+                "cd".repeat(16),
+                "ef".repeat(8)
+            )),
+            "{text}"
+        );
     }
 
     #[test]

@@ -135,6 +135,16 @@ fn model(service: &str, span: SpanData) -> Span {
                 attributes: attributes(&e.attributes),
             })
             .collect(),
+        links: span
+            .links
+            .links
+            .iter()
+            .map(|l| tracectl::model::Link {
+                trace_id: l.span_context.trace_id().to_string(),
+                span_id: l.span_context.span_id().to_string(),
+                attributes: attributes(&l.attributes),
+            })
+            .collect(),
         status,
         status_message,
     }
