@@ -59,7 +59,9 @@ impl HttpClient for QuietWhenDown {
             Err(error) => error.to_string(),
         };
         let kept = last().clone();
-        if !self.down.swap(true, Ordering::Relaxed) {
+        // The first poll can run before the service's logging is installed; a warning then would
+        // be lost, so the outage is marked (and said) from the first poll that can say it.
+        if tracing::dispatcher::has_been_set() && !self.down.swap(true, Ordering::Relaxed) {
             let keeping =
                 if kept.is_some() { "the last strategy it sent" } else { "the initial sampling rate" };
             tracing::warn!(
