@@ -14,6 +14,7 @@ mod support;
 mod canary;
 mod collector_trouble;
 mod compose_file;
+mod crash;
 mod e2e_checkout;
 mod errors;
 mod exporters;

@@ -119,6 +119,15 @@ impl Service {
         assert!(waited.is_ok(), "{} did not log {what} within {SPANS_TIMEOUT:?}", self.name);
     }
 
+    /// Kills the process with SIGKILL (no shutdown, no flush: a crash) and waits for it to be
+    /// gone; returns its environment, with `PORT` set to the port it had, to start it again where
+    /// its callers look for it.
+    pub async fn kill(mut self) -> Vec<(String, String)> {
+        self.child.start_kill().unwrap();
+        let _ = tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await;
+        with_var(&self.env, "PORT", &self.addr.port().to_string())
+    }
+
     /// Sends SIGTERM without waiting.
     pub fn terminate(&self) {
         let pid = Pid::from_raw(self.child.id().expect("still running") as i32);
