@@ -252,19 +252,28 @@ fn the_build_context_leaves_out_what_git_leaves_out() {
 }
 
 #[test]
-fn orders_are_stored_on_a_named_volume_the_non_root_user_can_write() {
+fn orders_and_stripes_ledger_are_stored_on_named_volumes_the_non_root_user_can_write() {
     let compose = compose();
-    let db_path = env(&compose, "order-service", "ORDER_DB_PATH").expect("ORDER_DB_PATH is set");
-    let volumes = compose["services"]["order-service"]["volumes"].as_array().unwrap();
-    // The short syntax, `source:target`, as compose_spec keeps it.
-    let (name, target) = volumes
-        .iter()
-        .filter_map(|v| v.as_str()?.split_once(':'))
-        .find(|(_, target)| db_path.starts_with(&format!("{target}/")))
-        .unwrap_or_else(|| panic!("{db_path} is not on a volume: {volumes:?}"));
-    assert!(compose["volumes"].get(name).is_some(), "a named volume, declared at the top level");
-    // A new named volume copies ownership from the image's directory: the image must create it
-    // for the user the service runs as.
-    let dockerfile = std::fs::read_to_string(repo_file("Dockerfile")).unwrap();
-    assert!(dockerfile.contains(&format!("chown app {target}")), "the Dockerfile creates {target} for app");
+    let mut names = BTreeSet::new();
+    for (service, variable) in [("order-service", "ORDER_DB_PATH"), ("payment-service", "STRIPE_LEDGER_PATH")]
+    {
+        let path = env(&compose, service, variable).unwrap_or_else(|| panic!("{variable} is set"));
+        let volumes = compose["services"][service]["volumes"].as_array().unwrap();
+        // The short syntax, `source:target`, as compose_spec keeps it.
+        let (name, target) = volumes
+            .iter()
+            .filter_map(|v| v.as_str()?.split_once(':'))
+            .find(|(_, target)| path.starts_with(&format!("{target}/")))
+            .unwrap_or_else(|| panic!("{service}: {path} is not on a volume: {volumes:?}"));
+        assert!(compose["volumes"].get(name).is_some(), "a named volume, declared at the top level");
+        names.insert(name.to_owned());
+        // A new named volume copies ownership from the image's directory: the image must create it
+        // for the user the service runs as.
+        let dockerfile = std::fs::read_to_string(repo_file("Dockerfile")).unwrap();
+        assert!(
+            dockerfile.contains(&format!("chown app {target}")),
+            "the Dockerfile creates {target} for app"
+        );
+    }
+    assert_eq!(names.len(), 2, "each its own volume: Stripe's ledger is not the shop's database");
 }
