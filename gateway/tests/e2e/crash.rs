@@ -178,7 +178,7 @@ async fn order_service_killed_during_validation() {
         victim: Victim::Order,
     };
     let outcome = crash_then_retry(case).await;
-    assert_eq!(outcome.retry["status"], "confirmed");
+    assert_eq!(resumed(&outcome).await, None, "nothing was stored yet: the retry makes the order");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -190,7 +190,9 @@ async fn order_service_killed_during_the_insert() {
         line: "Storing the order",
         victim: Victim::Order,
     };
-    crash_then_retry(case).await;
+    let outcome = crash_then_retry(case).await;
+    // The simulated INSERT waits before it writes: killed in it, nothing was stored.
+    assert_eq!(resumed(&outcome).await, None, "nothing was stored yet: the retry makes the order");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -209,13 +211,14 @@ async fn order_service_killed_while_waiting_for_payment_service_and_the_retry_li
     assert!(event.contains("charged once") || event.contains("charged now"), "{event}");
 }
 
-/// The resumed attempt's SERVER span links to the SERVER span of the attempt that died, in the
-/// trace the first (failed) answer named, and says what it found at Stripe; returns that event.
-async fn assert_resumed_from_the_trace_that_died(outcome: &Outcome) -> String {
-    let first_trace_id = outcome.first_trace_id.as_deref().expect("the 502 names its trace");
+/// The retry's order-service SERVER span: `None` if it made the order anew (the attempt that died
+/// had stored nothing); else why it resumed (its link's `checkout.resumed_from`, the link pointing
+/// into the trace the first answer named) and the event saying what it found at Stripe.
+async fn resumed(outcome: &Outcome) -> Option<(String, String)> {
     let retry_trace = outcome.retry["trace_id"].as_str().unwrap();
-    let store = &outcome.receiver.store;
-    let spans = store
+    let spans = outcome
+        .receiver
+        .store
         .wait_for(SPANS_TIMEOUT, |s| {
             of_trace(s, retry_trace).iter().any(|s| s.service_name == "order-service")
         })
@@ -223,11 +226,24 @@ async fn assert_resumed_from_the_trace_that_died(outcome: &Outcome) -> String {
         .unwrap();
     let spans = of_trace(&spans, retry_trace);
     let server = the_span(&spans, "order-service", Kind::Server, "POST /orders");
+    let event = server.events.iter().find(|e| e.name.starts_with("Resumed order")).map(|e| e.name.clone());
+    let Some(link) = server.links.first() else {
+        assert_eq!(event, None, "an event without a link: {:?}", server.events);
+        return None;
+    };
     assert_eq!(server.links.len(), 1, "{:?}", server.links);
-    assert_eq!(server.links[0].trace_id, first_trace_id);
-    assert_eq!(server.links[0].attributes["checkout.resumed_from"].as_str(), Some("abandoned"));
-    let event = server.events.iter().find(|e| e.name.starts_with("Resumed order"));
-    event.unwrap_or_else(|| panic!("{:?}", server.events)).name.clone()
+    if let Some(first) = &outcome.first_trace_id {
+        assert_eq!(&link.trace_id, first, "the link points into the trace that died");
+    }
+    let why = link.attributes["checkout.resumed_from"].as_str().unwrap().to_owned();
+    Some((why, event.unwrap_or_else(|| panic!("a link without the event: {:?}", server.events))))
+}
+
+/// The link of a resumed attempt, and what it found at Stripe.
+async fn assert_resumed_from_the_trace_that_died(outcome: &Outcome) -> String {
+    let (why, event) = resumed(outcome).await.expect("resumed");
+    assert_eq!(why, "abandoned");
+    event
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -254,7 +270,11 @@ async fn payment_service_killed_during_a_stripe_attempt() {
         line: "Stripe call failed; retrying",
         victim: Victim::Payment,
     };
-    crash_then_retry(case).await;
+    let outcome = crash_then_retry(case).await;
+    // order-service marked the order failed (payment-service gone); Stripe never charged.
+    let (why, event) = resumed(&outcome).await.expect("resumed");
+    assert_eq!(why, "payment_failed");
+    assert!(event.contains("no earlier charge at Stripe: charged now"), "{event}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -266,7 +286,11 @@ async fn payment_service_killed_after_stripe_charged() {
         line: "Payment succeeded",
         victim: Victim::Payment,
     };
-    crash_then_retry(case).await;
+    let outcome = crash_then_retry(case).await;
+    // Stripe had charged before payment-service died: its ledger answers the retry.
+    let (why, event) = resumed(&outcome).await.expect("resumed");
+    assert_eq!(why, "payment_failed");
+    assert!(event.contains("an earlier attempt made: charged once"), "{event}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -278,5 +302,8 @@ async fn gateway_killed_while_the_request_is_downstream() {
         line: "Processing payment",
         victim: Victim::Gateway,
     };
-    crash_then_retry(case).await;
+    let outcome = crash_then_retry(case).await;
+    // order-service's request went with its caller (cancelled): the order was left pending.
+    let (why, _) = resumed(&outcome).await.expect("resumed");
+    assert_eq!(why, "abandoned");
 }
