@@ -45,6 +45,13 @@ fn fixture(name: &str) -> String {
 /// `findTraceAndIds`) refuses a depth of 0 or above its `max_traces` with
 /// `errInvalidSearchDepth`, which the gateway answers 500; an empty result is a 404
 /// (`returnTraces`: "No traces found").
+///
+/// The answers have the shapes of the gateway's own snapshot fixtures
+/// (`…/apiv3/snapshots/`): `FindTraces.json` and `GetTrace.json`, OTLP/JSON inside
+/// `{"result": {"resourceSpans": […]}}` with hex ids and numeric kinds and status codes;
+/// `GetServices.json`, `{"services": […]}`; `GetOperations.json`,
+/// `{"operations": [{"name", "spanKind"}]}` (the fixtures under `tests/fixtures/` are real
+/// exports in that shape).
 #[derive(Clone, Copy, Debug)]
 enum Parser {
     HttpGateway,
