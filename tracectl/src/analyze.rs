@@ -164,8 +164,8 @@ fn clipped_intervals(trace: &Trace) -> Vec<Option<(u64, u64)>> {
     clipped
 }
 
-/// The critical path of the main root, in time order.
-fn critical_path(trace: &Trace) -> Vec<(usize, u64, u64)> {
+/// The critical path of the main root, in time order: `(span index, start, end)` sections.
+pub(crate) fn critical_path(trace: &Trace) -> Vec<(usize, u64, u64)> {
     let Some(root) = trace.root() else { return Vec::new() };
     let clipped = clipped_intervals(trace);
     // Children with a non-empty clipped interval, latest finishing first.

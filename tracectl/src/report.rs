@@ -26,6 +26,29 @@ fn bold(colour: bool, text: &str) -> String {
 /// How many rows the self-time and bottleneck tables show.
 const TOP: usize = 8;
 
+/// A step shorter than this prints as `0.0 ms`.
+const SLIVER_NANOS: u64 = 50_000;
+
+/// The critical path as listed: a step that would print as `0.0 ms` (a parent's sliver between two
+/// children, say) is folded into the step after it, or the one before it at the end, so every line
+/// says something and the steps still add up to the trace.
+fn listed(path: &[crate::analyze::Section]) -> Vec<(u64, u64, &crate::analyze::SpanRef)> {
+    let mut steps: Vec<(u64, u64, &crate::analyze::SpanRef)> = Vec::with_capacity(path.len());
+    let mut carried: Option<u64> = None;
+    for (n, s) in path.iter().enumerate() {
+        let last = n + 1 == path.len();
+        if s.end_nanos - s.start_nanos < SLIVER_NANOS && (!last || !steps.is_empty()) {
+            match steps.last_mut() {
+                Some(previous) if last => previous.1 = s.end_nanos,
+                _ => carried = Some(carried.unwrap_or(s.start_nanos)),
+            }
+            continue;
+        }
+        steps.push((carried.take().unwrap_or(s.start_nanos), s.end_nanos, &s.span));
+    }
+    steps
+}
+
 /// The analysis as text.
 pub fn analysis_text(a: &Analysis, colour: bool) -> String {
     let mut out = String::new();
@@ -37,15 +60,15 @@ pub fn analysis_text(a: &Analysis, colour: bool) -> String {
 
     let _ = writeln!(out, "\ncritical path, in time order (what the end of the trace waited for):");
     let width = a.critical_path.iter().map(|s| s.span.service.len()).max().unwrap_or(0);
-    for s in &a.critical_path {
+    for (start, end, span) in listed(&a.critical_path) {
         let _ = writeln!(
             out,
             "  {:>10} → {:>10}  {:>10}  {:<width$}  {}",
-            millis(s.start_nanos),
-            millis(s.end_nanos),
-            millis(s.end_nanos - s.start_nanos),
-            s.span.service,
-            s.span.name
+            millis(start),
+            millis(end),
+            millis(end - start),
+            span.service,
+            span.name
         );
     }
 
@@ -189,6 +212,34 @@ mod tests {
         assert!(text.contains("front root") && text.contains("50.0%"), "{text}");
         assert!(text.contains("  backend call: boom"), "{text}");
         assert!(text.contains("10.0 ms at     0.0 ms  in front root"), "{text}");
+    }
+
+    #[test]
+    fn the_critical_path_listing_folds_steps_that_would_print_as_zero_into_their_neighbours() {
+        // The root's slivers before, between and after its two children: 10 µs each.
+        let micros = |mut s: crate::model::Span, start: u64, end: u64| {
+            (s.start_unix_nano, s.end_unix_nano) = (start * 1_000, end * 1_000);
+            s
+        };
+        let spans = vec![
+            micros(span("r", None, "front", "root", 0, 0), 0, 100_030),
+            micros(span("a", Some("r"), "back", "first", 0, 0), 10, 50_010),
+            micros(span("b", Some("r"), "back", "second", 0, 0), 50_020, 100_020),
+        ];
+        let analysis = analyze(&Trace::new(spans));
+        assert_eq!(analysis.critical_path.len(), 5, "root, first, root, second, root");
+        let text = analysis_text(&analysis, false);
+        let steps: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("critical path"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(steps.len(), 2, "{text}");
+        assert!(!text.contains(" 0.0 ms  front"), "{text}");
+        let words = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(words(steps[0]), "0.0 ms → 50.0 ms 50.0 ms back first", "{text}");
+        assert_eq!(words(steps[1]), "50.0 ms → 100.0 ms 50.0 ms back second", "{text}");
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //!
 //! Spans whose parent never arrived (lost, sampled out, or still in flight) are not dropped: they
 //! are drawn as extra roots marked `(orphan)`, because a missing parent is itself worth seeing.
+//!
+//! As in Jaeger's trace view, the critical path is marked: a bar is `█` where its span is what the
+//! end of the trace was waiting for, and `░` where the span ran but something else was (a parent
+//! waiting on a child, a call running beside a slower one). See [`crate::analyze`].
 
 use std::fmt::Write as _;
 
@@ -71,7 +75,9 @@ pub fn render(trace: &Trace, options: Options) -> String {
         let text = format!(" · {errors} error{}", if errors == 1 { "" } else { "s" });
         out.push_str(&paint.wrap(Paint::RED, &text));
     }
+    out.push_str(&paint.wrap(Paint::DIM, " · █ critical path"));
     out.push('\n');
+    let path = crate::analyze::critical_path(trace);
 
     // Colours follow the order services first appear in the tree.
     let mut rows = Vec::new();
@@ -97,7 +103,7 @@ pub fn render(trace: &Trace, options: Options) -> String {
             paint.wrap(Paint::SERVICE[colour], &service),
             label,
             millis(span.duration_nanos()),
-            paint.wrap(Paint::SERVICE[colour], &bar(span, start, total))
+            paint.wrap(Paint::SERVICE[colour], &bar(span, i, &path, start, total))
         );
         if span.status == StatusCode::Error {
             let mut mark = " ✗ ERROR".to_owned();
@@ -166,12 +172,19 @@ fn walk(trace: &Trace, i: usize, prefix: &str, child_prefix: &str, rows: &mut Ve
 }
 
 /// The span's bar: blanks before its start, a block for its duration (at least one), blanks after.
-fn bar(span: &Span, trace_start: u64, total: u64) -> String {
+/// The span's bar: `█` for the cells whose middle falls in one of its critical-path sections,
+/// `░` for the rest of it.
+fn bar(span: &Span, index: usize, path: &[(usize, u64, u64)], trace_start: u64, total: u64) -> String {
     let scale =
         |t: u64| ((t.saturating_sub(trace_start)) as u128 * BAR_WIDTH as u128 / total as u128) as usize;
     let from = scale(span.start_unix_nano).min(BAR_WIDTH - 1);
     let to = scale(span.end_unix_nano).clamp(from + 1, BAR_WIDTH);
-    format!("{}{}{}", " ".repeat(from), "█".repeat(to - from), " ".repeat(BAR_WIDTH - to))
+    let on_path = |cell: usize| {
+        let middle = trace_start + ((2 * cell as u128 + 1) * total as u128 / (2 * BAR_WIDTH as u128)) as u64;
+        path.iter().any(|&(i, s, e)| i == index && s <= middle && middle < e)
+    };
+    let cells: String = (from..to).map(|cell| if on_path(cell) { '█' } else { '░' }).collect();
+    format!("{}{cells}{}", " ".repeat(from), " ".repeat(BAR_WIDTH - to))
 }
 
 #[cfg(test)]
@@ -214,8 +227,28 @@ mod tests {
         ];
         let text = draw(spans);
         let bars: Vec<&str> = text.lines().skip(1).map(|l| l.split('│').nth(1).unwrap()).collect();
-        assert_eq!(bars[0], "█".repeat(40));
+        // The root is on the critical path until the child starts; then the child is.
+        assert_eq!(bars[0], format!("{}{}", "█".repeat(20), "░".repeat(20)));
         assert_eq!(bars[1], format!("{}{}", " ".repeat(20), "█".repeat(20)));
+    }
+
+    #[test]
+    fn the_critical_path_is_solid_and_work_in_the_shadow_of_slower_work_is_light() {
+        // Two calls at once: the slower one is what the root waits for.
+        let spans = vec![
+            span("root", None, "s", "root", 0, 100),
+            span("slow", Some("root"), "s", "slow", 0, 100),
+            span("fast", Some("root"), "s", "fast", 0, 50),
+        ];
+        let text = draw(spans);
+        assert!(text.lines().next().unwrap().ends_with("█ critical path"), "{text}");
+        let bar = |name: &str| {
+            let line = text.lines().find(|l| l.contains(name)).unwrap();
+            line.split('│').nth(1).unwrap().to_owned()
+        };
+        assert_eq!(bar("slow"), "█".repeat(40));
+        assert_eq!(bar("fast"), format!("{}{}", "░".repeat(20), " ".repeat(20)));
+        assert_eq!(bar("root"), "░".repeat(40), "the root only waited");
     }
 
     #[test]
@@ -254,7 +287,7 @@ mod tests {
         failed.status = StatusCode::Error;
         failed.status_message = "payment-service is unreachable".into();
         let text = draw(vec![failed]);
-        assert!(text.lines().next().unwrap().ends_with("· 1 error"));
+        assert!(text.lines().next().unwrap().contains("· 1 error ·"));
         assert!(text.contains("✗ ERROR: payment-service is unreachable"));
     }
 
