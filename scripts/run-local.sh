@@ -6,6 +6,8 @@
 # Settings (environment):
 #   GATEWAY_PORT / ORDER_PORT / PAYMENT_PORT   default 3000 / 3001 / 3002
 #   TRACECTL_ADDR                              default 127.0.0.1:4318
+#   TRACE_STORE                                default target/run-local/traces.jsonl: every trace
+#                                              tracectl receives is kept there, to open again
 #   OTEL_EXPORTER_OTLP_ENDPOINT                if set (e.g. a Jaeger you run yourself), export there
 #                                              instead, and do not start tracectl
 #   PROFILE=release                            build and run optimised binaries (default: debug)
@@ -24,6 +26,7 @@ TRACECTL_ADDR=${TRACECTL_ADDR:-127.0.0.1:4318}
 PROFILE=${PROFILE:-debug}
 LOG_DIR=target/run-local
 mkdir -p "$LOG_DIR"
+TRACE_STORE=${TRACE_STORE:-$LOG_DIR/traces.jsonl}
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   echo "Building (the first build takes a few minutes)..."
@@ -53,12 +56,13 @@ trap 'stop_all 0' INT TERM
 trap 'stop_all $?' EXIT
 
 if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
-  "$BIN_DIR/tracectl" listen --addr "$TRACECTL_ADDR" --events &
+  "$BIN_DIR/tracectl" listen --addr "$TRACECTL_ADDR" --events --store "$TRACE_STORE" &
   pids+=($!)
   export OTEL_EXPORTER_OTLP_ENDPOINT="http://$TRACECTL_ADDR"
   # A trace is drawn once it has been quiet for 1.5 s: export faster than that.
   export OTEL_BSP_SCHEDULE_DELAY=${OTEL_BSP_SCHEDULE_DELAY:-500}
-  traces_at="below, drawn by tracectl as each checkout completes"
+  traces_at="below, drawn by tracectl as each checkout completes, and kept in $TRACE_STORE
+(open one again: $BIN_DIR/tracectl show <trace-id> --file $TRACE_STORE; also analyze, compare A B, search --service gateway)"
 else
   traces_at="at $OTEL_EXPORTER_OTLP_ENDPOINT (your collector)"
 fi

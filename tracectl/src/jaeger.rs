@@ -105,6 +105,20 @@ pub struct SearchQuery {
     pub limit: usize,
 }
 
+impl SearchQuery {
+    /// Whether `trace` is one Jaeger's search would find (for a store file, which has no Jaeger
+    /// behind it): a span of the service, of the operation if one is given, at least
+    /// `min_duration` long (Jaeger's memory store, `internal/storage/v2/memory/tenant.go`,
+    /// `validSpan`, holds every condition on one span). The time range is not applied.
+    pub fn matches(&self, trace: &crate::trace::Trace) -> bool {
+        trace.spans.iter().any(|span| {
+            span.service_name == self.service
+                && self.operation.as_ref().is_none_or(|op| *op == span.name)
+                && self.min_duration.is_none_or(|min| u128::from(span.duration_nanos()) >= min.as_nanos())
+        })
+    }
+}
+
 /// A Jaeger query service.
 #[derive(Debug, Clone)]
 pub struct Jaeger {

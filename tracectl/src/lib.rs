@@ -15,6 +15,7 @@
 //! - [`jaeger`]: a client of Jaeger's `/api/v3` query API (`show`, `analyze`, `search`, `services`, `operations`).
 
 pub mod analyze;
+pub mod compare;
 pub mod count;
 pub mod grpc;
 pub mod jaeger;
@@ -22,5 +23,6 @@ pub mod listen;
 pub mod model;
 pub mod receiver;
 pub mod report;
+pub mod store;
 pub mod trace;
 pub mod waterfall;

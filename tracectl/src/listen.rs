@@ -18,6 +18,7 @@ use crate::{
     count::TraceCounter,
     model::Span,
     receiver::{self, SpanStore},
+    store::FileStore,
     trace::Trace,
     waterfall::{self, Options},
 };
@@ -43,6 +44,28 @@ pub struct ListenOptions {
     pub json: bool,
     /// Draw nothing; print only how many spans and traces arrived, at exit (for benchmarks).
     pub stats: bool,
+    /// Also keep every export in this file (`--store`), for `show`, `analyze`, `compare` and
+    /// `search` to read with `--file`.
+    pub store: Option<FileStore>,
+}
+
+/// What the receiver feeds: the spans to draw, and the store file if there is one.
+#[derive(Debug, Clone)]
+struct Received {
+    spans: SpanStore,
+    file: Option<FileStore>,
+}
+
+impl receiver::Sink for Received {
+    fn accept(
+        &self,
+        request: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+    ) -> u64 {
+        if let Some(file) = &self.file {
+            file.append(request);
+        }
+        self.spans.accept(request)
+    }
 }
 
 /// A trace whose spans are still arriving.
@@ -77,7 +100,8 @@ pub async fn run(
         return run_stats(options, out, shutdown).await;
     }
     let store = SpanStore::default();
-    let running = receiver::spawn(options.addr, store.clone()).await?;
+    let received = Received { spans: store.clone(), file: options.store.clone() };
+    let running = receiver::spawn(options.addr, received.clone()).await?;
     let mut banner = |text: String| -> std::io::Result<()> {
         // With --json, stdout carries only JSON lines; the banner goes to the log on stderr.
         if options.json {
@@ -90,7 +114,7 @@ pub async fn run(
     banner(format!("receiving OTLP/HTTP traces on {}/v1/traces", running.endpoint()))?;
     let _grpc = match options.grpc_addr {
         Some(addr) => {
-            let grpc = crate::grpc::spawn(addr, store.clone()).await?;
+            let grpc = crate::grpc::spawn(addr, received.clone()).await?;
             banner(format!("receiving OTLP/gRPC traces on {}", grpc.endpoint()))?;
             Some(grpc)
         }

@@ -51,8 +51,15 @@ enum Command {
         /// Draw nothing; at exit print how many spans and traces arrived (for benchmarks).
         #[arg(long, conflicts_with_all = ["events", "analyze"])]
         stats: bool,
+        /// Also keep every export in FILE (OTLP/JSON lines, as the OTLP file exporter writes
+        /// them), to read again with `show`, `analyze`, `compare` and `search --file FILE`.
+        #[arg(long, value_name = "FILE")]
+        store: Option<std::path::PathBuf>,
+        /// The store's size cap, in MiB; past it the oldest exports are dropped.
+        #[arg(long, default_value_t = 64, requires = "store")]
+        store_max_mb: u64,
     },
-    /// Fetch a trace from Jaeger and draw it as a waterfall.
+    /// Fetch a trace from Jaeger (or a store file) and draw it as a waterfall.
     Show {
         /// The 32-hex-digit trace id (from a response's trace_id or a log line).
         trace_id: String,
@@ -60,16 +67,26 @@ enum Command {
         #[arg(long)]
         events: bool,
         #[command(flatten)]
-        jaeger: JaegerArg,
+        source: Source,
     },
-    /// Fetch a trace from Jaeger and say where its time went.
+    /// Fetch a trace from Jaeger (or a store file) and say where its time went.
     Analyze {
         /// The 32-hex-digit trace id.
         trace_id: String,
         #[command(flatten)]
-        jaeger: JaegerArg,
+        source: Source,
     },
-    /// List traces from Jaeger, slowest first.
+    /// Compare two traces (from Jaeger, or a store file): their spans side by side, what only
+    /// one has, errors, the bottleneck, self time per service, and a one-line verdict.
+    Compare {
+        /// The first trace (before), a 32-hex-digit trace id.
+        a: String,
+        /// The second trace (after).
+        b: String,
+        #[command(flatten)]
+        source: Source,
+    },
+    /// List traces from Jaeger (or a store file), slowest first.
     Search {
         /// Traces that passed through this service.
         #[arg(long)]
@@ -90,7 +107,7 @@ enum Command {
         #[arg(long)]
         errors: bool,
         #[command(flatten)]
-        jaeger: JaegerArg,
+        source: Source,
     },
     /// List the services Jaeger has seen.
     Services {
@@ -115,6 +132,26 @@ struct JaegerArg {
     /// Jaeger's query URL.
     #[arg(long = "jaeger", env = "JAEGER_URL", default_value = DEFAULT_URL)]
     url: String,
+}
+
+/// Where traces are read from: Jaeger, or a file `listen --store` wrote.
+#[derive(Debug, clap::Args)]
+struct Source {
+    #[command(flatten)]
+    jaeger: JaegerArg,
+    /// Read traces from this store file (`tracectl listen --store FILE`) instead of Jaeger.
+    #[arg(long, value_name = "FILE")]
+    file: Option<std::path::PathBuf>,
+}
+
+impl Source {
+    /// The spans of one trace.
+    async fn trace(&self, trace_id: &str) -> Result<Vec<tracectl::model::Span>, Box<dyn std::error::Error>> {
+        Ok(match &self.file {
+            Some(file) => tracectl::store::trace(file, trace_id)?,
+            None => Jaeger::new(&self.jaeger.url)?.trace(trace_id).await?,
+        })
+    }
 }
 
 #[tokio::main]
@@ -165,7 +202,24 @@ struct TraceJson<'a> {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Listen { addr, grpc_addr, quiet_ms, max_traces, events, analyze, stats } => {
+        Command::Listen {
+            addr,
+            grpc_addr,
+            quiet_ms,
+            max_traces,
+            events,
+            analyze,
+            stats,
+            store,
+            store_max_mb,
+        } => {
+            let store = match store {
+                Some(path) => Some(
+                    tracectl::store::FileStore::open(&path, store_max_mb.max(1) << 20)
+                        .map_err(|e| format!("{}: {e}", path.display()))?,
+                ),
+                None => None,
+            };
             let options = ListenOptions {
                 addr,
                 grpc_addr,
@@ -176,12 +230,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 colour: colour(),
                 json: cli.json,
                 stats,
+                store,
             };
             let stop = shutdown_signal();
             listen::run(options, std::io::stdout(), stop).await?;
         }
-        Command::Show { trace_id, events, jaeger } => {
-            let trace = Trace::new(Jaeger::new(&jaeger.url)?.trace(&trace_id).await?);
+        Command::Show { trace_id, events, source } => {
+            let trace = Trace::new(source.trace(&trace_id).await?);
             if cli.json {
                 print_json(&TraceJson {
                     trace_id: &trace.trace_id,
@@ -192,8 +247,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 emit(&waterfall::render(&trace, Options { events, colour: colour() }))?;
             }
         }
-        Command::Analyze { trace_id, jaeger } => {
-            let trace = Trace::new(Jaeger::new(&jaeger.url)?.trace(&trace_id).await?);
+        Command::Analyze { trace_id, source } => {
+            let trace = Trace::new(source.trace(&trace_id).await?);
             let analysis = analyze(&trace);
             if cli.json {
                 print_json(&analysis)?;
@@ -202,7 +257,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 emit(&format!("{drawing}\n{}", report::analysis_text(&analysis, colour())))?;
             }
         }
-        Command::Search { service, operation, min_duration, lookback, limit, errors, jaeger } => {
+        Command::Compare { a, b, source } => {
+            let (a, b) = (Trace::new(source.trace(&a).await?), Trace::new(source.trace(&b).await?));
+            let comparison = tracectl::compare::compare(&a, &b);
+            if cli.json {
+                print_json(&comparison)?;
+            } else {
+                emit(&tracectl::compare::text(&comparison))?;
+            }
+        }
+        Command::Search { service, operation, min_duration, lookback, limit, errors, source } => {
             let query = SearchQuery {
                 service,
                 operation,
@@ -210,8 +274,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 lookback: lookback.into(),
                 limit: limit.max(1),
             };
-            let spans = Jaeger::new(&jaeger.url)?.search(&query).await?;
-            let mut rows: Vec<TraceSummary> = Trace::group(spans).iter().map(TraceSummary::of).collect();
+            let traces = match &source.file {
+                // Jaeger's search, over the file: the service (and operation) on one span, at
+                // least the duration. Every stored trace is searched (no lookback).
+                Some(file) => Trace::group(tracectl::store::read(file)?)
+                    .into_iter()
+                    .filter(|trace| query.matches(trace))
+                    .collect(),
+                None => Trace::group(Jaeger::new(&source.jaeger.url)?.search(&query).await?),
+            };
+            let mut rows: Vec<TraceSummary> = traces.iter().map(TraceSummary::of).collect();
             rows.retain(|r| !errors || r.error);
             rows.sort_by(|a, b| b.duration_nanos.cmp(&a.duration_nanos).then(a.trace_id.cmp(&b.trace_id)));
             rows.truncate(query.limit);

@@ -80,6 +80,8 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
     let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_gateway")).parent().unwrap().to_owned();
     assert!(bin_dir.join("tracectl").exists(), "run with `cargo test --workspace` so tracectl is built");
     let gateway_port = free_port();
+    let db_path = fresh_db_path();
+    let store = db_path.with_file_name("traces.jsonl");
     let mut command = Command::new("bash");
     command
         .arg(repo().join("scripts/run-local.sh"))
@@ -91,7 +93,9 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
         .env("TRACECTL_ADDR", format!("127.0.0.1:{}", free_port()))
         .env("STRIPE_LATENCY_MS", "5")
         .env("FRAUD_CHECK_MS", "5")
-        .env("ORDER_DB_PATH", fresh_db_path())
+        .env("ORDER_DB_PATH", &db_path)
+        .env("STRIPE_LEDGER_PATH", db_path.with_file_name("stripe-ledger.sqlite3"))
+        .env("TRACE_STORE", &store)
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -114,6 +118,14 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
 
     // Assert: the whole trace was drawn, nested, with all four services, and the script exited 0.
     assert!(status.success(), "run-local.sh exited with {status}\n{seen}");
+    // It was kept, too, and the script said how to open it again.
+    assert!(seen.contains(&format!("show <trace-id> --file {}", store.display())), "{seen}");
+    let reopened = std::process::Command::new(bin_dir.join("tracectl"))
+        .args(["show", &trace_id, "--file", store.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let reopened = String::from_utf8_lossy(&reopened.stdout).into_owned();
+    assert!(reopened.starts_with(&format!("trace {trace_id} · {CHECKOUT_SPANS} spans")), "{reopened}");
     let header = format!("trace {trace_id} · {CHECKOUT_SPANS} spans · 4 services");
     assert!(seen.contains(&header), "{seen}");
     let waterfall: Vec<&str> =

@@ -591,3 +591,110 @@ async fn listen_stats_counts_spans_per_trace_and_prints_them_at_exit() {
     );
     assert!(listen.wait().await.unwrap().success());
 }
+
+/// Starts `tracectl --json listen --store <store>`; returns it once it listens, and its port.
+async fn listen_storing(store: &std::path::Path) -> (tokio::process::Child, u16) {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut listen = Command::new(env!("CARGO_BIN_EXE_tracectl"))
+        .args(["--json", "listen", "--addr", &format!("127.0.0.1:{port}"), "--quiet-ms", "100"])
+        .args(["--store", store.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(listen.stderr.take().unwrap()).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            if line.contains("receiving OTLP/HTTP traces") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(matches!(ready, Ok(true)), "tracectl listen did not start");
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    (listen, port)
+}
+
+#[tokio::test]
+async fn listen_stores_every_export_and_show_analyze_search_and_compare_read_the_store() {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+    let store = std::env::temp_dir().join(format!("tracectl-cli-store-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&store);
+    let (mut listen, port) = listen_storing(&store).await;
+    for fixture_name in ["jaeger-trace-checkout.json", "jaeger-trace-payment-down.json"] {
+        let export = serde_json::from_str::<Value>(&fixture(fixture_name)).unwrap()["result"].to_string();
+        let response = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/v1/traces"))
+            .header("content-type", "application/json")
+            .body(export)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    // Both traces drawn (one JSON line each): both are in the store.
+    let mut lines = BufReader::new(listen.stdout.take().unwrap()).lines();
+    for _ in 0..2 {
+        tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap();
+    }
+    nix_kill(listen.id().unwrap());
+    assert!(listen.wait().await.unwrap().success());
+    let file = store.to_str().unwrap();
+    // The OTLP file exporter's format: one OTLP/JSON export per line.
+    let text = std::fs::read_to_string(&store).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    assert!(text.lines().all(|l| serde_json::from_str::<Value>(l).unwrap()["resourceSpans"].is_array()));
+
+    let show = tracectl(&["show", CHECKOUT, "--file", file]).await;
+    assert!(show.ok, "{}", show.stderr);
+    assert!(show.stdout.starts_with(&format!("trace {CHECKOUT} · 9 spans")), "{}", show.stdout);
+
+    let analyze = tracectl(&["--json", "analyze", PAYMENT_DOWN, "--file", file]).await;
+    assert!(analyze.ok, "{}", analyze.stderr);
+    let a: Value = serde_json::from_str(&analyze.stdout).unwrap();
+    assert_eq!(a["error_origins"][0]["span"]["name"], "POST /payments");
+
+    // Jaeger's search over the file: slowest first; --errors keeps the failed one only.
+    let search = tracectl(&["--json", "search", "--service", "gateway", "--file", file]).await;
+    assert!(search.ok, "{}", search.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&search.stdout).unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r["trace_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{rows:?}");
+    assert!(rows[0]["duration_nanos"].as_u64() >= rows[1]["duration_nanos"].as_u64());
+    let errors = tracectl(&["--json", "search", "--service", "gateway", "--errors", "--file", file]).await;
+    let rows: Vec<Value> = serde_json::from_str(&errors.stdout).unwrap();
+    assert_eq!(rows.iter().map(|r| r["trace_id"].as_str().unwrap()).collect::<Vec<_>>(), [PAYMENT_DOWN]);
+    let none =
+        tracectl(&["--json", "search", "--service", "stripe", "--operation", "nope", "--file", file]).await;
+    assert_eq!(serde_json::from_str::<Vec<Value>>(&none.stdout).unwrap().len(), 0);
+
+    // The two side by side: payment-service down is where they part.
+    let compare = tracectl(&["--json", "compare", CHECKOUT, PAYMENT_DOWN, "--file", file]).await;
+    assert!(compare.ok, "{}", compare.stderr);
+    let c: Value = serde_json::from_str(&compare.stdout).unwrap();
+    assert!(c["verdict"].as_str().unwrap().starts_with("B is "), "{c}");
+    let only_in_a: Vec<&str> = c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["b_nanos"].is_null())
+        .map(|r| r["service"].as_str().unwrap())
+        .collect();
+    assert!(only_in_a.contains(&"payment-service") && only_in_a.contains(&"stripe"), "{only_in_a:?}");
+    assert!(
+        c["errors_appeared"].as_array().unwrap().iter().any(|e| e == "order-service POST /payments"),
+        "{c}"
+    );
+    let text = tracectl(&["compare", CHECKOUT, PAYMENT_DOWN, "--file", file]).await;
+    assert!(text.stdout.contains("only in A"), "{}", text.stdout);
+
+    // A trace the store does not hold: one line on stderr, exit 1.
+    let missing = tracectl(&["show", BROKEN, "--file", file]).await;
+    assert_eq!(missing.code, Some(1));
+    assert_eq!(missing.stderr.trim(), format!("tracectl: no trace {BROKEN} in {file}"));
+    let _ = std::fs::remove_file(store);
+}

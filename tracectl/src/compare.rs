@@ -1,0 +1,377 @@
+//! Two traces of the same request side by side (`tracectl compare A B`): before and after a fix,
+//! a fast checkout and a slow one.
+//!
+//! Spans are matched by service, name and path from the root: a span of B is A's span with the
+//! same service and name under the same matched parent, repeated siblings (three Stripe attempts)
+//! matched in start order. The two traces are drawn as one tree, each span with its duration in A
+//! and in B and the change; a span only in one of them (the retries) says so. A one-line verdict
+//! comes first: how much slower or faster B is, and what most of it was.
+
+use std::{collections::BTreeMap, fmt::Write as _};
+
+use serde::Serialize;
+
+use crate::{
+    analyze::{Analysis, Share, analyze},
+    model::StatusCode,
+    report::millis,
+    trace::Trace,
+};
+
+/// A span's place: `(service, name, ordinal among same-named siblings)` from the root down.
+type Key = Vec<(String, String, usize)>;
+
+/// One span of the merged tree.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// Depth below the root (the root is 0).
+    pub depth: usize,
+    /// The span's service.
+    pub service: String,
+    /// The span's name.
+    pub name: String,
+    /// Its duration in A, if A has it.
+    pub a_nanos: Option<u64>,
+    /// Its duration in B, if B has it.
+    pub b_nanos: Option<u64>,
+    /// Whether it is an error in A.
+    pub a_error: bool,
+    /// Whether it is an error in B.
+    pub b_error: bool,
+}
+
+/// One trace's side of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Side {
+    /// The trace id.
+    pub trace_id: String,
+    /// From first start to last end.
+    pub duration_nanos: u64,
+    /// The span with the most time on the critical path.
+    pub bottleneck: Option<Share>,
+    /// Self time per service.
+    pub self_time_by_service: Vec<Share>,
+}
+
+/// Everything `compare` reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The one-line answer.
+    pub verdict: String,
+    /// The first trace.
+    pub a: Side,
+    /// The second trace.
+    pub b: Side,
+    /// The merged span tree, in tree order.
+    pub rows: Vec<Row>,
+    /// Spans (`service name`) that are errors in B and were not in A.
+    pub errors_appeared: Vec<String>,
+    /// Spans that were errors in A and are not in B.
+    pub errors_gone: Vec<String>,
+}
+
+/// The spans of `trace` by their [`Key`], and each key's children in start order.
+fn keyed(trace: &Trace) -> (BTreeMap<Key, usize>, BTreeMap<Key, Vec<Key>>) {
+    let (mut by_key, mut children) = (BTreeMap::new(), BTreeMap::new());
+    let mut stack: Vec<(Key, Vec<usize>)> = vec![(Vec::new(), trace.roots.clone())];
+    while let Some((parent, kids)) = stack.pop() {
+        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut keys = Vec::new();
+        for &i in &kids {
+            let span = &trace.spans[i];
+            let ordinal = seen.entry((span.service_name.clone(), span.name.clone())).or_default();
+            let mut key = parent.clone();
+            key.push((span.service_name.clone(), span.name.clone(), *ordinal));
+            *ordinal += 1;
+            by_key.insert(key.clone(), i);
+            keys.push(key.clone());
+            stack.push((key, trace.children[i].clone()));
+        }
+        children.insert(parent, keys);
+    }
+    (by_key, children)
+}
+
+/// Compares `a` with `b`.
+pub fn compare(a: &Trace, b: &Trace) -> Comparison {
+    let ((a_keys, a_children), (b_keys, b_children)) = (keyed(a), keyed(b));
+    let offset = |trace: &Trace, i: usize| trace.spans[i].start_unix_nano.saturating_sub(trace.start());
+    let mut rows = Vec::new();
+    let mut stack: Vec<Key> = vec![Vec::new()];
+    let mut order: Vec<Key> = Vec::new();
+    while let Some(parent) = stack.pop() {
+        // Children of either trace, in the order they started (A's time, else B's).
+        let mut kids: Vec<Key> = a_children.get(&parent).cloned().unwrap_or_default();
+        for key in b_children.get(&parent).into_iter().flatten() {
+            if !kids.contains(key) {
+                kids.push(key.clone());
+            }
+        }
+        let start = |key: &Key| match (a_keys.get(key), b_keys.get(key)) {
+            (Some(&i), _) => offset(a, i),
+            (None, Some(&i)) => offset(b, i),
+            (None, None) => 0,
+        };
+        kids.sort_by_key(|key| (start(key), key.last().map(|k| k.2)));
+        if !parent.is_empty() {
+            order.push(parent);
+        }
+        stack.extend(kids.into_iter().rev());
+    }
+    for key in &order {
+        let (service, name, _) = key.last().cloned().unwrap_or_default();
+        let side = |trace: &Trace, keys: &BTreeMap<Key, usize>| {
+            keys.get(key)
+                .map(|&i| (trace.spans[i].duration_nanos(), trace.spans[i].status == StatusCode::Error))
+        };
+        let (in_a, in_b) = (side(a, &a_keys), side(b, &b_keys));
+        rows.push(Row {
+            depth: key.len() - 1,
+            service,
+            name,
+            a_nanos: in_a.map(|(d, _)| d),
+            b_nanos: in_b.map(|(d, _)| d),
+            a_error: in_a.is_some_and(|(_, e)| e),
+            b_error: in_b.is_some_and(|(_, e)| e),
+        });
+    }
+    let label = |r: &Row| format!("{} {}", r.service, r.name);
+    let errors_appeared = rows.iter().filter(|r| r.b_error && !r.a_error).map(label).collect();
+    let errors_gone = rows.iter().filter(|r| r.a_error && !r.b_error).map(label).collect();
+    let (a_analysis, b_analysis) = (analyze(a), analyze(b));
+    let verdict = verdict(&rows, &order, &a_analysis, &b_analysis);
+    let side = |trace: &Trace, analysis: Analysis| Side {
+        trace_id: trace.trace_id.clone(),
+        duration_nanos: trace.duration_nanos(),
+        bottleneck: analysis.bottlenecks.into_iter().next(),
+        self_time_by_service: analysis.self_time_by_service,
+    };
+    Comparison { verdict, a: side(a, a_analysis), b: side(b, b_analysis), rows, errors_appeared, errors_gone }
+}
+
+/// Seconds from one second up, milliseconds below.
+fn human(nanos: u64) -> String {
+    if nanos >= 1_000_000_000 { format!("{:.1} s", nanos as f64 / 1e9) } else { millis(nanos) }
+}
+
+/// "B is 3.8 s slower; 3.7 s of it is 2 × stripe POST /v1/charges only in B".
+fn verdict(rows: &[Row], keys: &[Key], a: &Analysis, b: &Analysis) -> String {
+    let delta = b.duration_nanos as i128 - a.duration_nanos as i128;
+    if delta.unsigned_abs() < 1_000_000 {
+        return format!(
+            "A and B take the same time ({} and {})",
+            human(a.duration_nanos),
+            human(b.duration_nanos)
+        );
+    }
+    let (slower, side) = if delta > 0 { ("slower", "B") } else { ("faster", "A") };
+    let head = format!(
+        "B is {} {slower} ({} → {})",
+        human(delta.unsigned_abs() as u64),
+        human(a.duration_nanos),
+        human(b.duration_nanos)
+    );
+    // Spans only on the longer side, topmost only (their parent is in both): grouped by name.
+    let only = |r: &Row| if delta > 0 { r.a_nanos.is_none() } else { r.b_nanos.is_none() };
+    let mut groups: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    for (n, row) in rows.iter().enumerate() {
+        let parent_in_both = keys[n].len() == 1
+            || rows.iter().zip(keys).any(|(p, k)| k[..] == keys[n][..keys[n].len() - 1] && !only(p));
+        if only(row) && parent_in_both {
+            let group = groups.entry(format!("{} {}", row.service, row.name)).or_default();
+            group.0 += 1;
+            group.1 += row.a_nanos.or(row.b_nanos).unwrap_or(0);
+        }
+    }
+    let only_total: u64 = groups.values().map(|(_, nanos)| nanos).sum();
+    if only_total * 2 >= delta.unsigned_abs() as u64 {
+        let mut groups: Vec<(String, (usize, u64))> = groups.into_iter().collect();
+        groups.sort_by(|x, y| y.1.1.cmp(&x.1.1).then(x.0.cmp(&y.0)));
+        let what: Vec<String> = groups.iter().map(|(name, (count, _))| format!("{count} × {name}")).collect();
+        return format!("{head}; {} of it is {} only in {side}", human(only_total), what.join(", "));
+    }
+    // Else: the operation whose self time changed most, in the same direction.
+    let self_time = |analysis: &Analysis| -> BTreeMap<String, u64> {
+        analysis.self_time_by_operation.iter().map(|s| (s.name.clone(), s.nanos)).collect()
+    };
+    let (before, after) = (self_time(a), self_time(b));
+    let mut changes: Vec<(String, i128)> = before
+        .keys()
+        .chain(after.keys())
+        .map(|name| {
+            let change = *after.get(name).unwrap_or(&0) as i128 - *before.get(name).unwrap_or(&0) as i128;
+            (name.clone(), change)
+        })
+        .collect();
+    changes.sort_by(|x, y| (y.1 * delta.signum()).cmp(&(x.1 * delta.signum())).then(x.0.cmp(&y.0)));
+    match changes.first() {
+        Some((name, change)) if change.signum() == delta.signum() => {
+            let sign = if *change > 0 { "+" } else { "−" };
+            format!("{head}; most of it in {name} itself ({sign}{})", human(change.unsigned_abs() as u64))
+        }
+        _ => head,
+    }
+}
+
+/// The comparison as text.
+pub fn text(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", c.verdict);
+    let _ = writeln!(out, "A {}  B {}\n", c.a.trace_id, c.b.trace_id);
+    let labels: Vec<String> =
+        c.rows.iter().map(|r| format!("{}{} {}", "  ".repeat(r.depth), r.service, r.name)).collect();
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let _ = writeln!(out, "{:width$}  {:>10}  {:>10}  {:>11}", "", "A", "B", "change");
+    for (row, label) in c.rows.iter().zip(&labels) {
+        let cell = |nanos: Option<u64>, error: bool| {
+            nanos
+                .map_or_else(|| "—".to_owned(), |n| format!("{}{}", millis(n), if error { " ✗" } else { "" }))
+        };
+        let change = match (row.a_nanos, row.b_nanos) {
+            (Some(a), Some(b)) => signed(b as i128 - a as i128),
+            (None, Some(_)) => "only in B".to_owned(),
+            (Some(_), None) => "only in A".to_owned(),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{label:width$}  {:>10}  {:>10}  {change:>11}",
+            cell(row.a_nanos, row.a_error),
+            cell(row.b_nanos, row.b_error)
+        );
+    }
+    let list = |names: &[String]| if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+    let _ = writeln!(out, "\nerrors only in B: {}", list(&c.errors_appeared));
+    let _ = writeln!(out, "errors only in A: {}", list(&c.errors_gone));
+    let bottleneck = |s: &Side| {
+        s.bottleneck
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |b| format!("{} ({} on the path)", b.name, human(b.nanos)))
+    };
+    let _ = writeln!(out, "critical path's bottleneck: A {} → B {}", bottleneck(&c.a), bottleneck(&c.b));
+    let _ = writeln!(out, "\nself time by service:");
+    let mut services: Vec<&str> =
+        c.a.self_time_by_service.iter().chain(&c.b.self_time_by_service).map(|s| s.name.as_str()).collect();
+    services.sort_unstable();
+    services.dedup();
+    let of = |side: &Side, name: &str| {
+        side.self_time_by_service.iter().find(|s| s.name == name).map_or(0, |s| s.nanos)
+    };
+    let width = services.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    for name in services {
+        let (a, b) = (of(&c.a, name), of(&c.b, name));
+        let _ = writeln!(
+            out,
+            "  {name:width$}  {:>10}  {:>10}  {:>11}",
+            millis(a),
+            millis(b),
+            signed(b as i128 - a as i128)
+        );
+    }
+    out
+}
+
+fn signed(nanos: i128) -> String {
+    let sign = if nanos < 0 { "−" } else { "+" };
+    format!("{sign}{}", millis(nanos.unsigned_abs() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::tests::span;
+
+    /// A checkout, fast: the gateway over Stripe's one attempt (80 ms).
+    fn fast() -> Trace {
+        Trace::new(vec![
+            span("r", None, "gateway", "POST /api/checkout", 0, 300),
+            span("v", Some("r"), "order-service", "validate_order", 0, 50),
+            span("c", Some("r"), "stripe", "POST /v1/charges", 100, 180),
+        ])
+    }
+
+    /// The same checkout, slow: Stripe's first two attempts time out (1.5 s each), the third
+    /// answers in 80 ms, and validation got slower by 10 ms.
+    fn slow() -> Trace {
+        let mut first = span("c1", Some("r"), "stripe", "POST /v1/charges", 100, 1_600);
+        first.status = StatusCode::Error;
+        let mut second = span("c2", Some("r"), "stripe", "POST /v1/charges", 1_600, 3_100);
+        second.status = StatusCode::Error;
+        Trace::new(vec![
+            span("r", None, "gateway", "POST /api/checkout", 0, 3_300),
+            span("v", Some("r"), "order-service", "validate_order", 0, 60),
+            first,
+            second,
+            span("c3", Some("r"), "stripe", "POST /v1/charges", 3_100, 3_180),
+        ])
+    }
+
+    #[test]
+    fn the_retries_only_in_b_are_the_verdict_and_rows_match_by_path_and_order() {
+        let c = compare(&fast(), &slow());
+        // Worked by hand: 3300 − 300 = 3000 ms slower; the attempts only in B are the 2nd (1500 ms)
+        // and 3rd (80 ms): 1580 ms, over half of it.
+        assert_eq!(
+            c.verdict,
+            "B is 3.0 s slower (300.0 ms → 3.3 s); 1.6 s of it is 2 × stripe POST /v1/charges only in B"
+        );
+        let rows: Vec<(usize, &str, Option<u64>, Option<u64>)> = c
+            .rows
+            .iter()
+            .map(|r| {
+                (r.depth, r.name.as_str(), r.a_nanos.map(|n| n / 1_000_000), r.b_nanos.map(|n| n / 1_000_000))
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (0, "POST /api/checkout", Some(300), Some(3_300)),
+                (1, "validate_order", Some(50), Some(60)),
+                // The first attempt matches A's only one.
+                (1, "POST /v1/charges", Some(80), Some(1_500)),
+                (1, "POST /v1/charges", None, Some(1_500)),
+                (1, "POST /v1/charges", None, Some(80)),
+            ]
+        );
+        assert_eq!(c.errors_appeared, ["stripe POST /v1/charges", "stripe POST /v1/charges"]);
+        assert!(c.errors_gone.is_empty());
+        // The other way round: faster, the same spans only in A.
+        let back = compare(&slow(), &fast());
+        assert_eq!(
+            back.verdict,
+            "B is 3.0 s faster (3.3 s → 300.0 ms); 1.6 s of it is 2 × stripe POST /v1/charges only in A"
+        );
+        assert_eq!(back.errors_gone.len(), 2);
+    }
+
+    #[test]
+    fn without_spans_only_on_one_side_the_verdict_names_the_biggest_change_of_own_time() {
+        // The same shape; the INSERT takes 1.2 s longer of its own time.
+        let a = Trace::new(vec![
+            span("r", None, "order-service", "POST /orders", 0, 100),
+            span("i", Some("r"), "order-service", "INSERT orders", 10, 40),
+        ]);
+        let b = Trace::new(vec![
+            span("r", None, "order-service", "POST /orders", 0, 1_300),
+            span("i", Some("r"), "order-service", "INSERT orders", 10, 1_240),
+        ]);
+        let c = compare(&a, &b);
+        assert_eq!(
+            c.verdict,
+            "B is 1.2 s slower (100.0 ms → 1.3 s); most of it in order-service INSERT orders itself (+1.2 s)"
+        );
+        assert_eq!(c.a.bottleneck.as_ref().unwrap().name, "order-service POST /orders");
+        assert_eq!(c.b.bottleneck.as_ref().unwrap().name, "order-service INSERT orders");
+        let text = text(&c);
+        assert!(text.starts_with(&c.verdict), "{text}");
+        assert!(text.contains("critical path's bottleneck: A order-service POST /orders"), "{text}");
+        assert!(text.contains("+1200.0 ms"), "{text}");
+    }
+
+    #[test]
+    fn a_trace_against_itself_is_the_same_time_with_no_changes() {
+        let c = compare(&fast(), &fast());
+        assert!(c.verdict.starts_with("A and B take the same time"), "{}", c.verdict);
+        assert!(c.rows.iter().all(|r| r.a_nanos == r.b_nanos));
+    }
+}
