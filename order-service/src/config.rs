@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
-use checkout_domain::simulate::Latency;
+use checkout_domain::{scenario::Fixes, simulate::Latency};
 use service_kit::settings::{FromSettings, SettingError, Settings};
 
 /// Everything order-service can be told at start-up.
@@ -35,6 +35,9 @@ pub struct Config {
     pub db_query: Latency,
     /// Extra time of the order insert in the `slow-db` scenario (`SLOW_DB_MS`, default 1500).
     pub slow_db_insert: Latency,
+    /// The scenario fixes switched on (`FIXES`, e.g. `sequential-inventory,pool-contention`):
+    /// order-service applies those two.
+    pub fixes: Fixes,
     /// Test-only: how long to wait between the charge and the confirming UPDATE, so a test can
     /// kill the process in that window (`CRASH_WINDOW_BEFORE_CONFIRM_MS`, default 0).
     pub crash_window_before_confirm: Duration,
@@ -78,6 +81,7 @@ impl FromSettings for Config {
             db_query: Latency::from_millis(settings.parse("DB_QUERY_MS", 20)?, jitter),
             slow_db_insert: Latency::from_millis(settings.parse("SLOW_DB_MS", 1_500)?, jitter),
             crash_window_before_confirm: settings.millis("CRASH_WINDOW_BEFORE_CONFIRM_MS", 0)?,
+            fixes: settings.parse("FIXES", Fixes::default())?,
         })
     }
 }

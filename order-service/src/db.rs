@@ -208,6 +208,9 @@ pub struct Database {
     contended: Arc<Pool>,
     /// How long a query takes (the simulated part of it: disk, locks, a busy server).
     query_latency: Latency,
+    /// The `pool-contention` fix: its requests use the shared pool, sized for the concurrency
+    /// served, instead of the single connection.
+    contention_fixed: bool,
 }
 
 impl Database {
@@ -230,7 +233,13 @@ impl Database {
         }
         let main = Arc::new(Pool::new("orders", path, pool_size.max(1)));
         main.idle_connections().push(first);
-        Ok(Self { main, contended: Arc::new(Pool::new("orders-single", path, 1)), query_latency })
+        let contended = Arc::new(Pool::new("orders-single", path, 1));
+        Ok(Self { main, contended, query_latency, contention_fixed: false })
+    }
+
+    /// The `pool-contention` fix: no request is routed to the single-connection pool.
+    pub fn sized_for_concurrency(self) -> Self {
+        Self { contention_fixed: true, ..self }
     }
 
     /// Stores a new order as `pending`, worked on by `owner` (this process).
@@ -320,8 +329,8 @@ impl Database {
         extra_latency: Latency,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, DbError> {
-        let pool =
-            if Scenario::current() == Some(Scenario::PoolContention) { &self.contended } else { &self.main };
+        let contended = Scenario::current() == Some(Scenario::PoolContention) && !self.contention_fixed;
+        let pool = if contended { &self.contended } else { &self.main };
         let mut lease = pool.acquire().await?;
         // A CLIENT span: the database is another process in a real shop (the semantic conventions
         // name it `{operation} {collection}`).

@@ -135,7 +135,14 @@ pub async fn create_order(
     set_server_attribute(KeyValue::new("order.items_count", request.items.len() as i64));
 
     validate(&request, &state.config.validation).await?;
-    let total_cents = price(&request.items, &state.config.inventory, state.config.inventory_mode).await?;
+    // The `sequential-inventory` scenario checks stock item by item, unless its fix is on.
+    let mode = match Scenario::current() {
+        Some(Scenario::SequentialInventory) if !state.config.fixes.has(Scenario::SequentialInventory) => {
+            InventoryMode::Sequential
+        }
+        _ => state.config.inventory_mode,
+    };
+    let total_cents = price(&request.items, &state.config.inventory, mode).await?;
     set_server_attribute(KeyValue::new("order.total_cents", total_cents.as_attribute()));
 
     if resumed.is_some() {
@@ -341,10 +348,6 @@ async fn validate(request: &OrderRequest, latency: &Latency) -> Result<(), AppEr
     fields(order.items_count = items.len() as i64, inventory.mode = field::Empty)
 )]
 async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> Result<Cents, AppError> {
-    let mode = match Scenario::current() {
-        Some(Scenario::SequentialInventory) => InventoryMode::Sequential,
-        _ => mode,
-    };
     let sequential = mode == InventoryMode::Sequential;
     tracing::Span::current().record("inventory.mode", if sequential { "sequential" } else { "parallel" });
     let out_of_stock = Scenario::current() == Some(Scenario::OutOfStock);

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
+use checkout_domain::scenario::Scenario;
 use service_kit::server::{self, Server, StartError};
 use shared_tracing::{EdgeTracer, inbound, outbound::TracedClient};
 
@@ -38,6 +39,7 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
             cause: e.to_string(),
         }
     })?;
+    let db = if config.fixes.has(Scenario::PoolContention) { db.sized_for_concurrency() } else { db };
     let api = server::hardened(
         Router::new()
             .route("/orders", post(orders::create_order))

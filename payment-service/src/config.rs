@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use checkout_domain::simulate::Latency;
+use checkout_domain::{scenario::Fixes, simulate::Latency};
 use service_kit::settings::{FromSettings, SettingError, Settings};
 
 /// Everything payment-service can be told at start-up.
@@ -31,6 +31,14 @@ pub struct Config {
     pub stripe_failure_percent: u8,
     /// Percent of charges Stripe declines, for every request (`STRIPE_DECLINE_PERCENT`, default 0).
     pub stripe_decline_percent: u8,
+    /// The scenario fixes switched on (`FIXES`): payment-service applies `slow-stripe` (a
+    /// timeout sized to Stripe's real latency) and `stripe-outage` (a circuit breaker).
+    pub fixes: Fixes,
+    /// The slow-stripe fix's per-attempt timeout (`STRIPE_FIXED_TIMEOUT_MS`, default 300: about
+    /// four times Stripe's usual answer, instead of 1.5 s).
+    pub stripe_fixed_timeout: Duration,
+    /// How long the stripe-outage fix's breaker stays open (`STRIPE_BREAKER_COOLDOWN_MS`, 10000).
+    pub stripe_breaker_cooldown: Duration,
     /// The simulated Stripe's ledger, a SQLite file that outlives payment-service
     /// (`STRIPE_LEDGER_PATH`, default `data/stripe-ledger.sqlite3`; `:memory:` for none).
     pub stripe_ledger_path: std::path::PathBuf,
@@ -57,6 +65,9 @@ impl FromSettings for Config {
             stripe_retry_backoff: settings.millis("STRIPE_RETRY_BACKOFF_MS", 250)?,
             stripe_failure_percent: percent(settings, "STRIPE_FAILURE_PERCENT")?,
             stripe_decline_percent: percent(settings, "STRIPE_DECLINE_PERCENT")?,
+            fixes: settings.parse("FIXES", Fixes::default())?,
+            stripe_fixed_timeout: settings.timeout_millis("STRIPE_FIXED_TIMEOUT_MS", 300)?,
+            stripe_breaker_cooldown: settings.millis("STRIPE_BREAKER_COOLDOWN_MS", 10_000)?,
             stripe_ledger_path: settings.string("STRIPE_LEDGER_PATH", "data/stripe-ledger.sqlite3").into(),
             crash_window_after_charge: settings.millis("CRASH_WINDOW_AFTER_CHARGE_MS", 0)?,
         })

@@ -37,6 +37,9 @@ pub fn router(config: Config, tracer: EdgeTracer, stripe: RemoteSystem) -> Resul
             backoff: config.stripe_retry_backoff,
             failure_percent: config.stripe_failure_percent,
             decline_percent: config.stripe_decline_percent,
+            fixes: config.fixes,
+            fixed_timeout: config.stripe_fixed_timeout,
+            breaker_cooldown: config.stripe_breaker_cooldown,
         },
         ledger,
     );

@@ -6,10 +6,13 @@
 //! Each attempt is its own CLIENT span, and retries carry `http.request.resend_count`, so the
 //! trace shows every attempt, how long each waited and why it failed.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
 use checkout_domain::{
-    scenario::{Scenario, backoff},
+    scenario::{Fixes, Scenario, backoff},
     sensitive::CardToken,
     simulate::Latency,
     values::Cents,
@@ -41,6 +44,32 @@ pub enum StripeError {
     /// Stripe declined the card: a business answer, not a failure, and never retried.
     #[error("the card was declined")]
     Declined,
+    /// The stripe-outage fix's breaker is open: Stripe failed a whole charge just now, so it is not
+    /// called again until the breaker cools down.
+    #[error("stripe's circuit is open after a failed charge: failing fast for {} ms more", left.as_millis())]
+    CircuitOpen {
+        /// How long it stays open.
+        left: Duration,
+    },
+}
+
+/// The stripe-outage fix: a circuit breaker. A charge that fails every attempt opens it; while
+/// it is open, charges fail at once; after the cool-down the next charge tries Stripe again, and a
+/// success closes it.
+#[derive(Debug, Clone, Default)]
+struct Breaker(Arc<Mutex<Option<Instant>>>);
+
+impl Breaker {
+    fn open_for(&self) -> Option<Duration> {
+        let until = (*self.0.lock().unwrap_or_else(PoisonError::into_inner))?;
+        until.checked_duration_since(Instant::now())
+    }
+    fn open(&self, cooldown: Duration) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + cooldown);
+    }
+    fn close(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
 }
 
 /// How the simulated Stripe behaves.
@@ -61,6 +90,20 @@ pub struct StripeSettings {
     pub failure_percent: u8,
     /// Service-wide: the share of charges, in percent, that Stripe declines.
     pub decline_percent: u8,
+    /// The scenario fixes switched on (`slow-stripe`, `stripe-outage` concern Stripe).
+    pub fixes: Fixes,
+    /// The slow-stripe fix's per-attempt timeout.
+    pub fixed_timeout: Duration,
+    /// The stripe-outage fix's breaker cool-down.
+    pub breaker_cooldown: Duration,
+}
+
+/// Which attempt this is, whether it is the last, and how long it may take.
+#[derive(Debug, Clone, Copy)]
+struct Try {
+    attempt: u32,
+    last: bool,
+    timeout: Duration,
 }
 
 /// What one attempt ended with.
@@ -83,12 +126,13 @@ pub struct SimulatedStripe {
     settings: StripeSettings,
     /// Stripe's side: a charge per idempotency key, so a repeated request charges once.
     ledger: Ledger,
+    breaker: Breaker,
 }
 
 impl SimulatedStripe {
     /// A Stripe behaving as `settings` say, remembering its charges in `ledger`.
     pub fn new(system: RemoteSystem, settings: StripeSettings, ledger: Ledger) -> Self {
-        Self { system, settings, ledger }
+        Self { system, settings, ledger, breaker: Breaker::default() }
     }
 
     /// Charges `amount_cents` to the card behind `token`, retrying timeouts and 5xx.
@@ -105,15 +149,44 @@ impl SimulatedStripe {
         _token: &CardToken,
         scenario: Option<Scenario>,
     ) -> Result<(Charge, bool), StripeError> {
+        let fixes = self.settings.fixes;
+        // The stripe-outage fix: while the breaker is open, Stripe is not called at all.
+        if fixes.has(Scenario::StripeOutage)
+            && let Some(left) = self.breaker.open_for()
+        {
+            tracing::warn!(
+                open_ms = left.as_millis() as u64,
+                "Stripe's circuit is open: failing fast, Stripe not called"
+            );
+            return Err(StripeError::CircuitOpen { left });
+        }
+        // The slow-stripe fix: an attempt waits as long as Stripe really takes (its p99), not 1.5 s.
+        let timeout = if fixes.has(Scenario::SlowStripe) {
+            self.settings.fixed_timeout.min(self.settings.timeout)
+        } else {
+            self.settings.timeout
+        };
         let attempts = self.settings.max_attempts.max(1);
         for attempt in 1..=attempts {
             let last = attempt == attempts;
-            match self.attempt(attempt, idempotency_key, amount_cents, currency, scenario, last).await {
-                Answer::Charged(charge, replayed) => return Ok((charge, replayed)),
+            let this = Try { attempt, last, timeout };
+            match self.attempt(this, idempotency_key, amount_cents, currency, scenario).await {
+                Answer::Charged(charge, replayed) => {
+                    self.breaker.close();
+                    return Ok((charge, replayed));
+                }
                 Answer::Status(402) => return Err(StripeError::Declined),
                 failure if last => {
+                    if fixes.has(Scenario::StripeOutage) {
+                        let cooldown = self.settings.breaker_cooldown;
+                        tracing::warn!(
+                            cooldown_ms = cooldown.as_millis() as u64,
+                            "Stripe failed {attempts} attempt(s): opening its circuit, calls fail fast until it cools down"
+                        );
+                        self.breaker.open(cooldown);
+                    }
                     return Err(match failure {
-                        Answer::TimedOut => StripeError::Timeout { timeout: self.settings.timeout, attempts },
+                        Answer::TimedOut => StripeError::Timeout { timeout, attempts },
                         _ => StripeError::Unavailable { attempts },
                     });
                 }
@@ -133,12 +206,11 @@ impl SimulatedStripe {
 
     async fn attempt(
         &self,
-        attempt: u32,
+        Try { attempt, last, timeout }: Try,
         idempotency_key: &str,
         amount_cents: Cents,
         currency: &str,
         scenario: Option<Scenario>,
-        last: bool,
     ) -> Answer {
         let mut attributes = vec![
             KeyValue::new(attribute::HTTP_REQUEST_METHOD, "POST"),
@@ -166,9 +238,9 @@ impl SimulatedStripe {
             _ => (self.settings.latency, 200),
         };
         let answer_after = latency.sample();
-        if answer_after > self.settings.timeout {
-            tokio::time::sleep(self.settings.timeout).await;
-            call.fail("timeout", format!("no answer within {} ms", self.settings.timeout.as_millis()));
+        if answer_after > timeout {
+            tokio::time::sleep(timeout).await;
+            call.fail("timeout", format!("no answer within {} ms", timeout.as_millis()));
             return Answer::TimedOut;
         }
         tokio::time::sleep(answer_after).await;

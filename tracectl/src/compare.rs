@@ -190,27 +190,44 @@ fn verdict(rows: &[Row], keys: &[Key], a: &Analysis, b: &Analysis) -> String {
         let what: Vec<String> = groups.iter().map(|(name, (count, _))| format!("{count} × {name}")).collect();
         return format!("{head}; {} of it is {} only in {side}", human(only_total), what.join(", "));
     }
-    // Else: the operation whose self time changed most, in the same direction.
-    let self_time = |analysis: &Analysis| -> BTreeMap<String, u64> {
-        analysis.self_time_by_operation.iter().map(|s| (s.name.clone(), s.nanos)).collect()
-    };
-    let (before, after) = (self_time(a), self_time(b));
-    let mut changes: Vec<(String, i128)> = before
-        .keys()
-        .chain(after.keys())
-        .map(|name| {
-            let change = *after.get(name).unwrap_or(&0) as i128 - *before.get(name).unwrap_or(&0) as i128;
-            (name.clone(), change)
-        })
-        .collect();
-    changes.sort_by(|x, y| (y.1 * delta.signum()).cmp(&(x.1 * delta.signum())).then(x.0.cmp(&y.0)));
-    match changes.first() {
-        Some((name, change)) if change.signum() == delta.signum() => {
-            let sign = if *change > 0 { "+" } else { "−" };
-            format!("{head}; most of it in {name} itself ({sign}{})", human(change.unsigned_abs() as u64))
+    // Else: the operation whose own time changed most, in the same direction; or, when the same
+    // work just ran differently (one after another, or at once), whose time on the critical path.
+    // Summed by name: a bottleneck is per span, and repeated spans share a name.
+    let by_name = |shares: &[Share]| -> BTreeMap<String, u64> {
+        let mut total = BTreeMap::new();
+        for share in shares {
+            *total.entry(share.name.clone()).or_default() += share.nanos;
         }
-        _ => head,
+        total
+    };
+    let biggest = |before: BTreeMap<String, u64>, after: BTreeMap<String, u64>| {
+        let mut changes: Vec<(String, i128)> = before
+            .keys()
+            .chain(after.keys())
+            .map(|name| {
+                (
+                    name.clone(),
+                    *after.get(name).unwrap_or(&0) as i128 - *before.get(name).unwrap_or(&0) as i128,
+                )
+            })
+            .collect();
+        changes.sort_by(|x, y| (y.1 * delta.signum()).cmp(&(x.1 * delta.signum())).then(x.0.cmp(&y.0)));
+        changes.into_iter().next().filter(|(_, change)| {
+            change.signum() == delta.signum() && change.unsigned_abs() * 2 >= delta.unsigned_abs()
+        })
+    };
+    let signed = |change: i128| {
+        format!("{}{}", if change > 0 { "+" } else { "−" }, human(change.unsigned_abs() as u64))
+    };
+    if let Some((name, change)) =
+        biggest(by_name(&a.self_time_by_operation), by_name(&b.self_time_by_operation))
+    {
+        return format!("{head}; most of it in {name} itself ({})", signed(change));
     }
+    if let Some((name, change)) = biggest(by_name(&a.bottlenecks), by_name(&b.bottlenecks)) {
+        return format!("{head}; most of it is {name}'s time on the critical path ({})", signed(change));
+    }
+    head
 }
 
 /// The comparison as text.
@@ -366,6 +383,32 @@ mod tests {
         assert!(text.starts_with(&c.verdict), "{text}");
         assert!(text.contains("critical path's bottleneck: A order-service POST /orders"), "{text}");
         assert!(text.contains("+1200.0 ms"), "{text}");
+    }
+
+    #[test]
+    fn the_same_work_run_at_once_instead_of_in_turn_is_named_by_its_time_on_the_critical_path() {
+        let staircase = Trace::new(vec![
+            span("r", None, "order-service", "inventory", 0, 160),
+            span("1", Some("r"), "order-service", "check_stock", 0, 39),
+            span("2", Some("r"), "order-service", "check_stock", 40, 79),
+            span("3", Some("r"), "order-service", "check_stock", 80, 119),
+            span("4", Some("r"), "order-service", "check_stock", 120, 159),
+        ]);
+        let at_once = Trace::new(vec![
+            span("r", None, "order-service", "inventory", 0, 40),
+            span("1", Some("r"), "order-service", "check_stock", 0, 39),
+            span("2", Some("r"), "order-service", "check_stock", 0, 39),
+            span("3", Some("r"), "order-service", "check_stock", 0, 39),
+            span("4", Some("r"), "order-service", "check_stock", 0, 39),
+        ]);
+        let c = compare(&staircase, &at_once);
+        // Worked by hand: each check takes 39 ms in both, so no own time changed; on the critical
+        // path the four checks took 4 × 39 = 156 ms in A, one of them 39 ms in B.
+        assert_eq!(
+            c.verdict,
+            "B is 120.0 ms faster (160.0 ms → 40.0 ms); most of it is order-service check_stock's time on the critical path (−117.0 ms)"
+        );
+        assert!(c.rows.iter().filter(|r| r.name == "check_stock").all(|r| r.a_nanos == r.b_nanos));
     }
 
     #[test]

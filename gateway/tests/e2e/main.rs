@@ -18,6 +18,7 @@ mod crash;
 mod e2e_checkout;
 mod errors;
 mod exporters;
+mod fixes;
 mod hostile_input;
 mod in_process;
 mod jaeger_config;

@@ -33,6 +33,7 @@ fn config(payment_service_url: String) -> Config {
         db_query: Latency::from_millis(0, 0),
         slow_db_insert: Latency::from_millis(0, 0),
         crash_window_before_confirm: Duration::ZERO,
+        fixes: Default::default(),
     }
 }
 
@@ -66,6 +67,9 @@ async fn payment_service_with(tracer: EdgeTracer, stripe: RemoteSystem) -> Strin
         stripe_retry_backoff: Duration::ZERO,
         stripe_failure_percent: 0,
         stripe_decline_percent: 0,
+        fixes: Default::default(),
+        stripe_fixed_timeout: Duration::from_millis(300),
+        stripe_breaker_cooldown: Duration::from_secs(10),
         stripe_ledger_path: ":memory:".into(),
         crash_window_after_charge: Duration::ZERO,
     };

@@ -28,6 +28,9 @@ fn config() -> Config {
         stripe_retry_backoff: Duration::ZERO,
         stripe_failure_percent: 0,
         stripe_decline_percent: 0,
+        fixes: Default::default(),
+        stripe_fixed_timeout: Duration::from_millis(300),
+        stripe_breaker_cooldown: Duration::from_secs(10),
         stripe_ledger_path: ":memory:".into(),
         crash_window_after_charge: Duration::ZERO,
     }

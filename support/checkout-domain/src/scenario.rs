@@ -129,6 +129,50 @@ impl FromStr for Scenario {
     }
 }
 
+/// The scenarios whose fix is switched on (`FIXES=slow-stripe,pool-contention`, or `all`): each
+/// service applies the fixes that concern it, to every request, so the same scenario sent again
+/// shows the fixed trace (the README's lessons compare the two with `tracectl compare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fixes(u16);
+
+impl Fixes {
+    /// The scenarios that have a fix (the others are answers, not defects: a declined card, an
+    /// empty shelf).
+    pub const FIXABLE: [Scenario; 5] = [
+        Scenario::SlowStripe,
+        Scenario::StripeOutage,
+        Scenario::SlowDb,
+        Scenario::SequentialInventory,
+        Scenario::PoolContention,
+    ];
+
+    /// Whether the fix for `scenario` is on.
+    pub fn has(self, scenario: Scenario) -> bool {
+        self.0 & (1 << scenario as u16) != 0
+    }
+}
+
+impl FromStr for Fixes {
+    type Err = String;
+
+    fn from_str(list: &str) -> Result<Self, Self::Err> {
+        let fixable = || Fixes::FIXABLE.map(Scenario::name).join(", ");
+        let mut fixes = Fixes::default();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if name == "all" {
+                Fixes::FIXABLE.iter().for_each(|s| fixes.0 |= 1 << *s as u16);
+                continue;
+            }
+            let scenario: Scenario = name.parse().map_err(|e: UnknownScenario| e.to_string())?;
+            if !Fixes::FIXABLE.contains(&scenario) {
+                return Err(format!("{name} has no fix; the scenarios with one are: {}", fixable()));
+            }
+            fixes.0 |= 1 << scenario as u16;
+        }
+        Ok(fixes)
+    }
+}
+
 /// Exponential backoff: `base`, `2·base`, `4·base`, … for retry `n` (1-based).
 pub fn backoff(base: Duration, retry: u32) -> Duration {
     base.saturating_mul(1 << retry.saturating_sub(1).min(16))
@@ -181,6 +225,19 @@ impl<P: SpanProcessor> SpanProcessor for ScenarioStamp<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixes_are_a_list_of_fixable_scenarios_or_all() {
+        let fixes: Fixes = "slow-stripe, pool-contention".parse().unwrap();
+        assert!(fixes.has(Scenario::SlowStripe) && fixes.has(Scenario::PoolContention));
+        assert!(!fixes.has(Scenario::StripeOutage));
+        let all: Fixes = "all".parse().unwrap();
+        assert!(Fixes::FIXABLE.iter().all(|s| all.has(*s)));
+        assert!(!all.has(Scenario::CardDeclined));
+        assert!("card-declined".parse::<Fixes>().unwrap_err().contains("has no fix"));
+        assert!("slow-strip".parse::<Fixes>().unwrap_err().contains("unknown scenario"));
+        assert_eq!("".parse::<Fixes>().unwrap(), Fixes::default());
+    }
 
     #[test]
     fn names_round_trip_and_unknown_names_list_the_valid_ones() {
