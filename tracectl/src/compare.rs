@@ -257,7 +257,19 @@ pub fn text(c: &Comparison) -> String {
             cell(row.b_nanos, row.b_error)
         );
     }
-    let list = |names: &[String]| if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+    // Repeated names once each, with how many (`3 × stripe POST /v1/charges`).
+    let list = |names: &[String]| {
+        let mut counted: Vec<(&String, usize)> = Vec::new();
+        for name in names {
+            match counted.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => *count += 1,
+                None => counted.push((name, 1)),
+            }
+        }
+        let shown: Vec<String> =
+            counted.iter().map(|(n, c)| if *c == 1 { (*n).clone() } else { format!("{c} × {n}") }).collect();
+        if shown.is_empty() { "none".to_owned() } else { shown.join(", ") }
+    };
     let _ = writeln!(out, "\nerrors only in B: {}", list(&c.errors_appeared));
     let _ = writeln!(out, "errors only in A: {}", list(&c.errors_gone));
     let bottleneck = |s: &Side| {

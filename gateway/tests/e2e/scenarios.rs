@@ -344,7 +344,11 @@ fn switches_logged(service: &Service) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn service_wide_switches_change_every_request_and_each_is_logged_once_at_start_up() {
     let receiver = receiver().await;
-    let switches = [("INVENTORY_MODE", "sequential"), ("STRIPE_DECLINE_PERCENT", "100")];
+    let switches = [
+        ("INVENTORY_MODE", "sequential"),
+        ("STRIPE_DECLINE_PERCENT", "100"),
+        ("FIXES", "slow-stripe,pool-contention"),
+    ];
     let stack = Stack::start(&receiver.endpoint(), &switches).await;
 
     // No scenario on the request: the switches alone decide.
@@ -363,6 +367,9 @@ async fn service_wide_switches_change_every_request_and_each_is_logged_once_at_s
     };
     assert_eq!(logged(&stack.order, "INVENTORY_MODE"), ["sequential"], "once, with its value");
     assert_eq!(logged(&stack.payment, "STRIPE_DECLINE_PERCENT"), ["100"]);
+    // The scenario fixes are a switch like the others, logged by every service that reads them.
+    assert_eq!(logged(&stack.order, "FIXES"), ["slow-stripe,pool-contention"]);
+    assert_eq!(logged(&stack.payment, "FIXES"), ["slow-stripe,pool-contention"]);
     // Settings left at their default are not logged.
     assert!(logged(&stack.order, "DB_POOL_SIZE").is_empty());
     assert!(logged(&stack.payment, "STRIPE_FAILURE_PERCENT").is_empty());
