@@ -33,8 +33,9 @@ pub struct Config {
     pub db_pool_size: usize,
     /// Simulated time of one query, on top of SQLite's own (`DB_QUERY_MS`, default 20).
     pub db_query: Latency,
-    /// Extra time of the order insert in the `slow-db` scenario (`SLOW_DB_MS`, default 1500).
-    pub slow_db_insert: Latency,
+    /// How long the `slow-db` scenario's sales report keeps its transaction open, and so, without
+    /// the fix, how long the order's INSERT waits for the write lock (`SLOW_DB_MS`, default 1500).
+    pub slow_db_report: Latency,
     /// The scenario fixes switched on (`FIXES`, e.g. `sequential-inventory,pool-contention`):
     /// order-service applies those two.
     pub fixes: Fixes,
@@ -79,7 +80,7 @@ impl FromSettings for Config {
             db_path: settings.string("ORDER_DB_PATH", "data/orders.sqlite3").into(),
             db_pool_size: settings.parse("DB_POOL_SIZE", 4usize)?.max(1),
             db_query: Latency::from_millis(settings.parse("DB_QUERY_MS", 20)?, jitter),
-            slow_db_insert: Latency::from_millis(settings.parse("SLOW_DB_MS", 1_500)?, jitter),
+            slow_db_report: Latency::from_millis(settings.parse("SLOW_DB_MS", 1_500)?, jitter),
             crash_window_before_confirm: settings.millis("CRASH_WINDOW_BEFORE_CONFIRM_MS", 0)?,
             fixes: settings.parse("FIXES", Fixes::default())?,
         })

@@ -21,21 +21,24 @@ use std::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use checkout_domain::baggage;
 use checkout_domain::values::Cents;
 use checkout_domain::{scenario::Scenario, simulate::Latency};
+use opentelemetry::{KeyValue, trace::SpanContext, trace::TraceContextExt as _};
 use rusqlite::{Connection, OptionalExtension as _, params};
 use shared_tracing::propagation::{current_baggage, current_trace_id};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::{Instrument as _, field};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::orders::OrderItem;
 
-/// How long SQLite waits for another connection's write lock before giving up.
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long SQLite waits for another connection's write lock before giving up, beyond the
+/// longest the `slow-db` lesson's report holds it ([`Database::open`]).
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS orders (
@@ -89,6 +92,14 @@ const BY_KEY: Query = Query {
     summary: "SELECT orders",
     text: "SELECT order_id, customer_id, items, total_cents, status, payment_id, idempotency_key, \
            request_hash, trace_id, span_id FROM orders WHERE idempotency_key = ?1",
+};
+
+/// The `slow-db` lesson's report: the day's confirmed sales.
+const SALES_REPORT: Query = Query {
+    operation: "SELECT",
+    summary: "sales_report",
+    text: "SELECT COUNT(*), COALESCE(SUM(total_cents), 0) FROM orders WHERE status = 'confirmed' \
+           AND created_at_ms >= ?1",
 };
 
 /// A statement, its operation name and its summary (the span's name, as the database semantic
@@ -214,12 +225,18 @@ pub struct Database {
 }
 
 impl Database {
-    /// Opens (creating if needed) the database at `path`, with a pool of `pool_size` connections.
-    pub fn open(path: &Path, pool_size: usize, query_latency: Latency) -> Result<Self, DbError> {
+    /// Opens (creating if needed) the database at `path`, with a pool of `pool_size` connections
+    /// that wait up to `busy_timeout` for another connection's write lock.
+    pub fn open(
+        path: &Path,
+        pool_size: usize,
+        query_latency: Latency,
+        busy_timeout: Duration,
+    ) -> Result<Self, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| DbError::Task(format!("{}: {e}", dir.display())))?;
         }
-        let first = open_connection(path)?;
+        let first = open_connection(path, busy_timeout)?;
         first.execute_batch(SCHEMA)?;
         for column in ADDED_COLUMNS {
             let present: bool = first.query_row(
@@ -231,9 +248,9 @@ impl Database {
                 first.execute_batch(&format!("ALTER TABLE orders ADD COLUMN {column} TEXT"))?;
             }
         }
-        let main = Arc::new(Pool::new("orders", path, pool_size.max(1)));
+        let main = Arc::new(Pool::new("orders", path, pool_size.max(1), busy_timeout));
         main.idle_connections().push(first);
-        let contended = Arc::new(Pool::new("orders-single", path, 1));
+        let contended = Arc::new(Pool::new("orders-single", path, 1, busy_timeout));
         Ok(Self { main, contended, query_latency, contention_fixed: false })
     }
 
@@ -242,18 +259,74 @@ impl Database {
         Self { contention_fixed: true, ..self }
     }
 
-    /// Stores a new order as `pending`, worked on by `owner` (this process).
+    /// Starts the back office's sales report, the `slow-db` lesson's other transaction, on a
+    /// connection of its own; returns once it holds its transaction. The report takes `takes`
+    /// and is a trace of its own (a back-office job is no one's checkout).
+    ///
+    /// Without its fix it reads inside a *write* transaction (`BEGIN IMMEDIATE`, as code that
+    /// "may update a summary later" often does): SQLite has one write lock per database, so for
+    /// the whole report every INSERT waits (the busy timeout), and the answer is the report's
+    /// span context, for the waiting INSERT's span to link to. With the fix (`snapshot`) it reads
+    /// in a read transaction: in WAL mode a reader works on a snapshot and never blocks the
+    /// writer, so the answer is `None` and the INSERT goes straight through, while the report
+    /// takes as long as before. `None` too when the report could not begin (it logs why).
+    pub async fn start_sales_report(&self, takes: Latency, snapshot: bool) -> Option<SpanContext> {
+        let (path, busy_timeout, hold) = (self.main.path.clone(), self.main.busy_timeout, takes.sample());
+        let since_ms =
+            SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64) - 86_400_000;
+        let begin = if snapshot { "BEGIN DEFERRED" } else { "BEGIN IMMEDIATE" };
+        let (holding, held) = oneshot::channel();
+        // Made on the blocking thread, where no request's context is current: a root span. A new
+        // thread has no `tracing` subscriber of its own unless one is global: take ours along.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        tokio::task::spawn_blocking(move || {
+            let _subscriber = tracing::dispatcher::set_default(&dispatch);
+            let span = tracing::info_span!(
+                parent: None,
+                "sales_report",
+                db.system.name = "sqlite",
+                db.namespace = "main",
+                db.operation.name = SALES_REPORT.operation,
+                db.collection.name = "orders",
+                db.query.text = SALES_REPORT.text,
+                demo.transaction = begin,
+                otel.status_description = field::Empty,
+            );
+            let context = span.context().span().span_context().clone();
+            let _entered = span.enter();
+            let report = || -> rusqlite::Result<()> {
+                let conn = open_connection(&path, busy_timeout)?;
+                conn.execute_batch(begin)?;
+                // A deferred transaction takes its snapshot at its first read.
+                conn.query_row(SALES_REPORT.text, params![since_ms], |_| Ok(()))?;
+                let _ = holding.send((!snapshot).then_some(context));
+                // The aggregation the real report would do, with the transaction open.
+                std::thread::sleep(hold);
+                conn.execute_batch("COMMIT")
+            };
+            // A report that fails is the back office's problem, not the checkout's.
+            if let Err(error) = report() {
+                span.record("otel.status_description", error.to_string());
+                tracing::warn!(%error, "The sales report failed");
+            }
+        });
+        held.await.ok().flatten()
+    }
+
+    /// Stores a new order as `pending`, worked on by `owner` (this process). `behind` is the
+    /// transaction holding the write lock when the insert starts, if one is known to: the
+    /// INSERT's span links to it.
     pub async fn insert(
         &self,
         order: &StoredOrder,
         owner: &str,
-        extra_latency: Latency,
+        behind: Option<SpanContext>,
     ) -> Result<(), DbError> {
         let (order, owner) = (order.clone(), owner.to_owned());
         let (trace_id, span_id) = order.created_by.clone().unzip();
         let items = serde_json::to_string(&order.items).map_err(|e| DbError::Task(e.to_string()))?;
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        self.run(INSERT, extra_latency, move |conn| {
+        self.run(INSERT, behind, move |conn| {
             conn.execute(
                 INSERT.text,
                 params![
@@ -277,28 +350,24 @@ impl Database {
     /// Marks an order paid.
     pub async fn confirm(&self, order_id: &str, payment_id: &str) -> Result<(), DbError> {
         let (order_id, payment_id) = (order_id.to_owned(), payment_id.to_owned());
-        self.run(CONFIRM, Latency::default(), move |conn| {
-            conn.execute(CONFIRM.text, params![order_id, payment_id])
-        })
-        .await
-        .map(drop)
+        self.run(CONFIRM, None, move |conn| conn.execute(CONFIRM.text, params![order_id, payment_id]))
+            .await
+            .map(drop)
     }
 
     /// Makes `owner` (this process) the one working on an order again, `pending`: an order whose
     /// attempt died, or whose payment failed, retried under its own id.
     pub async fn take_over(&self, order_id: &str, owner: &str) -> Result<(), DbError> {
         let (order_id, owner) = (order_id.to_owned(), owner.to_owned());
-        self.run(TAKE_OVER, Latency::default(), move |conn| {
-            conn.execute(TAKE_OVER.text, params![order_id, owner])
-        })
-        .await
-        .map(drop)
+        self.run(TAKE_OVER, None, move |conn| conn.execute(TAKE_OVER.text, params![order_id, owner]))
+            .await
+            .map(drop)
     }
 
     /// Sets an order's status.
     pub async fn set_status(&self, order_id: &str, status: OrderStatus) -> Result<(), DbError> {
         let order_id = order_id.to_owned();
-        self.run(SET_STATUS, Latency::default(), move |conn| {
+        self.run(SET_STATUS, None, move |conn| {
             conn.execute(SET_STATUS.text, params![order_id, status.as_str()])
         })
         .await
@@ -316,17 +385,16 @@ impl Database {
     }
 
     async fn select_one(&self, query: Query, value: String) -> Result<Option<StoredOrder>, DbError> {
-        self.run(query, Latency::default(), move |conn| {
-            conn.query_row(query.text, params![value], row_to_order).optional()
-        })
-        .await
+        self.run(query, None, move |conn| conn.query_row(query.text, params![value], row_to_order).optional())
+            .await
     }
 
-    /// Runs `work` on a pooled connection inside the query's CLIENT span, on a blocking thread.
+    /// Runs `work` on a pooled connection inside the query's CLIENT span, on a blocking thread;
+    /// the span links to `behind`, the transaction whose lock it will wait for, if any.
     async fn run<T: Send + 'static>(
         &self,
         query: Query,
-        extra_latency: Latency,
+        behind: Option<SpanContext>,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, DbError> {
         let contended = Scenario::current() == Some(Scenario::PoolContention) && !self.contention_fixed;
@@ -351,11 +419,13 @@ impl Database {
             error.type = field::Empty,
             otel.status_description = field::Empty,
         );
+        if let Some(holder) = behind {
+            span.add_link_with_attributes(holder, vec![KeyValue::new("demo.waited_for", "the write lock")]);
+        }
         let latency = self.query_latency;
         let outcome = async move {
             // The connection is held while the query "runs": that is what makes a pool run dry.
             latency.wait().await;
-            extra_latency.wait().await;
             let conn =
                 lease.conn.take().ok_or_else(|| DbError::Task("leased without a connection".into()))?;
             let (conn, result) = tokio::task::spawn_blocking(move || {
@@ -401,12 +471,12 @@ fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredOrder> {
     })
 }
 
-fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     // WAL lets readers run beside the writer; the busy timeout makes writers queue, not fail.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_timeout(busy_timeout)?;
     Ok(conn)
 }
 
@@ -426,6 +496,7 @@ struct Pool {
     name: &'static str,
     path: PathBuf,
     size: usize,
+    busy_timeout: Duration,
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<Connection>>,
     queue: Mutex<Vec<Holder>>,
@@ -433,11 +504,12 @@ struct Pool {
 }
 
 impl Pool {
-    fn new(name: &'static str, path: &Path, size: usize) -> Self {
+    fn new(name: &'static str, path: &Path, size: usize, busy_timeout: Duration) -> Self {
         Self {
             name,
             path: path.to_owned(),
             size,
+            busy_timeout,
             permits: Arc::new(Semaphore::new(size)),
             idle: Mutex::new(Vec::with_capacity(size)),
             queue: Mutex::new(Vec::new()),
@@ -480,8 +552,8 @@ impl Pool {
         let conn = match idle {
             Some(conn) => conn,
             None => {
-                let path = self.path.clone();
-                tokio::task::spawn_blocking(move || open_connection(&path))
+                let (path, busy_timeout) = (self.path.clone(), self.busy_timeout);
+                tokio::task::spawn_blocking(move || open_connection(&path, busy_timeout))
                     .await
                     .map_err(|e| DbError::Task(e.to_string()))??
             }
@@ -585,18 +657,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("order-db-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("orders.sqlite3");
-        let db = Database::open(&path, 2, Latency::default()).unwrap();
+        let db = Database::open(&path, 2, Latency::default(), BUSY_TIMEOUT).unwrap();
         (path, db)
     }
 
     #[tokio::test]
     async fn orders_round_trip_and_survive_reopening_the_file() {
         let (path, db) = temp_db("roundtrip");
-        db.insert(&order("ord_1", Some("key-1")), "test", Latency::default()).await.unwrap();
+        db.insert(&order("ord_1", Some("key-1")), "test", None).await.unwrap();
         db.confirm("ord_1", "pay_1").await.unwrap();
         drop(db);
 
-        let db = Database::open(&path, 1, Latency::default()).unwrap();
+        let db = Database::open(&path, 1, Latency::default(), BUSY_TIMEOUT).unwrap();
         let stored = db.get("ord_1").await.unwrap().unwrap();
         assert_eq!(stored.status, OrderStatus::Confirmed);
         assert_eq!(stored.payment_id.as_deref(), Some("pay_1"));
@@ -620,10 +692,10 @@ mod tests {
         )
         .unwrap();
         drop(old);
-        let db = Database::open(&path, 1, Latency::default()).unwrap();
+        let db = Database::open(&path, 1, Latency::default(), BUSY_TIMEOUT).unwrap();
         let kept = db.get("ord_old").await.unwrap().unwrap();
         assert_eq!((kept.status, kept.created_by), (OrderStatus::Confirmed, None));
-        db.insert(&order("ord_new", Some("k")), "test", Latency::default()).await.unwrap();
+        db.insert(&order("ord_new", Some("k")), "test", None).await.unwrap();
         let new = db.get("ord_new").await.unwrap().unwrap();
         assert_eq!(new.created_by, order("ord_new", None).created_by, "the creating attempt's span");
         db.take_over("ord_new", "another").await.unwrap();
@@ -633,11 +705,11 @@ mod tests {
     #[tokio::test]
     async fn a_reused_idempotency_key_is_a_duplicate() {
         let (_, db) = temp_db("dupkey");
-        db.insert(&order("ord_1", Some("k")), "test", Latency::default()).await.unwrap();
-        let second = db.insert(&order("ord_2", Some("k")), "test", Latency::default()).await;
+        db.insert(&order("ord_1", Some("k")), "test", None).await.unwrap();
+        let second = db.insert(&order("ord_2", Some("k")), "test", None).await;
         assert!(matches!(second, Err(DbError::DuplicateKey)), "{second:?}");
         // Orders without a key never collide.
-        db.insert(&order("ord_3", None), "test", Latency::default()).await.unwrap();
-        db.insert(&order("ord_4", None), "test", Latency::default()).await.unwrap();
+        db.insert(&order("ord_3", None), "test", None).await.unwrap();
+        db.insert(&order("ord_4", None), "test", None).await.unwrap();
     }
 }

@@ -148,9 +148,14 @@ pub async fn create_order(
     if resumed.is_some() {
         state.db.take_over(&order_id, &state.instance).await?;
     } else {
-        let slow_insert = match Scenario::current() {
-            Some(Scenario::SlowDb) => state.config.slow_db_insert,
-            _ => Latency::default(),
+        // The `slow-db` scenario: the back office's sales report runs beside this checkout, in a
+        // write transaction unless its fix is on (see `Database::start_sales_report`).
+        let behind = match Scenario::current() {
+            Some(Scenario::SlowDb) => {
+                let snapshot = state.config.fixes.has(Scenario::SlowDb);
+                state.db.start_sales_report(state.config.slow_db_report, snapshot).await
+            }
+            _ => None,
         };
         let server = Context::current().span().span_context().clone();
         let order = StoredOrder {
@@ -167,7 +172,7 @@ pub async fn create_order(
                 .then(|| (server.trace_id().to_string(), server.span_id().to_string())),
         };
         tracing::debug!(order.id = %order_id, "Storing the order");
-        state.db.insert(&order, &state.instance, slow_insert).await.map_err(|e| match e {
+        state.db.insert(&order, &state.instance, behind).await.map_err(|e| match e {
             crate::db::DbError::DuplicateKey => AppError::IdempotencyInProgress,
             other => AppError::Database(other),
         })?;

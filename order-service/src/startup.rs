@@ -7,7 +7,12 @@ use checkout_domain::scenario::Scenario;
 use service_kit::server::{self, Server, StartError};
 use shared_tracing::{EdgeTracer, inbound, outbound::TracedClient};
 
-use crate::{config::Config, db::Database, in_flight::InFlight, orders};
+use crate::{
+    config::Config,
+    db::{self, Database},
+    in_flight::InFlight,
+    orders,
+};
 
 /// What every request handler can reach.
 #[derive(Debug, Clone)]
@@ -33,12 +38,15 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
         &config.payment_service_url,
         config.payment_service_timeout,
     )?;
-    let db = Database::open(&config.db_path, config.db_pool_size, config.db_query).map_err(|e| {
-        StartError::Resource {
-            what: format!("the order database at {}", config.db_path.display()),
-            cause: e.to_string(),
-        }
-    })?;
+    // An INSERT may wait out the whole `slow-db` report (at most twice its mean, with jitter).
+    let busy_timeout = db::BUSY_TIMEOUT + config.slow_db_report.mean * 2;
+    let db =
+        Database::open(&config.db_path, config.db_pool_size, config.db_query, busy_timeout).map_err(|e| {
+            StartError::Resource {
+                what: format!("the order database at {}", config.db_path.display()),
+                cause: e.to_string(),
+            }
+        })?;
     let db = if config.fixes.has(Scenario::PoolContention) { db.sized_for_concurrency() } else { db };
     let api = server::hardened(
         Router::new()

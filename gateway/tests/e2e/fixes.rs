@@ -84,6 +84,25 @@ async fn stripe_outage_fixed_by_a_circuit_breaker_fails_fast_without_calling_str
 }
 
 #[tokio::test]
+async fn slow_db_fixed_by_a_report_that_reads_a_snapshot_stores_the_order_without_waiting_for_it() {
+    let c =
+        before_and_after("slow-db", &[("SLOW_DB_MS", "400"), ("SIM_JITTER_PERCENT", "0")], &checkout_body())
+            .await;
+    let [insert] = rows_named(&c, "INSERT orders")[..] else { panic!("one INSERT: {:?}", c.rows) };
+    let (a, b) = (insert.a_nanos.unwrap(), insert.b_nanos.unwrap());
+    // It waits from its start (just after the report began) to the report's end, then not at all.
+    assert!(
+        a >= 300_000_000 && b < 200_000_000,
+        "the INSERT waited for the report's lock, then did not: {a} → {b}"
+    );
+    assert!(
+        c.verdict.contains(" faster") && c.verdict.contains("order-service INSERT orders"),
+        "{}",
+        c.verdict
+    );
+}
+
+#[tokio::test]
 async fn sequential_inventory_fixed_by_checking_stock_at_once_takes_one_check_instead_of_four() {
     let mut body = checkout_body();
     body["items"] = serde_json::json!([

@@ -204,7 +204,7 @@ async fn out_of_stock_is_a_409_and_payment_is_never_called() {
 
 #[tokio::test]
 async fn slow_db_makes_the_order_insert_dominate_the_trace() {
-    let stack = InProcess::start(&[("SLOW_DB_MS", "300")]).await;
+    let stack = InProcess::start(&[("SLOW_DB_MS", "400"), ("SIM_JITTER_PERCENT", "0")]).await;
 
     let (status, body) = checkout_in(&stack, "slow-db").await;
 
@@ -213,7 +213,8 @@ async fn slow_db_makes_the_order_insert_dominate_the_trace() {
     let refs: Vec<&Span> = spans.iter().collect();
     let root = the_span(&refs, "gateway", Kind::Server, "POST /api/checkout");
     let insert = the_span(&refs, "order-service", Kind::Client, "INSERT orders");
-    assert!(insert.duration_nanos() >= 300_000_000, "the insert took the slow-db time");
+    // The report keeps the write lock 400 ms; the INSERT begins just after the report does.
+    assert!(insert.duration_nanos() >= 300_000_000, "the insert waited most of the report out");
     assert!(insert.duration_nanos() * 2 > root.duration_nanos(), "it is more than half of the checkout");
     let longest_below_servers = refs
         .iter()
@@ -222,6 +223,21 @@ async fn slow_db_makes_the_order_insert_dominate_the_trace() {
         .unwrap();
     assert_eq!(longest_below_servers.name, "INSERT orders");
     assert_every_span_says(&spans, "slow-db");
+    // Why: it waited for the write lock, which the sales report held: a trace of its own, which
+    // the INSERT links to.
+    let [link] = &insert.links[..] else { panic!("one link: {:?}", insert.links) };
+    assert_eq!(
+        link.attributes.get("demo.waited_for"),
+        Some(&tracectl::model::Value::Str("the write lock".into()))
+    );
+    assert_ne!(link.trace_id, insert.trace_id);
+    let reports = stack.spans_when(|spans| spans.iter().any(|s| s.span_id == link.span_id)).await;
+    let report = reports.iter().find(|s| s.span_id == link.span_id).unwrap();
+    assert_eq!((report.name.as_str(), report.parent_span_id.as_deref()), ("sales_report", None));
+    assert_eq!(report.str_attribute("demo.transaction"), Some("BEGIN IMMEDIATE"));
+    assert!(report.start_unix_nano <= insert.start_unix_nano, "the report held the lock first");
+    // The report keeps its transaction 400 ms after it begins; the INSERT ends after that.
+    assert!(insert.end_unix_nano >= report.start_unix_nano + 400_000_000, "the INSERT waited it out");
 }
 
 /// A four-item order, so a staircase has steps.

@@ -87,7 +87,7 @@ impl Scenario {
                 "The inventory check rejects the order with 409: the trace stops at order-service, and payment-service never appears."
             }
             Scenario::SlowDb => {
-                "The order insert is slow: one database span takes most of the checkout, and the critical path says so."
+                "The order insert waits for the write lock a back-office report holds: one database span takes most of the checkout, and its link points at the report."
             }
             Scenario::SequentialInventory => {
                 "Stock is checked one item after another instead of all at once: a staircase of spans, the N+1 pattern."
@@ -137,10 +137,11 @@ pub struct Fixes(u16);
 
 impl Fixes {
     /// The scenarios that have a fix. A declined card and an empty shelf are answers, not
-    /// defects; `slow-db` has no fix yet.
-    pub const FIXABLE: [Scenario; 4] = [
+    /// defects.
+    pub const FIXABLE: [Scenario; 5] = [
         Scenario::SlowStripe,
         Scenario::StripeOutage,
+        Scenario::SlowDb,
         Scenario::SequentialInventory,
         Scenario::PoolContention,
     ];
@@ -234,7 +235,7 @@ mod tests {
         assert!(Fixes::FIXABLE.iter().all(|s| all.has(*s)));
         assert!(!all.has(Scenario::CardDeclined));
         assert!("card-declined".parse::<Fixes>().unwrap_err().contains("has no fix"));
-        assert!("slow-db".parse::<Fixes>().unwrap_err().contains("has no fix"));
+        assert!("out-of-stock".parse::<Fixes>().unwrap_err().contains("has no fix"));
         assert!("slow-strip".parse::<Fixes>().unwrap_err().contains("unknown scenario"));
         assert_eq!("".parse::<Fixes>().unwrap(), Fixes::default());
     }
