@@ -63,12 +63,14 @@ pub fn render(trace: &Trace, options: Options) -> String {
     let total = (end - start).max(1);
     let services = trace.services();
     let errors = trace.spans.iter().filter(|s| s.status == StatusCode::Error).count();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let (span_count, service_count) = (trace.spans.len(), services.len());
     let _ = write!(
         out,
-        "trace {} · {} spans · {} services · {}",
+        "trace {} · {span_count} span{} · {service_count} service{} · {}",
         trace.trace_id,
-        trace.spans.len(),
-        services.len(),
+        plural(span_count),
+        plural(service_count),
         millis(end - start)
     );
     if errors > 0 {
@@ -217,6 +219,11 @@ mod tests {
             assert!(row.starts_with(label), "{row:?} should start with {label:?}");
         }
         assert!(text.starts_with(&format!("trace {} · 4 spans · 3 services · 100.0 ms", "ab".repeat(16))));
+        let lone = draw(vec![span("root", None, "order", "sales_report", 0, 100)]);
+        assert!(
+            lone.starts_with(&format!("trace {} · 1 span · 1 service · 100.0 ms", "ab".repeat(16))),
+            "{lone}"
+        );
     }
 
     #[test]

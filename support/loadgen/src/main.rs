@@ -1,6 +1,7 @@
 //! `loadgen`: drives a weighted mix of teaching scenarios through the gateway at a chosen
 //! concurrency, for a duration or a number of checkouts, and ends with a table per scenario:
-//! requests, errors by status, and p50/p90/p99 latency.
+//! requests, errors by status, and p50/p90/p99 latency, then each scenario's slowest checkout and
+//! its trace id (read from the W3C `traceresponse` header), to open the trace behind the p99.
 //!
 //! ```text
 //! loadgen --concurrency 8 --duration 20s --mix happy=6,pool-contention=2,slow-db=1
@@ -91,6 +92,8 @@ struct Stats {
     /// Answers by HTTP status, and `conn`/`timeout` for requests that got none.
     outcomes: BTreeMap<String, u64>,
     latency_us: Histogram<u64>,
+    /// The slowest request that named its trace, and that trace.
+    slowest: Option<(Duration, String)>,
 }
 
 impl Stats {
@@ -100,6 +103,7 @@ impl Stats {
             outcomes: BTreeMap::new(),
             // 1 µs to 10 minutes at 3 significant digits: fixed bounds, so recording never fails.
             latency_us: Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds"),
+            slowest: None,
         }
     }
 
@@ -158,12 +162,17 @@ async fn main() -> ExitCode {
                         return;
                     }
                     let scenario = mix.pick().to_owned();
-                    let (outcome, took) = checkout(&http, &url, &scenario, n).await;
+                    let (outcome, took, trace_id) = checkout(&http, &url, &scenario, n).await;
                     let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
                     let stats = report.entry(scenario).or_insert_with(Stats::new);
                     stats.requests += 1;
                     *stats.outcomes.entry(outcome).or_default() += 1;
                     stats.latency_us.saturating_record(took.as_micros().max(1) as u64);
+                    if let Some(trace_id) = trace_id
+                        && stats.slowest.as_ref().is_none_or(|(slowest, _)| took > *slowest)
+                    {
+                        stats.slowest = Some((took, trace_id));
+                    }
                     drop(report);
                     if deadline.is_none() {
                         progress.inc(1);
@@ -197,8 +206,14 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// One checkout: its outcome (status code, or why there was none) and how long it took.
-async fn checkout(http: &reqwest::Client, url: &str, scenario: &str, n: u64) -> (String, Duration) {
+/// One checkout: its outcome (status code, or why there was none), how long it took, and its
+/// trace id if the answer said (a `traceresponse` header: version, trace id, span id, flags).
+async fn checkout(
+    http: &reqwest::Client,
+    url: &str,
+    scenario: &str,
+    n: u64,
+) -> (String, Duration, Option<String>) {
     let body = serde_json::json!({
         // One customer per request, so a pool-contention wait names whom it queued behind.
         "customer_id": format!("load-{n}"),
@@ -208,17 +223,31 @@ async fn checkout(http: &reqwest::Client, url: &str, scenario: &str, n: u64) -> 
     let scenario: String = form_urlencoded::byte_serialize(scenario.as_bytes()).collect();
     let start = Instant::now();
     let result = http.post(format!("{url}/api/checkout?scenario={scenario}")).json(&body).send().await;
-    let outcome = match result {
+    let (outcome, trace_id) = match result {
         Ok(response) => {
             let status = response.status().as_u16().to_string();
+            let trace_id = response
+                .headers()
+                .get("traceresponse")
+                .and_then(|v| v.to_str().ok())
+                .and_then(trace_id_of)
+                .map(str::to_owned);
             // Read the body: the request is complete only when the answer is.
             let _ = response.bytes().await;
-            status
+            (status, trace_id)
         }
-        Err(e) if e.is_timeout() => "timeout".to_owned(),
-        Err(_) => "conn".to_owned(),
+        Err(e) if e.is_timeout() => ("timeout".to_owned(), None),
+        Err(_) => ("conn".to_owned(), None),
     };
-    (outcome, start.elapsed())
+    (outcome, start.elapsed(), trace_id)
+}
+
+/// The trace id of a `traceresponse` value (`00-<32 hex>-<16 hex>-<2 hex>`), if it is one.
+fn trace_id_of(traceresponse: &str) -> Option<&str> {
+    let mut parts = traceresponse.split('-');
+    let (_version, trace_id) = (parts.next()?, parts.next()?);
+    (trace_id.len() == 32 && trace_id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then_some(trace_id)
 }
 
 fn progress_bar(args: &Args, timed: bool) -> ProgressBar {
@@ -267,6 +296,11 @@ fn table(report: &BTreeMap<String, Stats>, elapsed: Duration) -> String {
     }
     let secs = elapsed.as_secs_f64().max(f64::EPSILON);
     let _ = writeln!(out, "{total} checkouts in {secs:.1} s: {:.1} per second", total as f64 / secs);
+    for (name, stats) in report {
+        if let Some((took, trace_id)) = &stats.slowest {
+            let _ = writeln!(out, "slowest {name}: {}, trace {trace_id}", millis(took.as_micros() as u64));
+        }
+    }
     out
 }
 
@@ -289,5 +323,30 @@ mod tests {
         assert!(parse_mix("happy=x").is_err());
         assert!(parse_mix("happy=0").is_err());
         assert_eq!(parse_mix("happy").unwrap().0, [("happy".to_owned(), 1)]);
+    }
+
+    #[test]
+    fn a_traceresponse_gives_its_trace_id_and_anything_else_none() {
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        assert_eq!(trace_id_of(&format!("00-{id}-00f067aa0ba902b7-01")), Some(id));
+        assert_eq!(trace_id_of("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"), None);
+        assert_eq!(trace_id_of("00-4bf92f35"), None);
+        assert_eq!(trace_id_of(""), None);
+    }
+
+    #[test]
+    fn the_table_names_each_scenarios_slowest_trace() {
+        let mut report = BTreeMap::new();
+        let mut stats = Stats::new();
+        stats.requests = 1;
+        stats.outcomes.insert("201".into(), 1);
+        stats.latency_us.saturating_record(432_400);
+        stats.slowest = Some((Duration::from_micros(432_400), "4bf92f3577b34da6a3ce929d0e0e4736".into()));
+        report.insert("pool-contention".to_owned(), stats);
+        let table = table(&report, Duration::from_secs(1));
+        assert!(
+            table.ends_with("slowest pool-contention: 432.4 ms, trace 4bf92f3577b34da6a3ce929d0e0e4736\n"),
+            "{table}"
+        );
     }
 }
