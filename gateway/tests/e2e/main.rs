@@ -15,6 +15,7 @@ mod canary;
 mod collector_trouble;
 mod compose_file;
 mod crash;
+mod docs;
 mod e2e_checkout;
 mod errors;
 mod exporters;

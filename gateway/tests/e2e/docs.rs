@@ -1,0 +1,601 @@
+//! Every command the README, the lessons and the reference show, run for real, in order, as a
+//! reader would run them in two terminals: `scripts/run-local.sh` in the first (started here on
+//! free ports, stopped before the next one starts, as Ctrl-C would), everything else in the
+//! second, from the repository's root.
+//!
+//! What a page may show, and how it is run:
+//! - a ` ```sh ` block holds commands, one per line (`\` continues one, `# ` after two spaces is a
+//!   comment). `<A>` and `<B>` stand for the first and second trace ids the block's commands
+//!   printed (a checkout's `Trace …` line, loadgen's `slowest …, trace …`), `<trace-id>` for the
+//!   last one the page printed;
+//! - each command must exit 0, except a checkout the gateway refused (`checkout.sh` exits 1 for a
+//!   non-2xx answer, which it prints: the failure scenarios are the lessons);
+//! - after each command that printed a trace id, the test waits until run-local's `tracectl` has
+//!   drawn that trace (so it is in the store), as a reader sees it drawn before going on;
+//! - `docker compose …` cannot run here: its profiles, services and variables are checked against
+//!   `docker-compose.yml` (parsed as Compose would, [`crate::compose_file`]) and `jaeger/`, and a
+//!   `docker compose … up` starts `run-local.sh` in its place, for the commands after it (the same
+//!   services, with `tracectl` where Jaeger would be); `cargo …` is what runs this test, and is
+//!   left alone;
+//! - a command sent before anything was started (the README's, whose set-up table starts the
+//!   services) gets `run-local.sh` started first, as that table says;
+//! - the outputs shown after a block (` ``` ` blocks before the next ` ```sh `) are checked by
+//!   their kind: a waterfall's rows (service and tree, in order; `…` elides) are those `tracectl`
+//!   drew for one of the block's traces, a `tracectl compare`'s rows and what only one side has are
+//!   those of the real compare, a checkout's status line is one a checkout of the block answered.
+//!   Durations and ids differ from run to run, so they are not compared.
+//!
+//! Set `DOCS_TRANSCRIPT=DIR` to keep each page's commands and what they printed in `DIR`.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use nix::{sys::signal, unistd::Pid};
+use tokio::{
+    io::{AsyncBufReadExt as _, BufReader},
+    process::{Child, Command},
+    sync::Notify,
+};
+
+use crate::{
+    compose_file::{active_services, compose_with},
+    support::{POOL_WAIT, fresh_db_path},
+};
+
+/// The pages, each run by a test of its own below.
+const PAGES: [&str; 13] = [
+    "README.md",
+    "REFERENCE.md",
+    "lessons/happy.md",
+    "lessons/slow-stripe.md",
+    "lessons/stripe-outage.md",
+    "lessons/card-declined.md",
+    "lessons/out-of-stock.md",
+    "lessons/slow-db.md",
+    "lessons/sequential-inventory.md",
+    "lessons/pool-contention.md",
+    "lessons/crash-safe-checkout.md",
+    "lessons/sampling-and-metrics.md",
+    "lessons/w3c-trace-context.md",
+];
+
+/// How long one command may run: the slowest documented one is a load of a few seconds.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long a trace may take to be drawn after its checkout answered (it takes about 2 s).
+const DRAWN_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+}
+
+/// A ` ```sh ` block: its first line in the page, its commands, and the outputs shown after it.
+#[derive(Debug, Default)]
+struct Block {
+    line: usize,
+    commands: Vec<String>,
+    outputs: Vec<String>,
+}
+
+fn blocks(page: &str) -> Vec<Block> {
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut lines = page.lines().enumerate();
+    while let Some((n, line)) = lines.next() {
+        let Some(info) = line.trim_start().strip_prefix("```") else { continue };
+        let body: Vec<&str> =
+            lines.by_ref().map(|(_, l)| l).take_while(|l| l.trim_start() != "```").collect();
+        match info.trim() {
+            "sh" => blocks.push(Block { line: n + 1, commands: commands(&body), outputs: Vec::new() }),
+            "" | "text" => {
+                if let Some(block) = blocks.last_mut() {
+                    block.outputs.push(body.join("\n"));
+                }
+            }
+            _ => {} // rust, toml, json: code to read, not to run
+        }
+    }
+    blocks
+}
+
+/// The commands of a block: continuations joined, comments and blank lines dropped.
+fn commands(body: &[&str]) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in body {
+        let line = line.split_once("  # ").map_or(*line, |(command, _)| command).trim_end();
+        if line.trim_start().starts_with('#') || (line.trim().is_empty() && current.is_empty()) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => {
+                current.push_str(part.trim_start());
+            }
+            None => {
+                current.push_str(line.trim_start());
+                commands.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    commands
+}
+
+/// A command's leading `VAR=value` words, and the rest.
+fn split_env(command: &str) -> (Vec<(String, String)>, String) {
+    let mut env = Vec::new();
+    let mut rest = command.trim();
+    while let Some((word, after)) = rest.split_once(' ') {
+        match word.split_once('=') {
+            Some((k, v)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') => {
+                env.push((k.to_owned(), v.to_owned()));
+                rest = after.trim_start();
+            }
+            _ => break,
+        }
+    }
+    (env, rest.to_owned())
+}
+
+/// The first 32-hex-digit id after `Trace `, `trace ` or `"trace_id":"` (an answer's body) in
+/// `output`.
+fn trace_id_in(output: &str) -> Option<String> {
+    let marks = ["race ", "\"trace_id\":\""];
+    let mut found: Vec<usize> =
+        marks.iter().flat_map(|m| output.match_indices(m).map(move |(at, _)| at + m.len())).collect();
+    found.sort_unstable();
+    found.into_iter().find_map(|at| {
+        let id = output.get(at..at + 32)?;
+        let after = output[at + 32..].chars().next();
+        (id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && !after.is_some_and(|c| c.is_ascii_hexdigit()))
+        .then(|| id.to_owned())
+    })
+}
+
+/// `scripts/run-local.sh` in the first terminal, on free ports.
+struct LocalStack {
+    script: Child,
+    gateway_url: String,
+    /// What it printed so far, and a wake-up for each line.
+    drawn: Arc<(Mutex<String>, Notify)>,
+    stopped: bool,
+}
+
+impl Drop for LocalStack {
+    /// A test that fails midway stops the script, and through its trap everything it started.
+    fn drop(&mut self) {
+        if let (false, Some(pid)) = (self.stopped, self.script.id()) {
+            let _ = signal::kill(Pid::from_raw(pid as i32), signal::Signal::SIGTERM);
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn bin_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gateway")).parent().unwrap().to_owned()
+}
+
+/// What a stack's output says once `run-local.sh` has closed it: it exited.
+const EXITED: &str = "[run-local.sh exited]";
+
+impl LocalStack {
+    /// Starts `run-local.sh` on free ports. A port picked free can be taken by another test before
+    /// a service binds it; a start that fails is tried again on other ports, twice at most.
+    async fn start(env: &[(String, String)], files: &Path) -> Self {
+        for attempt in 1..=3 {
+            let stack = Self::spawn(env, files);
+            match stack.wait_until("Ready:", |drawn| drawn.contains("Ready:")).await {
+                Ok(()) => return stack,
+                Err(output) if attempt < 3 => eprintln!("run-local.sh did not start, again:\n{output}"),
+                Err(output) => panic!("run-local.sh did not start, three times:\n{output}"),
+            }
+        }
+        unreachable!()
+    }
+
+    fn spawn(env: &[(String, String)], files: &Path) -> Self {
+        let gateway_port = free_port();
+        let mut command = Command::new("bash");
+        command
+            .arg(repo().join("scripts/run-local.sh"))
+            .current_dir(repo())
+            .env("SKIP_BUILD", "1")
+            .env("BIN_DIR", bin_dir())
+            .env("GATEWAY_PORT", gateway_port.to_string())
+            .env("ORDER_PORT", free_port().to_string())
+            .env("PAYMENT_PORT", free_port().to_string())
+            .env("TRACECTL_ADDR", format!("127.0.0.1:{}", free_port()))
+            .env("ORDER_DB_PATH", files.join("orders.sqlite3"))
+            .env("STRIPE_LEDGER_PATH", files.join("stripe-ledger.sqlite3"))
+            .env("TRACE_STORE", files.join("traces.jsonl"))
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut script = command.spawn().unwrap();
+        let drawn = Arc::new((Mutex::new(String::new()), Notify::new()));
+        let (stdout, stderr) = (script.stdout.take().unwrap(), script.stderr.take().unwrap());
+        let sink = drawn.clone();
+        tokio::spawn(async move {
+            let (mut out, mut err) = (BufReader::new(stdout).lines(), BufReader::new(stderr).lines());
+            let (mut out_open, mut err_open) = (true, true);
+            while out_open || err_open {
+                let line = tokio::select! {
+                    line = out.next_line(), if out_open => line.ok().flatten().or_else(|| { out_open = false; None }),
+                    line = err.next_line(), if err_open => line.ok().flatten().or_else(|| { err_open = false; None }),
+                };
+                if let Some(line) = line {
+                    let mut drawn = sink.0.lock().unwrap();
+                    drawn.push_str(&line);
+                    drawn.push('\n');
+                    sink.1.notify_waiters();
+                }
+            }
+            sink.0.lock().unwrap().push_str(EXITED);
+            sink.1.notify_waiters();
+        });
+        let gateway_url = format!("http://127.0.0.1:{gateway_port}");
+        Self { script, gateway_url, drawn, stopped: false }
+    }
+
+    fn printed(&self) -> String {
+        self.drawn.0.lock().unwrap().clone()
+    }
+
+    /// Waits until the waterfall of `trace_id` is drawn whole (the blank line after it).
+    async fn wait_for_waterfall(&self, trace_id: &str) {
+        let header = format!("trace {trace_id} ");
+        let drawn = |drawn: &str| drawn.find(&header).is_some_and(|at| drawn[at..].contains("\n\n"));
+        if let Err(output) = self.wait_until(&header, drawn).await {
+            panic!("run-local.sh exited before it drew trace {trace_id}:\n{output}");
+        }
+    }
+
+    /// Waits until what the script printed is `done`; its output if it exited first.
+    async fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> Result<(), String> {
+        let seen = tokio::time::timeout(DRAWN_TIMEOUT, async {
+            loop {
+                // Asked for before looking, so a line printed in between still wakes us.
+                let next_line = self.drawn.1.notified();
+                let drawn = self.printed();
+                if done(&drawn) {
+                    return Ok(());
+                }
+                if drawn.ends_with(EXITED) {
+                    return Err(drawn);
+                }
+                next_line.await;
+            }
+        })
+        .await;
+        seen.unwrap_or_else(|_| panic!("run-local.sh never printed {what:?}:\n{}", self.printed()))
+    }
+
+    /// Ctrl-C in the first terminal.
+    async fn stop(mut self) -> String {
+        signal::kill(Pid::from_raw(self.script.id().unwrap() as i32), signal::Signal::SIGTERM).unwrap();
+        let status =
+            tokio::time::timeout(Duration::from_secs(30), self.script.wait()).await.unwrap().unwrap();
+        self.stopped = true;
+        let drawn = self.printed();
+        assert!(status.success(), "run-local.sh exited with {status}:\n{drawn}");
+        drawn
+    }
+}
+
+/// A row's label: what comes before its first run of two spaces or more (the service and the
+/// tree, or a compare's span), without the bar or the numbers.
+fn row_label(row: &str) -> String {
+    let indent = row.len() - row.trim_start().len();
+    let body = &row[indent..];
+    let mut label = String::new();
+    for (i, c) in body.char_indices() {
+        if c == ' ' && body[i..].starts_with("  ") {
+            // The service column is padded: keep going past it to the span's name.
+            let rest = body[i..].trim_start();
+            if label.contains(' ') || label.is_empty() || rest.starts_with(|c: char| c.is_ascii_digit()) {
+                break;
+            }
+            label.push(' ');
+            label.push_str(&row_label(rest));
+            break;
+        }
+        label.push(c);
+    }
+    format!("{}{}", " ".repeat(indent), label.trim_end())
+}
+
+/// A waterfall's rows, by label: its events and links (lines under a span) left out, and so are
+/// the pool's `waiting for a connection` spans, which come and go with the timing of concurrent
+/// requests.
+fn waterfall_rows<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
+    lines
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with(['·', '↪']))
+        .map(row_label)
+        .filter(|label| !label.ends_with(POOL_WAIT))
+        .collect()
+}
+
+/// Every waterfall in what `tracectl listen` drew.
+fn waterfalls_in(drawn: &str) -> Vec<Vec<String>> {
+    let lines: Vec<&str> = drawn.lines().collect();
+    let headers = lines.iter().enumerate().filter(|(_, l)| l.starts_with("trace ") && l.contains(" · "));
+    headers
+        .map(|(at, _)| waterfall_rows(lines[at + 1..].iter().copied().take_while(|l| !l.trim().is_empty())))
+        .collect()
+}
+
+/// A compare's rows, each with what only one trace has (`only in A`, `only in B`). The pool's
+/// waits (see [`waterfall_rows`]) count only as being there or not, on each side.
+fn compare_rows(output: &str) -> Vec<String> {
+    let (mut rows, mut waits) = (Vec::new(), std::collections::BTreeSet::new());
+    let table = output.lines().skip_while(|l| !l.trim_end().ends_with("change")).skip(1);
+    for line in table.take_while(|l| !l.trim().is_empty()) {
+        let side = ["only in A", "only in B"].into_iter().find(|s| line.trim_end().ends_with(s));
+        let row = format!("{}{}", row_label(line), side.map(|s| format!(" ({s})")).unwrap_or_default());
+        if row.contains(POOL_WAIT) {
+            waits.insert(row.trim().to_owned());
+        } else {
+            rows.push(row);
+        }
+    }
+    rows.extend(waits);
+    rows
+}
+
+/// Whether `shown` (with `…` rows elided) is in `real`, in order.
+fn is_subsequence(shown: &[String], real: &[String]) -> bool {
+    let mut real = real.iter();
+    shown.iter().filter(|l| l.trim() != "…").all(|s| real.any(|r| r.trim() == s.trim()))
+}
+
+/// A Docker command, checked against the compose file and `jaeger/`.
+fn check_docker(page: &str, env: &[(String, String)], command: &str) {
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let compose = compose_with(&vars);
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert!(
+        words.starts_with(&["docker", "compose"]),
+        "{page}: {command}: only `docker compose` is documented"
+    );
+    let profiles: Vec<&str> = words.windows(2).filter(|w| w[0] == "--profile").map(|w| w[1]).collect();
+    let services = active_services(&compose, &profiles);
+    for profile in &profiles {
+        let without = active_services(&compose, &[]).len();
+        assert!(
+            active_services(&compose, &[profile]).len() > without,
+            "{page}: {command}: no profile {profile}"
+        );
+    }
+    if let Some(at) = words.iter().position(|w| ["stop", "start", "restart", "logs"].contains(w)) {
+        for service in &words[at + 1..] {
+            assert!(services.contains(*service), "{page}: {command}: no service {service}");
+        }
+    }
+    for (key, value) in env {
+        let text = std::fs::read_to_string(repo().join("docker-compose.yml")).unwrap();
+        assert!(text.contains(&format!("${{{key}")), "{page}: {command}: compose reads no {key}");
+        match key.as_str() {
+            "JAEGER_CONFIG" => {
+                assert!(repo().join("jaeger").join(value).exists(), "{page}: no jaeger/{value}")
+            }
+            "OTLP_HOST" => assert!(services.contains(value), "{page}: {command}: no service {value}"),
+            _ => {}
+        }
+    }
+}
+
+/// Runs one page's commands, in order, and checks what they printed and what its outputs show.
+async fn run_page(page: &str) {
+    let text = std::fs::read_to_string(repo().join(page)).unwrap();
+    let files = fresh_db_path().parent().unwrap().to_owned();
+    std::fs::create_dir_all(&files).unwrap();
+    let store = files.join("traces.jsonl");
+    let mut transcript = String::new();
+    let mut stack: Option<LocalStack> = None;
+    // What the stopped run-local.sh instances drew (terminal 1), for the waterfalls shown.
+    let mut terminal_one = String::new();
+    let mut last_trace: Option<String> = None;
+    let mut ran = 0;
+    for block in blocks(&text) {
+        let mut traces: Vec<String> = Vec::new();
+        let mut printed: Vec<(String, String)> = Vec::new();
+        for command in &block.commands {
+            let (env, rest) = split_env(command);
+            let at = format!("{page}:{}: {command}", block.line);
+            transcript.push_str(&format!("$ {command}\n"));
+            if rest.starts_with("docker ") {
+                check_docker(page, &env, &rest);
+                if !rest.split_whitespace().any(|w| w == "up") {
+                    continue;
+                }
+            }
+            if rest.starts_with("cargo ") {
+                continue;
+            }
+            if rest == "scripts/run-local.sh" || rest.starts_with("docker ") {
+                if let Some(running) = stack.take() {
+                    let drawn = running.stop().await;
+                    transcript.push_str(&format!("[terminal 1]\n{drawn}\n"));
+                    terminal_one.push_str(&drawn);
+                }
+                stack = Some(LocalStack::start(&env, &files).await);
+                ran += 1;
+                continue;
+            }
+            if stack.is_none() {
+                stack = Some(LocalStack::start(&[], &files).await);
+            }
+            let running = stack.as_ref().unwrap();
+            let mut line = command
+                .replace("localhost:3000", running.gateway_url.trim_start_matches("http://"))
+                .replace("target/run-local/traces.jsonl", store.to_str().unwrap())
+                .replace("target/debug/tracectl", bin_dir().join("tracectl").to_str().unwrap());
+            for (placeholder, id) in
+                [("<A>", traces.first()), ("<B>", traces.get(1)), ("<trace-id>", last_trace.as_ref())]
+            {
+                if line.contains(placeholder) {
+                    let id =
+                        id.unwrap_or_else(|| panic!("{at}: {placeholder} names no trace printed before"));
+                    line = line.replace(placeholder, id);
+                }
+            }
+            let output = tokio::time::timeout(
+                COMMAND_TIMEOUT,
+                Command::new("bash")
+                    .args(["-c", &line])
+                    .current_dir(repo())
+                    .env("GATEWAY_URL", &running.gateway_url)
+                    .env("SKIP_BUILD", "1")
+                    .env("BIN_DIR", bin_dir())
+                    .env("NO_COLOR", "1")
+                    .stdin(Stdio::null())
+                    .output(),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{at}: still running after {COMMAND_TIMEOUT:?}"))
+            .unwrap();
+            ran += 1;
+            let (stdout, stderr) = (
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr),
+            );
+            transcript.push_str(&stdout);
+            if !stdout.ends_with('\n') {
+                transcript.push('\n');
+            }
+            let refused_checkout = rest.contains("checkout.sh")
+                && output.status.code() == Some(1)
+                && stdout.starts_with("HTTP/1.1 ");
+            assert!(
+                output.status.success() || refused_checkout,
+                "{at}: {}\n{stdout}\n{stderr}",
+                output.status
+            );
+            if let Some(id) = trace_id_in(&stdout) {
+                running.wait_for_waterfall(&id).await;
+                traces.push(id.clone());
+                last_trace = Some(id);
+            }
+            printed.push((rest, stdout));
+        }
+        let drawn = format!("{terminal_one}{}", stack.as_ref().map(LocalStack::printed).unwrap_or_default());
+        keep_transcript(page, &format!("{transcript}[terminal 1 so far]\n{drawn}"));
+        let waterfalls = waterfalls_in(&drawn);
+        for shown in &block.outputs {
+            let first = shown.lines().next().unwrap_or_default();
+            let at = format!("{page}:{}: the output after this block", block.line);
+            if first.starts_with("trace ") && first.contains(" · ") {
+                let rows = waterfall_rows(shown.lines().skip(1));
+                assert!(
+                    waterfalls.iter().any(|real| is_subsequence(&rows, real)),
+                    "{at}: these rows\n{rows:#?}\nare in no waterfall drawn:\n{waterfalls:#?}"
+                );
+            } else if shown.lines().any(|l| l.trim_end().ends_with("change")) {
+                let real = printed.iter().rev().find(|(c, _)| c.contains("tracectl compare")).map(|(_, o)| o);
+                let real = real.unwrap_or_else(|| panic!("{at}: a compare shown, but none run"));
+                assert_eq!(
+                    compare_rows(shown),
+                    compare_rows(real),
+                    "{at}: the compare shown is not the real one's"
+                );
+            } else if first.starts_with("HTTP/1.1 ") {
+                assert!(
+                    printed.iter().any(|(_, o)| o.lines().next() == Some(first)),
+                    "{at}: no checkout answered {first:?}"
+                );
+            }
+        }
+    }
+    if let Some(running) = stack.take() {
+        transcript.push_str(&format!("[terminal 1]\n{}\n", running.stop().await));
+    }
+    keep_transcript(page, &transcript);
+    assert!(ran > 0 || page == "REFERENCE.md", "{page} shows no command to run");
+}
+
+/// With `DOCS_TRANSCRIPT=DIR`, writes what the page's commands printed to `DIR`.
+fn keep_transcript(page: &str, transcript: &str) {
+    if let Ok(dir) = std::env::var("DOCS_TRANSCRIPT") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{}.txt", page.replace('/', "-"))), transcript).unwrap();
+    }
+}
+
+#[test]
+fn every_lesson_page_is_run() {
+    let mut lessons: Vec<String> = std::fs::read_dir(repo().join("lessons"))
+        .unwrap()
+        .map(|e| format!("lessons/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    lessons.sort();
+    let mut listed: Vec<String> =
+        PAGES.iter().filter(|p| p.starts_with("lessons/")).map(|p| p.to_string()).collect();
+    listed.sort();
+    assert_eq!(lessons, listed, "a page under lessons/ that no test runs, or a test of a page that is gone");
+}
+
+#[test]
+fn the_parser_reads_commands_placeholders_and_outputs_as_the_pages_write_them() {
+    let page = "text\n```sh\nscripts/run-local.sh                 # terminal 1\nA=1 scripts/checkout.sh \\\n  '{}'\n# a comment\n```\n\n```\ntrace 4bf92f3577b34da6a3ce929d0e0e4736 · 1 span\n```\n```rust\nfn main() {}\n```\n";
+    let blocks = blocks(page);
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].commands, ["scripts/run-local.sh", "A=1 scripts/checkout.sh '{}'"]);
+    assert_eq!(blocks[0].outputs.len(), 1);
+    assert_eq!(split_env("FIXES=slow-db X_Y=2 scripts/run-local.sh").1, "scripts/run-local.sh");
+    assert_eq!(
+        split_env("FIXES=slow-db scripts/run-local.sh").0,
+        [("FIXES".to_owned(), "slow-db".to_owned())]
+    );
+    let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    assert_eq!(trace_id_in(&format!("HTTP/1.1 201\nTrace {id}: http://x")).as_deref(), Some(id));
+    assert_eq!(trace_id_in(&format!("slowest happy: 1.0 ms, trace {id}\n")).as_deref(), Some(id));
+    assert_eq!(trace_id_in(&format!("trace {id}0")), None);
+    assert_eq!(
+        trace_id_in(&format!("{{\"order_id\":\"ord_1\",\"trace_id\":\"{id}\"}}")).as_deref(),
+        Some(id)
+    );
+    assert_eq!(
+        row_label("order-service          ├─ INSERT orders              26.2 ms │███ │"),
+        "order-service ├─ INSERT orders"
+    );
+    assert_eq!(
+        row_label("      order-service check_stock             39.6 ms     43.8 ms"),
+        "      order-service check_stock"
+    );
+    assert!(is_subsequence(&["a".into(), "…".into(), "c".into()], &["a".into(), "b".into(), "c".into()]));
+    assert!(!is_subsequence(&["c".into(), "a".into()], &["a".into(), "b".into(), "c".into()]));
+}
+
+macro_rules! page_tests {
+    ($($name:ident => $page:literal),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                assert!(PAGES.contains(&$page));
+                run_page($page).await;
+            }
+        )*
+    };
+}
+
+page_tests! {
+    readme_commands_run => "README.md",
+    reference_commands_run => "REFERENCE.md",
+    happy_lesson_runs => "lessons/happy.md",
+    slow_stripe_lesson_runs => "lessons/slow-stripe.md",
+    stripe_outage_lesson_runs => "lessons/stripe-outage.md",
+    card_declined_lesson_runs => "lessons/card-declined.md",
+    out_of_stock_lesson_runs => "lessons/out-of-stock.md",
+    slow_db_lesson_runs => "lessons/slow-db.md",
+    sequential_inventory_lesson_runs => "lessons/sequential-inventory.md",
+    pool_contention_lesson_runs => "lessons/pool-contention.md",
+    crash_safe_checkout_lesson_runs => "lessons/crash-safe-checkout.md",
+    sampling_and_metrics_lesson_runs => "lessons/sampling-and-metrics.md",
+    w3c_trace_context_lesson_runs => "lessons/w3c-trace-context.md",
+}
