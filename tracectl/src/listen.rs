@@ -7,7 +7,7 @@
 //! A span arriving after that is printed as a new, partial trace, its parent shown as missing.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     future::Future,
     io::Write,
     net::SocketAddr,
@@ -78,15 +78,36 @@ struct Pending {
 /// How long a trace whose root never arrives is waited for before it is drawn anyway.
 const MAX_WAIT_FOR_ROOT: Duration = Duration::from_secs(30);
 
+/// How much longer than the quiet time a trace that started in another process is waited for:
+/// the OTLP batch processor's default export delay (`OTEL_BSP_SCHEDULE_DELAY`, 5 s).
+const REMOTE_ROOT_GRACE: Duration = Duration::from_secs(5);
+
 /// Whether a pending trace is complete enough to draw: quiet for `quiet`, and its root span has
 /// arrived. The root (the first SERVER span, which ends last) is exported last, and a slow
 /// request can go quiet for longer than `quiet` in the middle (say, while a call times out), so
-/// quiet alone would draw it in pieces. A root that never comes (it was lost, or the trace
-/// started elsewhere) is waited for at most [`MAX_WAIT_FOR_ROOT`].
+/// quiet alone would draw it in pieces.
+///
+/// A trace continued from a caller that sent `traceparent` has no root here: its top span's
+/// parent is in the caller's process. When every span whose parent is missing says its parent is
+/// remote, the trace may be whole, or a service's caller may not have exported yet (a
+/// downstream SERVER span's parent is remote too): it is drawn once quiet for
+/// [`REMOTE_ROOT_GRACE`] beyond `quiet`. Any other trace whose root never comes (it was lost) is
+/// waited for at most [`MAX_WAIT_FOR_ROOT`].
 fn ready_to_draw(pending: &Pending, now: Instant, quiet: Duration) -> bool {
-    let quiet_enough = now.duration_since(pending.last_seen) >= quiet;
-    let has_root = pending.spans.iter().any(|s| s.parent_span_id.is_none());
-    quiet_enough && (has_root || now.duration_since(pending.first_seen) >= MAX_WAIT_FOR_ROOT.max(quiet))
+    let quiet_for = now.duration_since(pending.last_seen);
+    if quiet_for < quiet {
+        return false;
+    }
+    if pending.spans.iter().any(|s| s.parent_span_id.is_none()) {
+        return true;
+    }
+    let ids: HashSet<&str> = pending.spans.iter().map(|s| s.span_id.as_str()).collect();
+    let continued = pending
+        .spans
+        .iter()
+        .all(|s| s.parent_span_id.as_deref().is_none_or(|p| ids.contains(p)) || s.parent_is_remote);
+    (continued && quiet_for >= quiet + REMOTE_ROOT_GRACE)
+        || now.duration_since(pending.first_seen) >= MAX_WAIT_FOR_ROOT.max(quiet)
 }
 
 /// Runs the receiver until `shutdown` completes, writing waterfalls to `out`; prints what is
@@ -272,5 +293,37 @@ mod tests {
         let rootless = pending(vec![span("c", Some("r"), "s", "child", 0, 10)], t0, t0);
         assert!(!ready_to_draw(&rootless, t0 + Duration::from_secs(5), quiet), "keeps waiting for the root");
         assert!(ready_to_draw(&rootless, t0 + MAX_WAIT_FOR_ROOT, quiet), "gives up eventually");
+    }
+
+    #[test]
+    fn a_trace_continued_from_a_remote_caller_is_drawn_after_a_grace_not_the_maximum() {
+        let t0 = Instant::now();
+        let quiet = Duration::from_millis(1500);
+        let remote = |mut s: Span| {
+            s.parent_is_remote = true;
+            s
+        };
+        // The gateway's SERVER span, continuing a caller's traceparent, and its child.
+        let continued = pending(
+            vec![
+                remote(span("g", Some("caller"), "gateway", "POST /api/checkout", 0, 10)),
+                span("c", Some("g"), "gateway", "POST /orders", 1, 9),
+            ],
+            t0,
+            t0,
+        );
+        assert!(!ready_to_draw(&continued, t0 + quiet, quiet), "its caller's export may be on its way");
+        assert!(ready_to_draw(&continued, t0 + quiet + REMOTE_ROOT_GRACE, quiet));
+        // A span whose missing parent is local (the SERVER span above it has not arrived) waits
+        // for it as before, even beside a remote-parented one.
+        let partial = pending(
+            vec![
+                remote(span("g", Some("caller"), "gateway", "POST /api/checkout", 0, 10)),
+                span("s", Some("lost"), "stripe", "POST /v1/charges", 1, 2),
+            ],
+            t0,
+            t0,
+        );
+        assert!(!ready_to_draw(&partial, t0 + quiet + REMOTE_ROOT_GRACE, quiet));
     }
 }

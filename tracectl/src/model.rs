@@ -132,6 +132,10 @@ pub struct Link {
     pub attributes: BTreeMap<String, Value>,
 }
 
+/// OTLP's span flags: bit 8 says the exporter knew whether the parent is remote, bit 9 that it
+/// is (`SpanFlags` in opentelemetry-proto's `trace.proto`).
+const REMOTE_PARENT: u32 = 0x100 | 0x200;
+
 /// One span, with the resource of the service that produced it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Span {
@@ -141,6 +145,9 @@ pub struct Span {
     pub span_id: String,
     /// The parent's span id, `None` for a root span.
     pub parent_span_id: Option<String>,
+    /// Whether the parent is in another process (OTLP's span flags say so: a SERVER span whose
+    /// caller sent `traceparent`). `false` when the exporter did not say.
+    pub parent_is_remote: bool,
     /// The operation name (`POST /orders`).
     pub name: String,
     /// The span's role.
@@ -238,6 +245,7 @@ pub fn accepted_spans(request: &ExportTraceServiceRequest) -> (Vec<Span>, u64) {
                     // An all-zero or empty parent id means "no parent".
                     parent_span_id: (!s.parent_span_id.iter().all(|b| *b == 0))
                         .then(|| hex(&s.parent_span_id)),
+                    parent_is_remote: s.flags & REMOTE_PARENT == REMOTE_PARENT,
                     name: s.name.clone(),
                     kind: Kind::from(s.kind),
                     service_name: service_name.clone(),

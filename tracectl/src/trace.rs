@@ -241,6 +241,7 @@ pub(crate) mod tests {
             links: Vec::new(),
             status: StatusCode::Unset,
             status_message: String::new(),
+            parent_is_remote: false,
         }
     }
 

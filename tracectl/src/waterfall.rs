@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Spans whose parent never arrived (lost, sampled out, or still in flight) are not dropped: they
-//! are drawn as extra roots marked `(orphan)`, because a missing parent is itself worth seeing.
+//! are drawn as extra roots marked `(orphan)`, because a missing parent is itself worth seeing
+//! (or `(from a remote caller)`, when OTLP's span flags say the parent is in another process: a
+//! caller that sent `traceparent` and exports elsewhere).
 //!
 //! As in Jaeger's trace view, the critical path is marked: a bar is `█` where its span is what the
 //! end of the trace was waiting for, and `░` where the span ran but something else was (a parent
@@ -162,7 +164,12 @@ pub fn render(trace: &Trace, options: Options) -> String {
 }
 
 fn walk(trace: &Trace, i: usize, prefix: &str, child_prefix: &str, rows: &mut Vec<(String, usize)>) {
-    let orphan = if trace.orphan[i] { " (orphan)" } else { "" };
+    // A missing parent in the caller's process is where the trace came from, not a lost span.
+    let orphan = match (trace.orphan[i], trace.spans[i].parent_is_remote) {
+        (false, _) => "",
+        (true, true) => " (from a remote caller)",
+        (true, false) => " (orphan)",
+    };
     rows.push((format!("{prefix}{}{orphan}", trace.spans[i].name), i));
     let count = trace.children[i].len();
     for (n, &child) in trace.children[i].iter().enumerate() {
@@ -265,6 +272,10 @@ mod tests {
         let text = draw(spans);
         assert!(text.contains("lost child (orphan)"), "{text}");
         assert_eq!(text.lines().count(), 3);
+        let mut continued = span("g", Some("caller"), "s", "POST /api/checkout", 0, 10);
+        continued.parent_is_remote = true;
+        let text = draw(vec![continued]);
+        assert!(text.contains("POST /api/checkout (from a remote caller)"), "{text}");
     }
 
     #[test]

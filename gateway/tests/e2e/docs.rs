@@ -46,7 +46,7 @@ use crate::{
     support::{POOL_WAIT, fresh_db_path},
 };
 
-/// The pages, each run by a test of its own below.
+/// The pages, all run by the test at the end.
 const PAGES: [&str; 13] = [
     "README.md",
     "REFERENCE.md",
@@ -572,30 +572,10 @@ fn the_parser_reads_commands_placeholders_and_outputs_as_the_pages_write_them() 
     assert!(!is_subsequence(&["c".into(), "a".into()], &["a".into(), "b".into(), "c".into()]));
 }
 
-macro_rules! page_tests {
-    ($($name:ident => $page:literal),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread")]
-            async fn $name() {
-                assert!(PAGES.contains(&$page));
-                run_page($page).await;
-            }
-        )*
-    };
-}
-
-page_tests! {
-    readme_commands_run => "README.md",
-    reference_commands_run => "REFERENCE.md",
-    happy_lesson_runs => "lessons/happy.md",
-    slow_stripe_lesson_runs => "lessons/slow-stripe.md",
-    stripe_outage_lesson_runs => "lessons/stripe-outage.md",
-    card_declined_lesson_runs => "lessons/card-declined.md",
-    out_of_stock_lesson_runs => "lessons/out-of-stock.md",
-    slow_db_lesson_runs => "lessons/slow-db.md",
-    sequential_inventory_lesson_runs => "lessons/sequential-inventory.md",
-    pool_contention_lesson_runs => "lessons/pool-contention.md",
-    crash_safe_checkout_lesson_runs => "lessons/crash-safe-checkout.md",
-    sampling_and_metrics_lesson_runs => "lessons/sampling-and-metrics.md",
-    w3c_trace_context_lesson_runs => "lessons/w3c-trace-context.md",
+/// Every page at once, four at a time: the commands mostly wait (for Stripe's simulated latency,
+/// for a trace to go quiet), so pages overlap well, and a failure names its page and line.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_documented_command_runs_and_every_output_shown_is_real() {
+    use futures_util::StreamExt as _;
+    futures_util::stream::iter(PAGES).for_each_concurrent(4, run_page).await;
 }

@@ -112,6 +112,7 @@ fn model(service: &str, span: SpanData) -> Span {
         trace_id: span.span_context.trace_id().to_string(),
         span_id: span.span_context.span_id().to_string(),
         parent_span_id: (span.parent_span_id != SpanId::INVALID).then(|| span.parent_span_id.to_string()),
+        parent_is_remote: span.parent_span_is_remote,
         name: span.name.into_owned(),
         kind: match span.span_kind {
             SpanKind::Internal => Kind::Internal,

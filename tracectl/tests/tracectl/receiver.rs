@@ -25,6 +25,9 @@ fn request() -> ExportTraceServiceRequest {
         parent_span_id: vec![1, 2, 3, 4, 5, 6, 7, 8],
         name: "POST /orders".into(),
         kind: SpanKind::Server as i32,
+        // The SDK's flags for a SERVER span whose caller sent `traceparent`: the parent is
+        // remote (bits 8 and 9), and the trace flags' sampled bit.
+        flags: 0x301,
         start_time_unix_nano: 1_700_000_000_000_000_000,
         end_time_unix_nano: 1_700_000_000_250_000_000,
         attributes: vec![
@@ -70,6 +73,7 @@ fn assert_decoded(spans: &[model::Span]) {
     assert_eq!(span.trace_id, "4b".repeat(16));
     assert_eq!(span.span_id, "00f067aa0ba902b7");
     assert_eq!(span.parent_span_id.as_deref(), Some("0102030405060708"));
+    assert!(span.parent_is_remote);
     assert_eq!(
         (span.kind, span.service_name.as_str(), span.name.as_str()),
         (Kind::Server, "order-service", "POST /orders")
