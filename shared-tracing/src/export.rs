@@ -25,7 +25,7 @@ use opentelemetry::{
     trace::{SpanId, SpanKind, Status},
 };
 use opentelemetry_otlp::{
-    SpanExporter as OtlpExporter, WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _,
+    SpanExporter as SdkOtlpExporter, WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _,
     tonic_types::transport::{Certificate, ClientTlsConfig, Identity},
 };
 use opentelemetry_sdk::{
@@ -37,6 +37,7 @@ use opentelemetry_sdk::{
 use crate::{
     TelemetryConfig, TelemetryError,
     config::{LogFormat, Protocol},
+    hardening::otlp_http::{OtlpExporter, OtlpHttpExporter},
 };
 
 /// The exporters `config` names, as one.
@@ -49,17 +50,16 @@ pub(crate) fn selected(config: &TelemetryConfig) -> Result<SelectedExporters, Te
 /// The OTLP exporter over `protocol`, with the TLS the `OTEL_EXPORTER_OTLP_*` files ask for.
 fn otlp(protocol: Protocol) -> Result<OtlpExporter, TelemetryError> {
     let tls = Tls::from_env()?;
-    let http = |protocol| {
-        let builder = OtlpExporter::builder().with_http().with_protocol(protocol);
-        match (&tls.trusted, &tls.identity) {
-            // The exporter's own client trusts the system's roots only, and has no identity.
-            (None, None) => builder.build(),
-            _ => builder.with_http_client(http_client(&tls)?).build(),
-        }
-    };
     Ok(match protocol {
-        Protocol::HttpProtobuf => http(opentelemetry_otlp::Protocol::HttpBinary)?,
-        Protocol::HttpJson => http(opentelemetry_otlp::Protocol::HttpJson)?,
+        Protocol::HttpProtobuf => OtlpExporter::Protobuf(
+            OtlpHttpExporter::from_env(http_client(&tls)?, export_timeout())
+                .map_err(opentelemetry_otlp::ExporterBuildError::InternalFailure)?,
+        ),
+        Protocol::HttpJson => {
+            let builder =
+                SdkOtlpExporter::builder().with_http().with_protocol(opentelemetry_otlp::Protocol::HttpJson);
+            OtlpExporter::Sdk(builder.with_http_client(http_client(&tls)?).build()?)
+        }
         Protocol::Grpc => {
             // Without roots of its own the exporter's TLS trusts nothing (tonic's
             // `ClientTlsConfig::new()` is empty), so every https collector would fail: the
@@ -71,7 +71,7 @@ fn otlp(protocol: Protocol) -> Result<OtlpExporter, TelemetryError> {
             if let Some((certificate, key)) = &tls.identity {
                 config = config.identity(Identity::from_pem(certificate, key));
             }
-            OtlpExporter::builder().with_tonic().with_tls_config(config).build()?
+            OtlpExporter::Sdk(SdkOtlpExporter::builder().with_tonic().with_tls_config(config).build()?)
         }
     })
 }

@@ -1,7 +1,7 @@
 //! Where the spans go, as the standard variables say, over real processes: `OTEL_TRACES_EXPORTER`
 //! (`otlp`, `console`, `none`), `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` and
-//! `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` (or `zstd`), each seen where it shows: on the wire, in the receiver,
-//! on stdout.
+//! `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` (or `zstd`), `OTEL_EXPORTER_OTLP_HEADERS`, each seen where it
+//! shows: on the wire, in the receiver, on stdout.
 
 use std::sync::{Arc, Mutex};
 
@@ -15,8 +15,9 @@ use crate::support::*;
 struct Recorder {
     endpoint: String,
     store: SpanStore,
-    /// `(content-type, content-encoding or "none")` of every export, in arrival order.
-    exports: Arc<Mutex<Vec<(String, String)>>>,
+    /// `(content-type, content-encoding, api-key)` of every export ("none" for a header not
+    /// sent), in arrival order.
+    exports: Arc<Mutex<Vec<(String, String, String)>>>,
 }
 
 async fn recorder() -> Recorder {
@@ -28,7 +29,11 @@ async fn recorder() -> Recorder {
             let header = |name: &str| {
                 request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("none").to_owned()
             };
-            seen.lock().unwrap().push((header("content-type"), header("content-encoding")));
+            seen.lock().unwrap().push((
+                header("content-type"),
+                header("content-encoding"),
+                header("api-key"),
+            ));
             next.run(request)
         },
     ));
@@ -39,11 +44,15 @@ async fn recorder() -> Recorder {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn gzip_or_zstd_compression_and_otlp_json_are_what_goes_over_the_wire_and_the_trace_arrives_whole() {
-    for (setting, value, content_type, encoding) in [
-        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", "application/x-protobuf", "gzip"),
-        ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "application/x-protobuf", "zstd"),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "application/json", "none"),
+async fn gzip_or_zstd_compression_otlp_json_and_headers_are_what_goes_over_the_wire_and_the_trace_arrives_whole()
+ {
+    const PROTOBUF: &str = "application/x-protobuf";
+    for (setting, value, content_type, encoding, api_key) in [
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", PROTOBUF, "gzip", "none"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", PROTOBUF, "zstd", "none"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "application/json", "none", "none"),
+        // Percent-encoded, as the specification has header values written.
+        ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cret%2C1,x-other=2", PROTOBUF, "none", "s3cret,1"),
     ] {
         let recorder = recorder().await;
         let stack = Stack::start(&recorder.endpoint, &[(setting, value)]).await;
@@ -63,8 +72,8 @@ async fn gzip_or_zstd_compression_and_otlp_json_are_what_goes_over_the_wire_and_
         let exports = recorder.exports.lock().unwrap().clone();
         assert!(exports.len() >= 4, "one export per provider at least: {exports:?}");
         assert!(
-            exports.iter().all(|(t, e)| t == content_type && e == encoding),
-            "{setting}={value}: every export {content_type}, encoding {encoding}: {exports:?}"
+            exports.iter().all(|(t, e, k)| t == content_type && e == encoding && k == api_key),
+            "{setting}={value}: every export {content_type}, encoding {encoding}, api-key {api_key}: {exports:?}"
         );
     }
 }
