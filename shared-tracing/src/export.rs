@@ -8,7 +8,9 @@
 //! form) names a PEM file, the certificates in it: a private CA, or a collector's self-signed
 //! certificate; with `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and `_CLIENT_KEY`, the service shows
 //! a certificate of its own (mutual TLS). Endpoint, headers, timeout and compression are read by
-//! the exporter itself.
+//! the exporter itself: over `http/protobuf` (the default) shared-tracing's own, which writes the
+//! OTLP body straight from the spans ([`crate::hardening::otlp_http`]); over `http/json` and
+//! `grpc` the SDK's.
 //!
 //! The OpenTelemetry specification leaves the console format to each SDK ("Standard Output",
 //! `specification/trace/sdk_exporters/stdout.md`: not for production, output unspecified). Here it
