@@ -128,7 +128,8 @@ impl OtlpHttpExporter {
 
     /// One export: the batch sent, and sent again while the answer says to and time is left.
     fn send(&self, batch: &[SpanData]) -> OTelSdkResult {
-        let body = self.body(batch).map_err(OTelSdkError::InternalFailure)?;
+        // Shared, not copied, by each attempt.
+        let body = axum::body::Bytes::from(self.body(batch).map_err(OTelSdkError::InternalFailure)?);
         let start = Instant::now();
         let mut delay = FIRST_DELAY;
         let mut cap = MAX_DELAY;
