@@ -6,9 +6,12 @@
 //! then lets prost encode them (prost works out each nested message's length again at every level
 //! above it), then frees it all. That is half of what tracing costs a checkout here (see
 //! BENCHMARKS.md). This writes the same bytes (the same `ExportTraceServiceRequest`, field for
-//! field: the tests decode it and compare it with what the SDK's conversion makes) into one buffer,
-//! borrowing every string from the spans, as OpenTelemetry's Java and .NET exporters do with
-//! serializers of their own.
+//! field: a test compares it, byte for byte, with what the SDK's conversion and prost make) into
+//! one buffer, borrowing every string from the spans. Other OpenTelemetry SDKs made the same move
+//! for the same reason: .NET's OTLP exporter replaced Google.Protobuf with a serializer of its own
+//! (opentelemetry-dotnet issue #5730, PRs #5910 onwards, tested against Google.Protobuf's bytes),
+//! JavaScript's did for logs (opentelemetry-js PR #6390), and Java's exporter has always written
+//! OTLP with marshalers of its own (`exporters/otlp/common`).
 //!
 //! Protobuf's wire format (<https://protobuf.dev/programming-guides/encoding/>): a field is a tag
 //! (`field number << 3 | wire type`) then its value; a nested message is a length-delimited field
