@@ -62,8 +62,8 @@ pub struct OtlpHttpExporter {
 impl OtlpHttpExporter {
     /// Configured from the `OTEL_EXPORTER_OTLP_*` variables, sending with `client` (which must
     /// have been built off any async runtime, as reqwest's blocking client requires). A
-    /// variable that cannot be used (an endpoint that is not an http(s) URL, an unknown compression) is an
-    /// error that names it.
+    /// variable that cannot be used (an endpoint that is not an http(s) URL, an unknown
+    /// compression) is an error that names it.
     pub fn from_env(client: Client, timeout: Duration) -> Result<Self, String> {
         Self::from_vars(client, timeout, |name| std::env::var(name).ok())
     }
@@ -131,47 +131,17 @@ impl OtlpHttpExporter {
         // Shared, not copied, by each attempt.
         let body = axum::body::Bytes::from(self.body(batch).map_err(OTelSdkError::InternalFailure)?);
         let start = Instant::now();
-        let mut delay = FIRST_DELAY;
-        let mut cap = MAX_DELAY;
-        for attempt in 0.. {
+        let (mut delay, mut cap) = (FIRST_DELAY, MAX_DELAY);
+        let mut retries = 0;
+        loop {
             let remaining = self.timeout.saturating_sub(start.elapsed());
-            let mut request = self
-                .client
-                .post(self.endpoint.clone())
-                .headers(self.headers.clone())
-                .header(CONTENT_TYPE, "application/x-protobuf")
-                .timeout(remaining)
-                .body(body.clone());
-            if let Some(compression) = self.compression {
-                request = request.header(CONTENT_ENCODING, encoding(compression));
-            }
-            let (failure, retry_after) = match request.send() {
-                Ok(response) if response.status().is_success() => {
-                    warn_of_rejected_spans(&response.bytes().unwrap_or_default());
-                    return Ok(());
-                }
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let throttled = matches!(status, 429 | 503);
-                    let retry_after = response
-                        .headers()
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-                        .filter(|_| throttled)
-                        .map(|seconds| Duration::from_secs(seconds).min(MAX_THROTTLE));
-                    let retryable = throttled || matches!(status, 502 | 504);
-                    (
-                        Failure {
-                            message: format!("HTTP export failed with status code: {status}"),
-                            retryable,
-                        },
-                        retry_after,
-                    )
-                }
-                Err(e) => (Failure { message: format!("HTTP export failed: {e}"), retryable: true }, None),
+            let (message, retry_after) = match self.attempt(body.clone(), remaining) {
+                Ok(()) => return Ok(()),
+                Err(Failed::Finally(message)) => return Err(OTelSdkError::InternalFailure(message)),
+                Err(Failed::Retryable { message, retry_after }) => (message, retry_after),
             };
-            if !failure.retryable || attempt >= MAX_RETRIES {
-                return Err(OTelSdkError::InternalFailure(failure.message));
+            if retries == MAX_RETRIES {
+                return Err(OTelSdkError::InternalFailure(message));
             }
             if let Some(server_delay) = retry_after {
                 // The server's delay is the new base; backoff may then grow past the usual cap.
@@ -182,21 +152,57 @@ impl OtlpHttpExporter {
             }
             let pause = (delay + jitter()).min(cap);
             if pause >= self.timeout.saturating_sub(start.elapsed()) {
-                return Err(OTelSdkError::InternalFailure(format!(
-                    "{}; no time left to retry",
-                    failure.message
-                )));
+                return Err(OTelSdkError::InternalFailure(format!("{message}; no time left to retry")));
             }
             std::thread::sleep(pause);
             delay = (delay * 2).min(cap);
+            retries += 1;
         }
-        unreachable!("the loop returns")
+    }
+
+    /// One POST of `body`, given `remaining` to answer.
+    fn attempt(&self, body: axum::body::Bytes, remaining: Duration) -> Result<(), Failed> {
+        let mut request = self
+            .client
+            .post(self.endpoint.clone())
+            .headers(self.headers.clone())
+            .header(CONTENT_TYPE, "application/x-protobuf")
+            .timeout(remaining)
+            .body(body);
+        if let Some(compression) = self.compression {
+            request = request.header(CONTENT_ENCODING, encoding(compression));
+        }
+        let response = request.send().map_err(|e| Failed::Retryable {
+            message: format!("HTTP export failed: {e}"),
+            retry_after: None,
+        })?;
+        let status = response.status().as_u16();
+        if response.status().is_success() {
+            warn_of_rejected_spans(&response.bytes().unwrap_or_default());
+            return Ok(());
+        }
+        let message = format!("HTTP export failed with status code: {status}");
+        match status {
+            429 | 503 => {
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+                    .map(|seconds| Duration::from_secs(seconds).min(MAX_THROTTLE));
+                Err(Failed::Retryable { message, retry_after })
+            }
+            502 | 504 => Err(Failed::Retryable { message, retry_after: None }),
+            _ => Err(Failed::Finally(message)),
+        }
     }
 }
 
-struct Failure {
-    message: String,
-    retryable: bool,
+/// Why an attempt failed, and whether another may succeed.
+enum Failed {
+    /// No answer, or one OTLP/HTTP calls retryable; a 429 or 503 may say when to come back.
+    Retryable { message: String, retry_after: Option<Duration> },
+    /// Any other answer: the collector will not take this batch.
+    Finally(String),
 }
 
 /// The OTLP exporter of the protocol chosen: this module's for `http/protobuf`, the SDK's for
