@@ -491,27 +491,7 @@ async fn every_failure_is_one_line_on_stderr_and_exit_code_1() {
 #[tokio::test]
 async fn listen_json_analyze_prints_one_line_per_trace_and_exits_0_on_sigterm() {
     use tokio::io::{AsyncBufReadExt as _, BufReader};
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut listen = Command::new(env!("CARGO_BIN_EXE_tracectl"))
-        .args(["--json", "listen", "--addr", &format!("127.0.0.1:{port}"), "--quiet-ms", "100", "--analyze"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    // With --json the banner is a log line on stderr: once it is written, the receiver listens.
-    let mut log = BufReader::new(listen.stderr.take().unwrap()).lines();
-    let ready = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        while let Some(line) = log.next_line().await.unwrap() {
-            if line.contains("receiving OTLP/HTTP traces") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert!(matches!(ready, Ok(true)), "tracectl listen did not start");
-    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    let (mut listen, port) = listen_json(&["--analyze"]).await;
 
     // Send the recorded checkout as an OTLP/JSON export.
     let export =
@@ -594,16 +574,23 @@ async fn listen_stats_counts_spans_per_trace_and_prints_them_at_exit() {
 
 /// Starts `tracectl --json listen --store <store>`; returns it once it listens, and its port.
 async fn listen_storing(store: &std::path::Path) -> (tokio::process::Child, u16) {
+    listen_json(&["--store", store.to_str().unwrap()]).await
+}
+
+/// Starts `tracectl --json listen` on a free port with `extra` arguments; returns it once it
+/// listens, and its port.
+async fn listen_json(extra: &[&str]) -> (tokio::process::Child, u16) {
     use tokio::io::{AsyncBufReadExt as _, BufReader};
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut listen = Command::new(env!("CARGO_BIN_EXE_tracectl"))
         .args(["--json", "listen", "--addr", &format!("127.0.0.1:{port}"), "--quiet-ms", "100"])
-        .args(["--store", store.to_str().unwrap()])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    // With --json the banner is a log line on stderr: once it is written, the receiver listens.
     let mut log = BufReader::new(listen.stderr.take().unwrap()).lines();
     let ready = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         while let Some(line) = log.next_line().await.unwrap() {
