@@ -77,7 +77,7 @@ impl TestTelemetry {
     where
         P: SpanProcessor + 'static,
     {
-        shared_tracing::propagation::install(Propagators::W3C);
+        shared_tracing::propagation::install(&Propagators::w3c());
         let wrap: Wrap = Arc::new(move |next| NextProcessor::new(wrap(next)));
         let main = Exported::new(&wrap, Resource::builder().build());
         let subscriber = tracing_subscriber::registry()

@@ -9,7 +9,8 @@
 //! ```sh
 //! OTEL_TRACES_EXPORTER=none cargo run -p shared-tracing --example w3c_tracecontext
 //! # in a checkout of github.com/w3c/trace-context (pip install aiohttp):
-//! STRICT_LEVEL=2 python test/test.py http://127.0.0.1:5000/test
+//! SPEC_LEVEL=2 STRICT_LEVEL=2 python test/test.py http://127.0.0.1:5000/test
+//! SPEC_LEVEL=2 STRICT_LEVEL=1 python test/test.py http://127.0.0.1:5000/test
 //! ```
 //!
 //! `HOST` (default `127.0.0.1`) and `PORT` (default `5000`) choose where it listens.

@@ -6,10 +6,10 @@
 //! warning (logged once logging is up) and the default is used instead.
 //!
 //! Variables the SDK and exporter already read on their own are *not* parsed here:
-//! `OTEL_TRACES_SAMPLER(_ARG)` (sampler; but for the two Jaeger remote samplers, which the SDK's
-//! reading leaves out), `OTEL_BSP_*` (batch processor),
-//! `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/TIMEOUT/HEADERS/COMPRESSION` (exporter) and
-//! `OTEL_RESOURCE_ATTRIBUTES`.
+//! `OTEL_BSP_*` (batch processor), `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/TIMEOUT/HEADERS`
+//! (exporter) and `OTEL_RESOURCE_ATTRIBUTES`. `OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION` is read by
+//! the exporter and only checked here: the exporter's own warning about a value it does not know
+//! comes before logging is up, and would be lost.
 
 use std::time::Duration;
 
@@ -42,22 +42,102 @@ pub enum LogFormat {
     Json,
 }
 
-/// Which context formats are read from and written to HTTP headers (`OTEL_PROPAGATORS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Propagators {
+/// A context format read from and written to HTTP headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagator {
     /// W3C `traceparent` / `tracestate` (`tracecontext`).
-    pub trace_context: bool,
+    TraceContext,
     /// W3C `baggage` (`baggage`).
-    pub baggage: bool,
+    Baggage,
     /// Zipkin's B3, one `b3` header (`b3`).
-    pub b3: bool,
+    B3,
     /// Zipkin's B3, the `X-B3-*` headers (`b3multi`).
-    pub b3_multi: bool,
+    B3Multi,
 }
+
+/// The context formats `OTEL_PROPAGATORS` names, in its order: on extract, a later one that finds
+/// its headers wins over an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Propagators(pub Vec<Propagator>);
 
 impl Propagators {
     /// The specification's default, `tracecontext,baggage`.
-    pub const W3C: Self = Self { trace_context: true, baggage: true, b3: false, b3_multi: false };
+    pub fn w3c() -> Self {
+        Self(vec![Propagator::TraceContext, Propagator::Baggage])
+    }
+}
+
+/// The sampler `OTEL_TRACES_SAMPLER` names (`parentbased_always_on` when unset), with its
+/// `OTEL_TRACES_SAMPLER_ARG`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sampling {
+    /// `parentbased_*`: a span with a parent follows the parent's decision; only roots ask `root`.
+    pub parent_based: bool,
+    /// What decides for a root (for every span, without `parentbased_`).
+    pub root: RootSampler,
+}
+
+/// What decides whether a trace is sampled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RootSampler {
+    /// `always_on`.
+    AlwaysOn,
+    /// `always_off`.
+    AlwaysOff,
+    /// `traceidratio`: this fraction of trace ids (the `_ARG`, 1.0 when missing or invalid).
+    TraceIdRatio(f64),
+    /// `jaeger_remote`: the strategy the backend serves for the service.
+    JaegerRemote(RemoteSampling),
+}
+
+impl Sampling {
+    /// The specification's default, `parentbased_always_on`.
+    pub const DEFAULT: Self = Self { parent_based: true, root: RootSampler::AlwaysOn };
+
+    fn from_env(name: &str, arg: Option<String>, warnings: &mut Vec<String>) -> Self {
+        let (parent_based, root) = match name.strip_prefix("parentbased_") {
+            Some(root) => (true, root),
+            None => (false, name),
+        };
+        let root = match root {
+            "always_on" => RootSampler::AlwaysOn,
+            "always_off" => RootSampler::AlwaysOff,
+            "traceidratio" => {
+                let ratio =
+                    arg.as_deref().and_then(|a| a.parse::<f64>().ok()).filter(|r| (0.0..=1.0).contains(r));
+                if ratio.is_none() {
+                    warnings.push(format!(
+                        "OTEL_TRACES_SAMPLER_ARG={:?} is not a ratio from 0 to 1 for OTEL_TRACES_SAMPLER={name}; using 1.0",
+                        arg.unwrap_or_default()
+                    ));
+                }
+                RootSampler::TraceIdRatio(ratio.unwrap_or(1.0))
+            }
+            "jaeger_remote" => {
+                RootSampler::JaegerRemote(RemoteSampling::from_arg(&arg.unwrap_or_default(), warnings))
+            }
+            _ => {
+                warnings.push(format!(
+                    "OTEL_TRACES_SAMPLER={name:?} is not supported here (always_on, always_off, traceidratio, \
+                     jaeger_remote, each also as parentbased_…); using parentbased_always_on"
+                ));
+                return Self::DEFAULT;
+            }
+        };
+        Self { parent_based, root }
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_TRACES_<name>`, else `OTEL_EXPORTER_OTLP_<name>`: every exporter setting
+/// has a general variable and one of the traces signal's own, which wins (the specification's
+/// `protocol/exporter.md`). The variable that was set, and its value; `None` when neither is.
+pub fn otlp_setting(name: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<(String, String)> {
+    [format!("OTEL_EXPORTER_OTLP_TRACES_{name}"), format!("OTEL_EXPORTER_OTLP_{name}")].into_iter().find_map(
+        |variable| {
+            let value = lookup(&variable).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+            Some((variable, value))
+        },
+    )
 }
 
 /// `OTEL_TRACES_SAMPLER=jaeger_remote` or `parentbased_jaeger_remote`: the sampling strategy is
@@ -65,8 +145,6 @@ impl Propagators {
 /// `endpoint=…,pollingIntervalMs=…,initialSamplingRate=…` (sdk-environment-variables.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteSampling {
-    /// `parentbased_jaeger_remote`: a sampled parent's decision is followed; roots are sampled remotely.
-    pub parent_based: bool,
     /// Jaeger's HTTP sampling endpoint (`http://localhost:5778/sampling` by default). The
     /// specification's default is gRPC on 14250; the Rust SDK's sampler speaks HTTP only.
     pub endpoint: String,
@@ -77,9 +155,9 @@ pub struct RemoteSampling {
 }
 
 impl RemoteSampling {
-    fn from_arg(parent_based: bool, arg: &str, warnings: &mut Vec<String>) -> Self {
+    fn from_arg(arg: &str, warnings: &mut Vec<String>) -> Self {
         let (endpoint, polling_interval) = ("http://localhost:5778/sampling".into(), Duration::from_secs(60));
-        let mut remote = Self { parent_based, endpoint, polling_interval, initial_sampling_rate: 0.001 };
+        let mut remote = Self { endpoint, polling_interval, initial_sampling_rate: 0.001 };
         for pair in arg.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').map_or((pair, ""), |(k, v)| (k.trim(), v.trim()));
             match (key, value.parse::<f64>()) {
@@ -112,9 +190,8 @@ pub struct TelemetryConfig {
     pub log_format: LogFormat,
     /// `OTEL_PROPAGATORS`.
     pub propagators: Propagators,
-    /// `OTEL_TRACES_SAMPLER` naming a Jaeger remote sampler; `None` for every other sampler,
-    /// which the SDK reads itself.
-    pub remote_sampling: Option<RemoteSampling>,
+    /// `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`.
+    pub sampling: Sampling,
     /// Problems found while reading the environment, to be logged once logging is initialised.
     pub warnings: Vec<String>,
 }
@@ -147,22 +224,26 @@ impl TelemetryConfig {
             }
         };
 
-        let protocol_var = if get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").is_some() {
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-        } else {
-            "OTEL_EXPORTER_OTLP_PROTOCOL"
-        };
-        let protocol = match get(protocol_var).as_deref() {
-            None | Some("http/protobuf") => Protocol::HttpProtobuf,
-            Some("http/json") => Protocol::HttpJson,
-            Some("grpc") => Protocol::Grpc,
-            Some(other) => {
+        let protocol = match otlp_setting("PROTOCOL", get) {
+            None => Protocol::HttpProtobuf,
+            Some((_, value)) if value == "http/protobuf" => Protocol::HttpProtobuf,
+            Some((_, value)) if value == "http/json" => Protocol::HttpJson,
+            Some((_, value)) if value == "grpc" => Protocol::Grpc,
+            Some((variable, other)) => {
                 warnings.push(format!(
-                    "{protocol_var}={other:?} is not supported (use http/protobuf, http/json or grpc); using http/protobuf"
+                    "{variable}={other:?} is not supported (use http/protobuf, http/json or grpc); using http/protobuf"
                 ));
                 Protocol::HttpProtobuf
             }
         };
+        // Read and applied by the exporter; only checked here (see the module's documentation).
+        if let Some((variable, value)) = otlp_setting("COMPRESSION", get)
+            && !["gzip", "zstd", "none"].contains(&value.to_ascii_lowercase().as_str())
+        {
+            warnings.push(format!(
+                "{variable}={value:?} is not supported (use gzip, zstd or none); spans are sent uncompressed"
+            ));
+        }
 
         // The specification's known values (`sdk-environment-variables.md`, "Exporter Selection"):
         // otlp, zipkin, console, logging (deprecated, SHOULD NOT be supported), none.
@@ -201,34 +282,37 @@ impl TelemetryConfig {
         };
 
         let propagators = match get("OTEL_PROPAGATORS") {
-            None => Propagators::W3C,
+            None => Propagators::w3c(),
             Some(list) => {
-                let mut p = Propagators::default();
+                let mut chosen = Vec::new();
                 for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    match name {
-                        "tracecontext" => p.trace_context = true,
-                        "baggage" => p.baggage = true,
-                        "b3" => p.b3 = true,
-                        "b3multi" => p.b3_multi = true,
-                        "none" => {}
+                    let propagator = match name {
+                        "tracecontext" => Propagator::TraceContext,
+                        "baggage" => Propagator::Baggage,
+                        "b3" => Propagator::B3,
+                        "b3multi" => Propagator::B3Multi,
+                        "none" => continue,
                         // `jaeger` (uber-trace-id) has no propagator crate of this OpenTelemetry
                         // version (opentelemetry-jaeger-propagator stops at 0.32); `xray` and
                         // `ottrace` none at all.
-                        other => warnings.push(format!(
-                            "OTEL_PROPAGATORS entry {other:?} is not supported here (tracecontext, baggage, b3, b3multi, none); ignored"
-                        )),
+                        other => {
+                            warnings.push(format!(
+                                "OTEL_PROPAGATORS entry {other:?} is not supported here (tracecontext, baggage, b3, b3multi, none); ignored"
+                            ));
+                            continue;
+                        }
+                    };
+                    if !chosen.contains(&propagator) {
+                        chosen.push(propagator);
                     }
                 }
-                p
+                Propagators(chosen)
             }
         };
 
-        let remote_sampling = match get("OTEL_TRACES_SAMPLER").as_deref() {
-            Some(name @ ("jaeger_remote" | "parentbased_jaeger_remote")) => {
-                let arg = get("OTEL_TRACES_SAMPLER_ARG").unwrap_or_default();
-                Some(RemoteSampling::from_arg(name.starts_with("parentbased"), &arg, &mut warnings))
-            }
-            _ => None,
+        let sampling = match get("OTEL_TRACES_SAMPLER") {
+            None => Sampling::DEFAULT,
+            Some(name) => Sampling::from_env(&name, get("OTEL_TRACES_SAMPLER_ARG"), &mut warnings),
         };
 
         Self {
@@ -239,7 +323,7 @@ impl TelemetryConfig {
             exporters,
             log_format,
             propagators,
-            remote_sampling,
+            sampling,
             warnings,
         }
     }
@@ -265,42 +349,92 @@ mod tests {
         assert_eq!(c.protocol, Protocol::HttpProtobuf);
         assert_eq!(c.exporters, Exporters { otlp: true, console: false });
         assert_eq!(c.log_format, LogFormat::Text);
-        assert_eq!(c.propagators, Propagators::W3C);
+        assert_eq!(c.propagators, Propagators::w3c());
         assert!(c.warnings.is_empty());
+    }
+
+    /// The remote sampling of a config, and its warnings.
+    fn remote(vars: &[(&str, &str)]) -> (Option<(bool, RemoteSampling)>, Vec<String>) {
+        let c = config(vars);
+        let remote = match c.sampling.root {
+            RootSampler::JaegerRemote(remote) => Some((c.sampling.parent_based, remote)),
+            _ => None,
+        };
+        (remote, c.warnings)
     }
 
     #[test]
     fn the_jaeger_remote_samplers_take_their_arguments_as_the_specification_names_them() {
-        assert_eq!(config(&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")]).remote_sampling, None);
-        let defaults = config(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")]).remote_sampling.unwrap();
+        let (defaults, _) = remote(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")]);
         assert_eq!(
             defaults,
-            RemoteSampling {
-                parent_based: false,
-                endpoint: "http://localhost:5778/sampling".into(),
-                polling_interval: Duration::from_secs(60),
-                initial_sampling_rate: 0.001,
-            }
+            Some((
+                false,
+                RemoteSampling {
+                    endpoint: "http://localhost:5778/sampling".into(),
+                    polling_interval: Duration::from_secs(60),
+                    initial_sampling_rate: 0.001,
+                }
+            ))
         );
-        let c = config(&[
+        let (parent_based, warnings) = remote(&[
             ("OTEL_TRACES_SAMPLER", "parentbased_jaeger_remote"),
             (
                 "OTEL_TRACES_SAMPLER_ARG",
                 "endpoint=http://jaeger:5778/sampling, pollingIntervalMs=5000,initialSamplingRate=0.25,rate=9",
             ),
         ]);
-        let remote = c.remote_sampling.unwrap();
-        assert!(remote.parent_based);
-        assert_eq!(remote.endpoint, "http://jaeger:5778/sampling");
-        assert_eq!(remote.polling_interval, Duration::from_millis(5000));
-        assert_eq!(remote.initial_sampling_rate, 0.25);
-        assert_eq!(c.warnings.len(), 1, "the unknown `rate` is warned about: {:?}", c.warnings);
-        let out_of_range = config(&[
+        let (parent_based, remote_sampling) = parent_based.unwrap();
+        assert!(parent_based);
+        assert_eq!(remote_sampling.endpoint, "http://jaeger:5778/sampling");
+        assert_eq!(remote_sampling.polling_interval, Duration::from_millis(5000));
+        assert_eq!(remote_sampling.initial_sampling_rate, 0.25);
+        assert_eq!(warnings.len(), 1, "the unknown `rate` is warned about: {warnings:?}");
+        let (out_of_range, warnings) = remote(&[
             ("OTEL_TRACES_SAMPLER", "jaeger_remote"),
             ("OTEL_TRACES_SAMPLER_ARG", "initialSamplingRate=2,pollingIntervalMs=soon"),
         ]);
-        assert_eq!(out_of_range.remote_sampling.unwrap().initial_sampling_rate, 0.001);
-        assert_eq!(out_of_range.warnings.len(), 2);
+        assert_eq!(out_of_range.unwrap().1.initial_sampling_rate, 0.001);
+        assert_eq!(warnings.len(), 2);
+    }
+
+    #[test]
+    fn the_sampler_is_one_the_specification_names_and_an_unknown_one_warns_and_is_the_default() {
+        let sampling = |name: &str, arg: &str| {
+            let c = config(&[("OTEL_TRACES_SAMPLER", name), ("OTEL_TRACES_SAMPLER_ARG", arg)]);
+            (c.sampling, c.warnings.len())
+        };
+        let sampler = |parent_based, root| Sampling { parent_based, root };
+        assert_eq!(config(&[]).sampling, Sampling::DEFAULT);
+        assert_eq!(sampling("always_off", ""), (sampler(false, RootSampler::AlwaysOff), 0));
+        assert_eq!(sampling("parentbased_always_off", ""), (sampler(true, RootSampler::AlwaysOff), 0));
+        assert_eq!(sampling("traceidratio", "0.25"), (sampler(false, RootSampler::TraceIdRatio(0.25)), 0));
+        assert_eq!(
+            sampling("parentbased_traceidratio", "half"),
+            (sampler(true, RootSampler::TraceIdRatio(1.0)), 1),
+            "a ratio that is not one: warned, and 1.0 as the specification says"
+        );
+        assert_eq!(sampling("traceidratio", "1.5"), (sampler(false, RootSampler::TraceIdRatio(1.0)), 1));
+        let (unknown, warnings) = sampling("xray", "");
+        assert_eq!((unknown, warnings), (Sampling::DEFAULT, 1));
+        let c = config(&[("OTEL_TRACES_SAMPLER", "sometimes")]);
+        assert!(c.warnings[0].contains("OTEL_TRACES_SAMPLER=\"sometimes\""), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn an_unknown_compression_is_warned_about_naming_the_variable_and_the_value() {
+        assert!(config(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "GZIP")]).warnings.is_empty());
+        assert!(config(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "none")]).warnings.is_empty());
+        let c = config(&[
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "brotli"),
+        ]);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(
+            c.warnings[0].starts_with("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=\"brotli\""),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]
@@ -351,20 +485,18 @@ mod tests {
     }
 
     #[test]
-    fn propagators_list_is_parsed_and_none_disables_both() {
-        let c = config(&[("OTEL_PROPAGATORS", "tracecontext")]);
-        assert_eq!(c.propagators, Propagators { trace_context: true, ..Propagators::default() });
-        let c = config(&[("OTEL_PROPAGATORS", "none")]);
-        assert_eq!(c.propagators, Propagators::default());
-        let c = config(&[("OTEL_PROPAGATORS", "b3multi,tracecontext,b3")]);
-        assert_eq!(
-            c.propagators,
-            Propagators { trace_context: true, b3: true, b3_multi: true, baggage: false }
-        );
+    fn propagators_are_kept_in_the_order_listed_and_none_disables_both() {
+        use Propagator::*;
+        let propagators = |value: &str| config(&[("OTEL_PROPAGATORS", value)]).propagators.0;
+        assert_eq!(config(&[]).propagators.0, [TraceContext, Baggage]);
+        assert_eq!(propagators("tracecontext"), [TraceContext]);
+        assert_eq!(propagators("none"), []);
+        assert_eq!(propagators("b3multi,tracecontext,b3"), [B3Multi, TraceContext, B3]);
+        assert_eq!(propagators("b3, tracecontext,b3"), [B3, TraceContext], "each once, where first named");
         let c = config(&[("OTEL_PROPAGATORS", "tracecontext,jaeger")]);
         assert!(c.warnings[0].contains("\"jaeger\""), "{:?}", c.warnings);
         let c = config(&[("OTEL_PROPAGATORS", "xray,baggage")]);
-        assert_eq!(c.propagators, Propagators { baggage: true, ..Propagators::default() });
+        assert_eq!(c.propagators.0, [Baggage]);
         assert_eq!(c.warnings.len(), 1);
     }
 

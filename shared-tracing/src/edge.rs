@@ -21,14 +21,11 @@ use std::{future::Future, sync::Arc};
 use opentelemetry::{
     Context, KeyValue,
     context::{FutureExt as _, WithContext},
-    trace::{Span as _, SpanBuilder, SpanContext, SpanKind, Status, TraceContextExt as _, Tracer as _},
+    trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _, Tracer as _},
 };
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::{
-    hardening::unsampled::SampledOnly,
-    propagation::{RANDOM, RandomTraceId},
-};
+use crate::hardening::unsampled::SampledOnly;
 use opentelemetry_semantic_conventions::attribute;
 
 /// `peer.service`, the name of the service a CLIENT span calls. The semantic conventions have
@@ -94,26 +91,8 @@ impl EdgeTracer {
         {
             return EdgeSpan { cx, owned: false };
         }
-        let builder = builder().with_kind(kind);
-        let span = tracer.build_with_context(builder, parent);
-        let flags = parent.span().span_context().trace_flags();
-        if !span.is_recording() && flags & RANDOM == RANDOM {
-            // Dropped by the sampler: the SDK gives it flags 00, losing the caller's `random` flag,
-            // which a trace continued MUST keep (W3C Level 2). Nothing was recorded to end.
-            let sc = span.span_context();
-            let kept = SpanContext::new(
-                sc.trace_id(),
-                sc.span_id(),
-                flags.with_sampled(false),
-                false,
-                sc.trace_state().clone(),
-            );
-            return EdgeSpan { cx: parent.with_remote_span_context(kept), owned: false };
-        }
+        let span = tracer.build_with_context(builder().with_kind(kind), parent);
         let cx = parent.with_span(span);
-        // A root: the SDK drew its trace id at random, which W3C Level 2's `random` flag tells the
-        // next hop; a trace continued keeps the flag its caller sent.
-        let cx = if parent.has_active_span() { cx } else { cx.with_value(RandomTraceId) };
         EdgeSpan { cx, owned: true }
     }
 }

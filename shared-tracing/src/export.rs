@@ -7,10 +7,9 @@
 //! against the system's trusted roots plus, if `OTEL_EXPORTER_OTLP_CERTIFICATE` (or its `TRACES_`
 //! form) names a PEM file, the certificates in it: a private CA, or a collector's self-signed
 //! certificate; with `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and `_CLIENT_KEY`, the service shows
-//! a certificate of its own (mutual TLS). Endpoint, headers, timeout and compression are read by
-//! the exporter itself: over `http/protobuf` (the default) shared-tracing's own, which writes the
-//! OTLP body straight from the spans ([`crate::hardening::otlp_http`]); over `http/json` and
-//! `grpc` the SDK's.
+//! a certificate of its own (mutual TLS). Every protocol goes through opentelemetry-otlp's own
+//! exporter, which reads the endpoint, headers, timeout, compression and retries from the
+//! `OTEL_EXPORTER_OTLP_*` variables itself.
 //!
 //! The OpenTelemetry specification leaves the console format to each SDK ("Standard Output",
 //! `specification/trace/sdk_exporters/stdout.md`: not for production, output unspecified). Here it
@@ -38,8 +37,7 @@ use opentelemetry_sdk::{
 
 use crate::{
     TelemetryConfig, TelemetryError,
-    config::{LogFormat, Protocol},
-    hardening::otlp_http::{OtlpExporter, OtlpHttpExporter},
+    config::{LogFormat, Protocol, otlp_setting},
 };
 
 /// The exporters `config` names, as one.
@@ -49,18 +47,23 @@ pub(crate) fn selected(config: &TelemetryConfig) -> Result<SelectedExporters, Te
     Ok(SelectedExporters { otlp, console })
 }
 
-/// The OTLP exporter over `protocol`, with the TLS the `OTEL_EXPORTER_OTLP_*` files ask for.
-fn otlp(protocol: Protocol) -> Result<OtlpExporter, TelemetryError> {
+/// opentelemetry-otlp's exporter over `protocol`, with the TLS the `OTEL_EXPORTER_OTLP_*` files
+/// ask for. The protocol is given, not left to the exporter to read: `config` has already read it
+/// (and warned about a value it does not know).
+fn otlp(protocol: Protocol) -> Result<SdkOtlpExporter, TelemetryError> {
     let tls = Tls::from_env()?;
-    Ok(match protocol {
-        Protocol::HttpProtobuf => OtlpExporter::Protobuf(
-            OtlpHttpExporter::from_env(http_client(&tls)?, export_timeout())
-                .map_err(opentelemetry_otlp::ExporterBuildError::InternalFailure)?,
-        ),
-        Protocol::HttpJson => {
-            let builder =
-                SdkOtlpExporter::builder().with_http().with_protocol(opentelemetry_otlp::Protocol::HttpJson);
-            OtlpExporter::Sdk(builder.with_http_client(http_client(&tls)?).build()?)
+    let exporter = match protocol {
+        Protocol::HttpProtobuf | Protocol::HttpJson => {
+            let protocol = match protocol {
+                Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+                _ => opentelemetry_otlp::Protocol::HttpBinary,
+            };
+            // The exporter's own client, built as it builds it, with the TLS files added.
+            SdkOtlpExporter::builder()
+                .with_http()
+                .with_protocol(protocol)
+                .with_http_client(http_client(&tls)?)
+                .build()?
         }
         Protocol::Grpc => {
             // Without roots of its own the exporter's TLS trusts nothing (tonic's
@@ -73,9 +76,10 @@ fn otlp(protocol: Protocol) -> Result<OtlpExporter, TelemetryError> {
             if let Some((certificate, key)) = &tls.identity {
                 config = config.identity(Identity::from_pem(certificate, key));
             }
-            OtlpExporter::Sdk(SdkOtlpExporter::builder().with_tonic().with_tls_config(config).build()?)
+            SdkOtlpExporter::builder().with_tonic().with_tls_config(config).build()?
         }
-    })
+    };
+    Ok(exporter)
 }
 
 /// The TLS files the `OTEL_EXPORTER_OTLP_(TRACES_)*` variables name, read. A file that cannot be
@@ -121,17 +125,12 @@ fn client_identity(certificate: &[u8], key: &[u8]) -> reqwest::Result<reqwest::I
     reqwest::Identity::from_pem(&[key, b"\n", certificate].concat())
 }
 
-/// The file `OTEL_EXPORTER_OTLP_TRACES_<name>`, else `OTEL_EXPORTER_OTLP_<name>`, names: the
-/// variable (`VAR=path`, for messages) and the file's bytes; `None` when neither is set.
+/// The file `OTEL_EXPORTER_OTLP_(TRACES_)<name>` names: the variable (`VAR=path`, for messages)
+/// and the file's bytes; `None` when neither is set.
 fn pem_file(name: &str) -> Result<Option<(String, Vec<u8>)>, TelemetryError> {
-    let named = [format!("OTEL_EXPORTER_OTLP_TRACES_{name}"), format!("OTEL_EXPORTER_OTLP_{name}")]
-        .into_iter()
-        .find_map(|variable| {
-            Some((std::env::var(&variable).ok().filter(|v| !v.trim().is_empty())?, variable))
-        });
-    let Some((path, variable)) = named else { return Ok(None) };
+    let Some((variable, path)) = otlp_setting(name, |v| std::env::var(v).ok()) else { return Ok(None) };
     let variable = format!("{variable}={path}");
-    match std::fs::read(path.trim()) {
+    match std::fs::read(&path) {
         Ok(pem) => Ok(Some((variable, pem))),
         Err(e) => Err(TelemetryError::Certificate(format!("{variable}: {e}"))),
     }
@@ -156,12 +155,11 @@ fn http_client(tls: &Tls) -> Result<reqwest::blocking::Client, opentelemetry_otl
     .map_err(|e| failed(format!("the HTTP client could not be built: {e}")))
 }
 
-/// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, in milliseconds (10 s by
-/// default): what the exporter gives its own client, so a client built here gets it too.
+/// `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT`, in milliseconds (10 s by default): what the exporter
+/// gives the client it builds itself, so the client built here gets it too.
 fn export_timeout() -> Duration {
-    ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"]
-        .into_iter()
-        .find_map(|variable| std::env::var(variable).ok()?.trim().parse::<u64>().ok())
+    otlp_setting("TIMEOUT", |v| std::env::var(v).ok())
+        .and_then(|(_, ms)| ms.parse::<u64>().ok())
         .map_or(Duration::from_secs(10), Duration::from_millis)
 }
 
@@ -169,7 +167,7 @@ fn export_timeout() -> Duration {
 /// (console), then sent (OTLP); with neither, it is dropped.
 #[derive(Debug)]
 pub struct SelectedExporters {
-    pub(crate) otlp: Option<OtlpExporter>,
+    pub(crate) otlp: Option<SdkOtlpExporter>,
     pub(crate) console: Option<Console>,
 }
 

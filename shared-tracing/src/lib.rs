@@ -25,8 +25,8 @@
 //!
 //! Off the lesson path:
 //! - [`hardening`] (a first reading can skip it): the export queue watched, new traces shed while
-//!   it is full or the collector fails, a redaction rule applied to every span and log line, and
-//!   the `http/protobuf` exporter that writes its OTLP body straight from the spans.
+//!   it is full or the collector fails, and a redaction rule applied to every span and log
+//!   line.
 //!
 //! Depends on the OpenTelemetry crates, `tracing`, axum and reqwest; nothing in the workspace
 //! depends the other way round on anything but this crate's public API.

@@ -5,53 +5,65 @@
 //! *Extract* turns the headers of an incoming request into a parent context; *inject* writes the
 //! context of an outgoing call into its headers. Both go through the global propagator that
 //! [`crate::init`] installs from `OTEL_PROPAGATORS`, so swapping formats is configuration, not code.
+//!
+//! The propagators are the SDK's own: `TraceContextPropagator`, `BaggagePropagator` and
+//! opentelemetry-zipkin's B3. Trace Context Level 2 and W3C Baggage ask a few things of a
+//! participant that those do not do yet; each is added around the SDK's propagator, here, with the
+//! rule it implements:
+//! - extract: exactly one `traceparent` line, each field its exact length; several `tracestate`
+//!   and `baggage` lines read as one list; a `tracestate` key given twice keeps its first member;
+//!   a `tracestate` key of Level 2's grammar kept even where the SDK's `TraceState` cannot hold
+//!   it; a baggage value holding `=`, or a member the grammar refuses, read as the grammar says;
+//! - inject: the `random` flag kept (the SDK writes `sampled` alone), no empty `tracestate` sent.
 
-use std::sync::{Arc, LazyLock};
+use std::collections::HashMap;
 
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::{
     Context,
     baggage::{Baggage, BaggageExt as _, KeyValueMetadata},
     global,
-    propagation::{Extractor, Injector, TextMapPropagator, text_map_propagator::FieldIter},
-    trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState},
+    propagation::{
+        Extractor, Injector, TextMapCompositePropagator, TextMapPropagator, text_map_propagator::FieldIter,
+    },
+    trace::{SpanContext, TraceContextExt as _, TraceFlags},
 };
-use opentelemetry_http::HeaderInjector;
-use opentelemetry_sdk::propagation::BaggagePropagator;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
-use crate::config::Propagators;
+use crate::config::{Propagator, Propagators};
 
-/// Installs the propagators chosen by `OTEL_PROPAGATORS` as the global propagator that
-/// [`extract`] and [`inject`] use. The global default is a no-op that silently drops all context,
-/// which is why [`crate::init`] calls this first. Each one injects its headers; on extract, each
-/// one that finds its headers replaces what the ones before it found, in the order listed.
-pub fn install(choice: Propagators) {
-    use opentelemetry::propagation::TextMapCompositePropagator;
-    let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
-    if choice.trace_context {
-        propagators.push(Box::new(TraceContext));
-    }
-    if choice.baggage {
-        propagators.push(Box::new(W3cBaggage(BaggagePropagator::new())));
-    }
-    propagators.extend(b3(choice));
-    global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
+/// Installs the propagators `OTEL_PROPAGATORS` names, in the order it names them, as the global
+/// propagator that [`extract`] and [`inject`] use. The global default is a no-op that silently
+/// drops all context, which is why [`crate::init`] calls this first. Each one injects its
+/// headers; on extract, each one that finds its headers replaces what the ones before it found,
+/// so the last one listed wins (the SDK's `TextMapCompositePropagator`).
+pub fn install(choice: &Propagators) {
+    global::set_text_map_propagator(composite(choice));
 }
 
-/// Zipkin's B3, for callers and callees of the Zipkin era: the single `b3` header, the `X-B3-*`
-/// headers, or both. opentelemetry-zipkin 0.33 marks the whole crate deprecated in favour of
-/// exporting OTLP to Zipkin; its propagator is still the B3 implementation of this OpenTelemetry
-/// version, and propagation is not export.
+/// The propagators `choice` names, in its order, as one.
+fn composite(choice: &Propagators) -> TextMapCompositePropagator {
+    let propagators = choice.0.iter().map(|propagator| -> Box<dyn TextMapPropagator + Send + Sync> {
+        match propagator {
+            Propagator::TraceContext => Box::new(TraceContext(TraceContextPropagator::new())),
+            Propagator::Baggage => Box::new(W3cBaggage(BaggagePropagator::new())),
+            Propagator::B3 | Propagator::B3Multi => b3(*propagator),
+        }
+    });
+    TextMapCompositePropagator::new(propagators.collect())
+}
+
+/// Zipkin's B3, for callers and callees of the Zipkin era: the single `b3` header or the `X-B3-*`
+/// headers. opentelemetry-zipkin 0.33 marks the whole crate deprecated in favour of exporting OTLP
+/// to Zipkin; its propagator is still the B3 implementation of this OpenTelemetry version, and
+/// propagation is not export.
 #[allow(deprecated)]
-fn b3(choice: Propagators) -> Option<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> {
-    use opentelemetry_zipkin::{B3Encoding, Propagator};
-    let encoding = match (choice.b3, choice.b3_multi) {
-        (true, true) => B3Encoding::SingleAndMultiHeader,
-        (true, false) => B3Encoding::SingleHeader,
-        (false, true) => B3Encoding::MultipleHeader,
-        (false, false) => return None,
-    };
-    Some(Box::new(Propagator::with_encoding(encoding)))
+fn b3(propagator: Propagator) -> Box<dyn TextMapPropagator + Send + Sync> {
+    use opentelemetry_zipkin::{B3Encoding, Propagator as B3};
+    let encoding =
+        if propagator == Propagator::B3 { B3Encoding::SingleHeader } else { B3Encoding::MultipleHeader };
+    Box::new(B3::with_encoding(encoding))
 }
 
 /// The current context with one more baggage entry (baggage is replaced as a whole in the OTel
@@ -81,10 +93,17 @@ pub const TRACERESPONSE: &str = "traceresponse";
 
 /// Reads the parent context (trace context and baggage) from incoming request headers.
 ///
-/// A missing or malformed `traceparent` yields an empty context, and the request starts a new
-/// trace, exactly as the W3C specification asks: bad context is ignored, never an error.
+/// A missing or malformed `traceparent` yields a context without a span, and the request starts
+/// a new trace, exactly as the W3C specification asks: bad context is ignored, never an error.
 pub fn extract(headers: &HeaderMap) -> Context {
-    global::get_text_map_propagator(|p| p.extract(&opentelemetry_http::HeaderExtractor(headers)))
+    let cx = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    // Level 2's `random` flag says the trace id's right-most 7 bytes are random. A trace that
+    // starts from this context gets its id from the SDK's random generator; a trace continued
+    // keeps the flag its caller sent, even through a span the sampler drops (the SDK gives those
+    // flags 00). Either way the context remembers it for `inject`.
+    let span = cx.span();
+    let sc = span.span_context();
+    if !sc.is_valid() || sc.trace_flags() & RANDOM == RANDOM { cx.with_value(RandomTraceId) } else { cx }
 }
 
 /// Writes `cx` (its span and its baggage) into outgoing request headers.
@@ -92,42 +111,69 @@ pub fn inject(cx: &Context, headers: &mut HeaderMap) {
     global::get_text_map_propagator(|p| p.inject_context(cx, &mut HeaderInjector(headers)));
 }
 
+/// The `traceresponse` value for the span in `cx` (the `traceparent` layout, and its flags), or
+/// `None` for an invalid (telemetry off) context.
+pub fn traceresponse_value(cx: &Context) -> Option<HeaderValue> {
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| {
+        let value = format!("00-{}-{}-{:02x}", sc.trace_id(), sc.span_id(), flags(cx).to_u8());
+        HeaderValue::from_str(&value).ok()
+    })?
+}
+
+/// The trace id of the span that is current on this task, as 32 lowercase hex digits, or `None`
+/// when there is no real span (telemetry disabled, or called outside a request).
+pub fn current_trace_id() -> Option<String> {
+    Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid().then(|| sc.trace_id().to_string())
+    })
+}
+
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
+const BAGGAGE: &str = "baggage";
 /// Trace Context Level 2's second flag: the trace id's right-most 7 bytes are random.
-pub(crate) const RANDOM: TraceFlags = TraceFlags::new(0x02);
+const RANDOM: TraceFlags = TraceFlags::new(0x02);
 
-/// Marks the context of a trace started in this process, whose trace id the SDK drew at random
-/// (set by [`crate::EdgeTracer`] on a root span): its `traceparent` carries the `random` flag.
+/// Marks a context whose trace id is random: see [`extract`].
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct RandomTraceId;
+struct RandomTraceId;
+
+/// The flags to send for the span in `cx`: `sampled` as the span says, and `random` where the trace
+/// id is known to be random. Other bits are reserved: "Vendors MUST set those to zero."
+fn flags(cx: &Context) -> TraceFlags {
+    let span = cx.span();
+    let random = if cx.get::<RandomTraceId>().is_some() { RANDOM } else { TraceFlags::NOT_SAMPLED };
+    (span.span_context().trace_flags() & (TraceFlags::SAMPLED | RANDOM)) | random
+}
 
 /// A `tracestate` that Level 2 allows but the SDK's `TraceState` cannot hold (its key rules are
 /// Level 1's: one `@`, at most 13 characters after it), carried beside the span and sent on as is.
 #[derive(Debug, Clone)]
-struct Unheld(Arc<str>);
+struct Unheld(String);
 
-/// W3C Trace Context Level 2 (`spec/20-http_request_header_format.md` in w3c/trace-context), in
-/// place of the SDK's `TraceContextPropagator`, which reads only the first header line, does not
-/// check the fields' lengths, drops the `random` flag, checks `tracestate` keys by Level 1's
-/// grammar and values not at all, and sends an empty `tracestate`.
+/// W3C Trace Context Level 2 (`spec/20-http_request_header_format.md` in w3c/trace-context): the
+/// SDK's `TraceContextPropagator`, given the headers as Level 2 reads them and its answer
+/// completed with what Level 2 keeps (see the module's documentation).
 #[derive(Debug)]
-struct TraceContext;
-
-static FIELDS: LazyLock<[String; 2]> = LazyLock::new(|| [TRACEPARENT.to_owned(), TRACESTATE.to_owned()]);
+struct TraceContext(TraceContextPropagator);
 
 impl TextMapPropagator for TraceContext {
     fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
-        let Some(value) = traceparent(cx) else { return };
-        // The SDK's `Injector` takes a `String`; the value is ASCII.
-        injector.set(TRACEPARENT, value.to_str().unwrap_or_default().to_owned());
-        let span = cx.span();
-        let state = match (span.span_context().trace_state().header(), cx.get::<Unheld>()) {
-            (held, Some(Unheld(unheld))) if held.is_empty() => unheld.to_string(),
-            (held, _) => held,
-        };
+        let mut sdk = Written::default();
+        self.0.inject_context(cx, &mut sdk);
+        let Some(traceparent) = sdk.0.remove(TRACEPARENT) else { return };
+        // The SDK writes the `sampled` flag alone; Level 2: "a trace continued MUST keep the
+        // random flag it received". The flags are the value's last two digits.
+        let (fields, _) = traceparent.split_at(traceparent.len() - 2);
+        injector.set(TRACEPARENT, format!("{fields}{:02x}", flags(cx).to_u8()));
+        let state = sdk.0.remove(TRACESTATE).filter(|state| !state.is_empty());
+        let state = state.or_else(|| cx.get::<Unheld>().map(|Unheld(state)| state.clone()));
         // "Vendors MUST accept empty `tracestate` headers but SHOULD avoid sending them."
-        if !state.is_empty() {
+        if let Some(state) = state {
             injector.set(TRACESTATE, state);
         }
     }
@@ -136,47 +182,44 @@ impl TextMapPropagator for TraceContext {
         // Two `traceparent` lines name two parents: neither can be trusted.
         let lines = extractor.get_all(TRACEPARENT).unwrap_or_default();
         let [line] = lines.as_slice() else { return cx.clone() };
+        // The SDK checks the grammar but not the fields' lengths.
         if !is_valid_traceparent(line) {
             return cx.clone();
         }
-        let (Ok(trace_id), Ok(span_id), Ok(flags)) = (
-            TraceId::from_hex(&line[3..35]),
-            SpanId::from_hex(&line[36..52]),
-            u8::from_str_radix(&line[53..55], 16),
-        ) else {
-            return cx.clone();
-        };
-        // Flags other than `sampled` and `random` are reserved: "Vendors MUST set those to zero."
-        let flags = TraceFlags::new(flags) & (TraceFlags::SAMPLED | RANDOM);
         // "Failure to parse `tracestate` MUST NOT affect the parsing of `traceparent`."
-        let header = extractor.get_all(TRACESTATE).map(|lines| lines.join(","));
-        let members = header.as_deref().and_then(tracestate_members);
-        let (state, unheld) = match members.map(|m| (TraceState::from_key_value(m.iter().copied()), m)) {
-            Some((Ok(state), _)) => (state, None),
-            Some((Err(_), members)) => {
-                let text = members.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
-                (TraceState::NONE, Some(Unheld(text.into())))
-            }
-            None => (TraceState::NONE, None),
-        };
-        let cx = cx.with_remote_span_context(SpanContext::new(trace_id, span_id, flags, true, state));
-        match unheld {
-            Some(unheld) => cx.with_value(unheld),
-            None => cx,
+        let state = extractor.get_all(TRACESTATE).map(|lines| lines.join(",")).and_then(|h| tracestate(&h));
+        let headers = Read::of([(TRACEPARENT, Some(line.to_string())), (TRACESTATE, state.clone())]);
+        let extracted = self.0.extract_with_context(cx, &headers);
+        let span = extracted.span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
+            return cx.clone();
+        }
+        // The SDK keeps `sampled` alone; Level 2's `random` is kept too (reserved bits are zeroed).
+        let sent = u8::from_str_radix(&line[53..55], 16).unwrap_or_default();
+        let flags = TraceFlags::new(sent) & (TraceFlags::SAMPLED | RANDOM);
+        let held = sc.trace_state().clone();
+        let parent = SpanContext::new(sc.trace_id(), sc.span_id(), flags, true, held.clone());
+        let cx = cx.with_remote_span_context(parent);
+        match state {
+            // A list of Level 2 keys the SDK could not hold: sent on as it came.
+            Some(state) if held.header().is_empty() => cx.with_value(Unheld(state)),
+            _ => cx,
         }
     }
 
     fn fields(&self) -> FieldIter<'_> {
-        FieldIter::new(&*FIELDS)
+        self.0.fields()
     }
 }
 
-/// The `tracestate` list-members of the combined header (RFC 7230 3.2.2: lines joined with
-/// commas), or `None` when it is not a list the specification allows, which is then discarded
-/// whole (as the W3C test suite expects): a member whose key or value breaks the grammar, a key
-/// given twice ("Only one entry per key is allowed"), more than 32 members. Empty members and
-/// the spaces and tabs around members are dropped.
-fn tracestate_members(header: &str) -> Option<Vec<(&str, &str)>> {
+/// The combined `tracestate` lines (RFC 7230 3.2.2: joined with commas) as a list to send on, or
+/// `None` when it is empty or not a list the specification allows, which is then discarded whole
+/// (as the W3C test suite expects): a member whose key or value breaks the grammar, more than 32 members.
+/// Empty members and the spaces and tabs around members are dropped, and a key given twice
+/// ("Only one entry per key is allowed") keeps its first member: Level 2 lets a vendor "discard
+/// duplicate keys", and warns that deleting the whole list breaks correlation in other systems.
+fn tracestate(header: &str) -> Option<String> {
     let members = header.split(',').map(|m| m.trim_matches([' ', '\t'])).filter(|m| !m.is_empty());
     let mut list: Vec<(&str, &str)> = Vec::new();
     for member in members {
@@ -189,58 +232,18 @@ fn tracestate_members(header: &str) -> Option<Vec<(&str, &str)>> {
         let value_ok = (1..=256).contains(&value.len())
             && !value.ends_with(' ')
             && value.bytes().all(|b| matches!(b, 0x20..=0x2B | 0x2D..=0x3C | 0x3E..=0x7E));
-        if !key_ok || !value_ok || list.iter().any(|(k, _)| *k == key) || list.len() == 32 {
+        if !key_ok || !value_ok {
             return None;
         }
-        list.push((key, value));
+        if !list.iter().any(|(k, _)| *k == key) {
+            list.push((key, value));
+        }
     }
-    Some(list)
-}
-
-/// W3C Baggage (w3c/baggage `baggage/HTTP_HEADER_FORMAT.md`): injected by the SDK's
-/// `BaggagePropagator`, read here, because the SDK's reads the first header line only, cuts a
-/// value at its second `=` ("Parsers MUST NOT assume that the equal sign is only used to separate
-/// `key` and `value`") and checks neither the value's characters nor a member's size. A member
-/// the grammar refuses is dropped ("it MAY remove that entry"); the SDK's `Baggage` checks the
-/// key (a `token`) and keeps at most 64 entries and 8,192 bytes (the specification allows 180).
-#[derive(Debug)]
-struct W3cBaggage(BaggagePropagator);
-
-const BAGGAGE: &str = "baggage";
-
-impl TextMapPropagator for W3cBaggage {
-    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
-        self.0.inject_context(cx, injector);
-    }
-
-    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
-        let Some(lines) = extractor.get_all(BAGGAGE) else { return cx.clone() };
-        let joined = lines.join(",");
-        let baggage: Baggage = joined.split(',').filter_map(baggage_member).collect();
-        cx.with_baggage(baggage)
-    }
-
-    fn fields(&self) -> FieldIter<'_> {
-        self.0.fields()
-    }
-}
-
-/// One `list-member = key OWS "=" OWS value *( OWS ";" OWS property )`, its value
-/// percent-decoded, or `None` if it breaks the grammar or is over 4,096 bytes.
-fn baggage_member(member: &str) -> Option<KeyValueMetadata> {
-    let ows = [' ', '\t'];
-    let (entry, properties) = member.split_once(';').unwrap_or((member, ""));
-    let (key, value) = entry.split_once('=')?;
-    let (key, value) = (key.trim_matches(ows), value.trim_matches(ows));
-    // baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E
-    let octets_ok =
-        value.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E));
-    if member.len() > 4096 || key.is_empty() || !octets_ok {
+    if list.len() > 32 || list.is_empty() {
         return None;
     }
-    let value = percent_encoding::percent_decode_str(value).decode_utf8().ok()?;
-    let properties: Vec<&str> = properties.split(';').map(|p| p.trim_matches(ows)).collect();
-    Some(KeyValueMetadata::new(key.to_owned(), value.into_owned(), properties.join(";")))
+    let list: Vec<String> = list.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    Some(list.join(","))
 }
 
 /// Whether `value` is a `traceparent` the specification lets a vendor use
@@ -265,61 +268,87 @@ fn is_valid_traceparent(value: &str) -> bool {
         && hex(53..55)
 }
 
-/// The `traceparent` value for the span in `cx`: version `00` (the version this implements; a
-/// higher one received is downgraded, as the specification asks), the ids, and the `sampled` and
-/// `random` flags. `None` for an invalid (telemetry off) context.
-fn traceparent(cx: &Context) -> Option<HeaderValue> {
-    let span = cx.span();
-    let sc = span.span_context();
-    if !sc.is_valid() {
+/// W3C Baggage (w3c/baggage `baggage/HTTP_HEADER_FORMAT.md`): the SDK's `BaggagePropagator`,
+/// given the `baggage` header as the specification reads it. The SDK reads the first header line
+/// only, cuts a value at its second `=` ("Parsers MUST NOT assume that the equal sign is only
+/// used to separate `key` and `value`") and checks neither the value's characters nor a member's
+/// size; so the lines are joined, a member the grammar refuses is dropped ("it MAY remove that
+/// entry"), and an `=` inside a value is handed over percent-encoded, which the SDK decodes.
+#[derive(Debug)]
+struct W3cBaggage(BaggagePropagator);
+
+impl TextMapPropagator for W3cBaggage {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        self.0.inject_context(cx, injector);
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        let Some(lines) = extractor.get_all(BAGGAGE) else { return cx.clone() };
+        let members: Vec<String> =
+            lines.iter().flat_map(|line| line.split(',')).filter_map(baggage_member).collect();
+        self.0.extract_with_context(cx, &Read::of([(BAGGAGE, Some(members.join(",")))]))
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        self.0.fields()
+    }
+}
+
+/// One `list-member = key OWS "=" OWS value *( OWS ";" OWS property )` as the SDK can read it
+/// (an `=` in the value percent-encoded), or `None` if it breaks the grammar or is over 4,096
+/// bytes. An empty member (`a=1,,b=2`) is nothing to read.
+fn baggage_member(member: &str) -> Option<String> {
+    let ows = [' ', '\t'];
+    let (entry, properties) = member.split_once(';').map_or((member, None), |(e, p)| (e, Some(p)));
+    let (key, value) = entry.split_once('=')?;
+    let (key, value) = (key.trim_matches(ows), value.trim_matches(ows));
+    // baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. (The SDK's `Baggage` checks
+    // that the key is a token.)
+    let octets_ok =
+        value.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E));
+    if member.len() > 4096 || key.is_empty() || !octets_ok {
         return None;
     }
-    let random = if cx.get::<RandomTraceId>().is_some() { RANDOM } else { TraceFlags::NOT_SAMPLED };
-    let flags = (sc.trace_flags() & (TraceFlags::SAMPLED | RANDOM)) | random;
-    // Every request and response carries one, so it is written byte by byte rather than through
-    // `format!` (which costs seven times as much, measured with callgrind): 2+1+32+1+16+1+2 bytes.
-    let mut value = [0u8; 55];
-    value[..3].copy_from_slice(b"00-");
-    hex_into(&mut value[3..35], &sc.trace_id().to_bytes());
-    value[35] = b'-';
-    hex_into(&mut value[36..52], &sc.span_id().to_bytes());
-    value[52] = b'-';
-    hex_into(&mut value[53..], &[flags.to_u8()]);
-    HeaderValue::from_bytes(&value).ok()
-}
-
-/// The `traceresponse` value for the span in `cx` (the `traceparent` layout), or `None` for an
-/// invalid (telemetry off) context.
-pub fn traceresponse_value(cx: &Context) -> Option<HeaderValue> {
-    traceparent(cx)
-}
-
-/// The trace id of the span that is current on this task, as 32 lowercase hex digits, or `None`
-/// when there is no real span (telemetry disabled, or called outside a request).
-pub fn current_trace_id() -> Option<String> {
-    Context::map_current(|cx| {
-        let span = cx.span();
-        let sc = span.span_context();
-        sc.is_valid().then(|| {
-            let mut hex = [0u8; 32];
-            hex_into(&mut hex, &sc.trace_id().to_bytes());
-            // Hex digits are ASCII, so this is never the empty fallback.
-            std::str::from_utf8(&hex).unwrap_or_default().to_owned()
-        })
+    let value = value.replace('=', "%3D");
+    Some(match properties {
+        Some(properties) => format!("{key}={value};{properties}"),
+        None => format!("{key}={value}"),
     })
 }
 
-/// Writes `bytes` as lowercase hex into `out` (which is twice as long).
-fn hex_into(out: &mut [u8], bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+/// What the SDK's propagator wrote into the headers.
+#[derive(Debug, Default)]
+struct Written(HashMap<String, String>);
+
+impl Injector for Written {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+}
+
+/// Headers as the SDK's propagators are given them: one value per field.
+struct Read<const N: usize>([(&'static str, Option<String>); N]);
+
+impl<const N: usize> Read<N> {
+    fn of(fields: [(&'static str, Option<String>); N]) -> Self {
+        Self(fields)
+    }
+}
+
+impl<const N: usize> Extractor for Read<N> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(name, _)| *name == key).and_then(|(_, value)| value.as_deref())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.iter().filter(|(_, value)| value.is_some()).map(|(name, _)| *name).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry::trace::{SpanId, TraceId, TraceState};
+
     use super::*;
 
     /// Header lines, as sent.
@@ -339,7 +368,7 @@ mod tests {
     /// What a service receiving `headers` sends on: extract, then inject the same context (a
     /// pass-through hop), as (`traceparent`, `tracestate`), or `None` when the trace restarts.
     fn forwarded(headers: Headers) -> Option<(String, Option<String>)> {
-        install(Propagators::W3C);
+        install(&Propagators::w3c());
         let mut out = HeaderMap::new();
         inject(&extract(&header_map(headers)), &mut out);
         let text = |name: &str| out.get(name).map(|v| v.to_str().unwrap().to_owned());
@@ -541,8 +570,12 @@ mod tests {
             ("no = in values", vec!["foo=bar=baz"], None),
             ("an empty value is not a value", vec!["foo=,bar=3"], None),
             ("a member without =", vec!["foo"], None),
-            ("only one entry per key", vec!["foo=1,foo=2"], None),
-            ("only one entry per key, across lines", vec!["foo=1", "foo=1"], None),
+            (
+                "only one entry per key: a duplicate is discarded, the first member and the rest kept",
+                vec!["foo=1,bar=2,foo=3"],
+                Some("foo=1,bar=2"),
+            ),
+            ("only one entry per key, across lines", vec!["foo=1", "foo=1"], Some("foo=1")),
             ("a maximum of 32 list-members", vec![&m32], Some(&m32)),
             ("33 list-members are not a list", vec![&m33], None),
         ];
@@ -584,7 +617,7 @@ mod tests {
             ("a member of 4,096 bytes", &[&big], &[&format!("{big};")]),
             ("a member over 4,096 bytes is dropped", &[&too_big, "ok=1"], &["ok=1;"]),
         ];
-        install(Propagators::W3C);
+        install(&Propagators::w3c());
         for (rule, lines, expected) in rows {
             let headers: Vec<_> = lines.iter().map(|line| ("baggage", *line)).collect();
             let cx = extract(&header_map(&headers));
@@ -595,9 +628,33 @@ mod tests {
         }
     }
 
+    /// `OTEL_PROPAGATORS` "Propagators are applied in the order listed" (the specification's
+    /// `sdk-environment-variables.md`): on extract the last one to find its headers wins.
+    #[test]
+    fn with_conflicting_traceparent_and_b3_headers_the_propagator_listed_last_wins() {
+        use Propagator::{B3, B3Multi, TraceContext};
+        const B3_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+        let headers = header_map(&[
+            ("traceparent", GOOD),
+            ("b3", "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1"),
+            ("x-b3-traceid", B3_TRACE),
+            ("x-b3-spanid", "b7ad6b7169203331"),
+            ("x-b3-sampled", "1"),
+        ]);
+        for (order, wins) in [
+            (vec![TraceContext, B3], B3_TRACE),
+            (vec![B3, TraceContext], TRACE),
+            (vec![TraceContext, B3Multi], B3_TRACE),
+            (vec![B3Multi, TraceContext], TRACE),
+        ] {
+            let cx = composite(&Propagators(order.clone())).extract(&HeaderExtractor(&headers));
+            assert_eq!(cx.span().span_context().trace_id().to_string(), wins, "{order:?}");
+        }
+    }
+
     #[test]
     fn a_trace_started_here_says_its_trace_id_is_random() {
-        install(Propagators::W3C);
+        install(&Propagators::w3c());
         let sc = SpanContext::new(
             TraceId::from_hex(TRACE).unwrap(),
             SpanId::from_hex("00f067aa0ba902b7").unwrap(),
@@ -605,13 +662,29 @@ mod tests {
             false,
             TraceState::NONE,
         );
-        let cx = Context::new().with_remote_span_context(sc);
+        let cx = Context::new().with_remote_span_context(sc.clone());
         let mut continued = HeaderMap::new();
         inject(&cx, &mut continued);
         assert_eq!(continued[TRACEPARENT], GOOD, "a continued trace keeps its caller's flags");
+        // No `traceparent` came: the trace starts here, with a trace id the SDK drew at random.
         let mut started = HeaderMap::new();
-        inject(&cx.with_value(RandomTraceId), &mut started);
+        inject(&extract(&HeaderMap::new()).with_remote_span_context(sc.clone()), &mut started);
         assert_eq!(started[TRACEPARENT], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03");
+        // A caller's `random` survives a span the sampler drops (the SDK gives it flags 00).
+        let caller = extract(&header_map(&[(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03",
+        )]));
+        let dropped = SpanContext::new(
+            sc.trace_id(),
+            SpanId::from(9_u64),
+            TraceFlags::default(),
+            false,
+            TraceState::NONE,
+        );
+        let mut sent = HeaderMap::new();
+        inject(&caller.with_remote_span_context(dropped), &mut sent);
+        assert_eq!(sent[TRACEPARENT], "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000009-02");
     }
 
     #[test]

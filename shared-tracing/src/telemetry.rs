@@ -27,8 +27,8 @@ use opentelemetry_sdk::{
     resource::{EnvResourceDetector, TelemetryResourceDetector},
     runtime,
     trace::{
-        BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, ShouldSample, Span,
-        SpanData, SpanProcessor,
+        BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, Span, SpanData,
+        SpanProcessor,
     },
 };
 use tracing::level_filters::LevelFilter;
@@ -36,7 +36,7 @@ use tracing_subscriber::{
     EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
-use crate::config::{RemoteSampling, TelemetryConfig};
+use crate::config::{RemoteSampling, RootSampler, TelemetryConfig};
 use crate::edge::EdgeTracer;
 use crate::hardening::{
     export_queue::{Admission, CountingExporter, ExportQueues, QueueGauge},
@@ -144,8 +144,9 @@ struct Pipeline {
     redactor: Redactor,
     /// `service.namespace` of the service's resource.
     namespace: Option<&'static str>,
-    /// Jaeger's remote sampler, built once (it polls), when `OTEL_TRACES_SAMPLER` names it.
-    remote: Option<Sampler>,
+    /// The sampler `OTEL_TRACES_SAMPLER` names; Jaeger's remote one is built once (it polls) and
+    /// shared by every provider.
+    sampler: Sampler,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -193,9 +194,11 @@ impl TelemetryBuilder {
     /// Must be called from inside a multi-threaded Tokio runtime: the gRPC exporter needs one.
     pub fn init(self) -> Result<Telemetry, TelemetryError> {
         let Self { mut config, mut pipeline } = self;
-        crate::propagation::install(config.propagators);
-        if let Some(remote) = config.remote_sampling.clone().filter(|_| !config.sdk_disabled) {
-            pipeline.remote = remote_sampler(&config.service_name, &remote, &mut config.warnings);
+        crate::propagation::install(&config.propagators);
+        if !config.sdk_disabled {
+            let mut warnings = Vec::new();
+            pipeline.sampler = sampler(&config, &mut warnings);
+            config.warnings.extend(warnings);
         }
 
         let mut queues = ExportQueues::from_env();
@@ -228,7 +231,7 @@ impl TelemetryBuilder {
         let bridge = tracer.clone().map(|tracer| crate::bridge::layer(tracer).with_filter(span_filter()));
         let events = tracer.is_some().then(|| SpanEvents.with_filter(span_filter()));
         // Hardening: a global filter, so that a span the sampler would drop is not made at all.
-        let sampled_only = tracer.is_some().then(|| SampledOnly::new(sampler(&pipeline)));
+        let sampled_only = tracer.is_some().then(|| SampledOnly::new(Box::new(pipeline.sampler.clone())));
 
         tracing_subscriber::registry()
             .with(fmt_layer)
@@ -279,7 +282,7 @@ impl Telemetry {
                 processors: Vec::new(),
                 redactor: redact::nothing,
                 namespace: None,
-                remote: None,
+                sampler: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
             },
         }
     }
@@ -376,37 +379,45 @@ fn remote_resource(name: &'static str) -> Resource {
 
 /// Edge spans made with `tracer`, and (hardening) not built where the sampler would drop them.
 fn edge_tracer(tracer: SdkTracer, pipeline: &Pipeline) -> EdgeTracer {
-    EdgeTracer::new(tracer).skipping_unsampled(SampledOnly::new(sampler(pipeline)))
+    EdgeTracer::new(tracer).skipping_unsampled(SampledOnly::new(Box::new(pipeline.sampler.clone())))
 }
 
-/// The sampler `OTEL_TRACES_SAMPLER` names: Jaeger's remote one (shared: one poller), else the
-/// SDK's own reading of the variables, a new one each time it is asked (they hold no state).
-fn sampler(pipeline: &Pipeline) -> Box<dyn ShouldSample> {
-    match &pipeline.remote {
-        Some(remote) => Box::new(remote.clone()),
-        None => opentelemetry_sdk::trace::Config::default().sampler,
-    }
+/// The sampler `config` names, the SDK's. Jaeger's remote one, if it cannot be built (said in
+/// `warnings`), samples at its initial rate.
+fn sampler(config: &TelemetryConfig, warnings: &mut Vec<String>) -> Sampler {
+    let root = match &config.sampling.root {
+        RootSampler::AlwaysOn => Sampler::AlwaysOn,
+        RootSampler::AlwaysOff => Sampler::AlwaysOff,
+        RootSampler::TraceIdRatio(ratio) => Sampler::TraceIdRatioBased(*ratio),
+        RootSampler::JaegerRemote(remote) => remote_sampler(&config.service_name, remote, warnings),
+    };
+    if config.sampling.parent_based { Sampler::ParentBased(Box::new(root)) } else { root }
 }
 
 /// Jaeger's remote sampler (the SDK's), polling `remote.endpoint` for `service`'s strategy, at
 /// the initial rate until it first answers; `None`, said in `warnings`, if it cannot be built.
-fn remote_sampler(service: &str, remote: &RemoteSampling, warnings: &mut Vec<String>) -> Option<Sampler> {
-    let timeout = remote.polling_interval.min(Duration::from_secs(10));
-    let client = reqwest::Client::builder().timeout(timeout).build().ok()?;
-    let client = QuietWhenDown::new(client, &remote.endpoint, remote.initial_sampling_rate);
+fn remote_sampler(service: &str, remote: &RemoteSampling, warnings: &mut Vec<String>) -> Sampler {
     let initial = Sampler::TraceIdRatioBased(remote.initial_sampling_rate);
-    let built = Sampler::jaeger_remote(runtime::Tokio, client, initial, service)
+    let timeout = remote.polling_interval.min(Duration::from_secs(10));
+    let client = match reqwest::Client::builder().timeout(timeout).build() {
+        Ok(client) => QuietWhenDown::new(client, &remote.endpoint, remote.initial_sampling_rate),
+        Err(e) => {
+            warnings
+                .push(format!("the Jaeger remote sampler's HTTP client: {e}; sampling at its initial rate"));
+            return initial;
+        }
+    };
+    let built = Sampler::jaeger_remote(runtime::Tokio, client, initial.clone(), service)
         .with_endpoint(remote.endpoint.clone())
         .with_update_interval(remote.polling_interval)
         .build();
-    match built {
-        Ok(sampler) if remote.parent_based => Some(Sampler::ParentBased(Box::new(sampler))),
-        Ok(sampler) => Some(sampler),
-        Err(e) => {
-            warnings.push(format!("the Jaeger remote sampler for {}: {e}", remote.endpoint));
-            None
-        }
-    }
+    built.unwrap_or_else(|e| {
+        warnings.push(format!(
+            "the Jaeger remote sampler for {}: {e}; sampling at its initial rate",
+            remote.endpoint
+        ));
+        initial
+    })
 }
 
 fn build_provider(
@@ -427,9 +438,16 @@ fn build_provider(
     let hardened = Admission::new(Redacting::new(batch, pipeline.redactor), gauge.clone());
     let processor =
         pipeline.processors.iter().rev().fold(NextProcessor(Box::new(hardened)), |next, wrap| wrap(next));
-    Ok(SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .with_sampler(Shedding::new(sampler(pipeline), gauge))
-        .with_resource(resource)
-        .build())
+    // The SDK's builder reads `OTEL_TRACES_SAMPLER` once more, and warns about the values it cannot
+    // build itself: the Jaeger remote samplers among them, which it has (built above and given
+    // here). `config` has said what is wrong with the variable already, so the builder's own
+    // reading is silenced rather than left to contradict it.
+    let sampler = Shedding::new(Box::new(pipeline.sampler.clone()), gauge);
+    Ok(tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .with_sampler(sampler)
+            .with_resource(resource)
+            .build()
+    }))
 }

@@ -28,4 +28,5 @@ mod production;
 mod remote_sampling;
 mod scenarios;
 mod scripts;
+mod settings;
 mod web_page;

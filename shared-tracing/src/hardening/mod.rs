@@ -6,8 +6,6 @@
 //! - [`export_queue`]: the batch processor's queue watched, spans that would overflow it dropped
 //!   and counted, a circuit breaker for a failing collector, and a rate-limited report (a
 //!   `SpanProcessor` in front of the batch processor, and a `SpanExporter` around the OTLP one).
-//! - [`otlp_http`]: OTLP over `http/protobuf` with the body written straight from the spans
-//!   ([`otlp_body`]), a tenth of the work of the SDK's exporter (a `SpanExporter`).
 //! - [`shedding`]: while that queue refuses spans, new traces are not sampled (a `Sampler`).
 //! - [`unsampled`]: a span the sampler would drop is not made, `tracing` or edge (a global filter
 //!   layer, and a question `EdgeTracer` asks).
@@ -22,8 +20,6 @@
 
 pub mod edge_policy;
 pub mod export_queue;
-pub mod otlp_body;
-pub mod otlp_http;
 pub mod redact;
 pub mod remote_sampling;
 pub mod shedding;
