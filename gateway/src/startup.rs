@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
 use service_kit::server::{self, Server, StartError};
-use shared_tracing::{EdgeTracer, inbound, outbound::TracedClient};
+use shared_tracing::{
+    EdgeTracer,
+    hardening::edge_policy::{EdgePolicy, traced_edge},
+    outbound::TracedClient,
+};
 
 use crate::{checkout, config::Config, page::Page};
 
@@ -26,7 +30,7 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
         &config.order_service_url,
         config.order_service_timeout,
     )?;
-    let edge = inbound::EdgePolicy::allow_baggage(config.baggage_allowlist.clone());
+    let edge = EdgePolicy::allow_baggage(config.baggage_allowlist.clone());
     let api = server::hardened(
         Router::new()
             .route("/api/checkout", post(checkout::checkout))
@@ -38,7 +42,7 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
     let state = AppState { config: Arc::new(config), orders };
     // The gateway is the edge: the only service that filters what clients send (see EdgePolicy).
     // The page and `/health` are added after the tracing layer: loading them makes no spans.
-    Ok(inbound::traced_edge(api, edge, tracer)
+    Ok(traced_edge(api, edge, tracer)
         .route("/", get(move || std::future::ready(page.response())))
         .route("/health", get(|| async { "ok" }))
         .with_state(state))

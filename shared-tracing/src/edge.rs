@@ -16,7 +16,7 @@
 //! `tracing` span's context whenever it is entered, so an edge span started inside one (say, a
 //! CLIENT span in an `#[instrument]`ed function) takes that span as its parent.
 
-use std::{future::Future, sync::Arc};
+use std::future::Future;
 
 use opentelemetry::{
     Context, KeyValue,
@@ -25,7 +25,6 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::hardening::unsampled::SampledOnly;
 use opentelemetry_semantic_conventions::attribute;
 
 /// `peer.service`, the name of the service a CLIENT span calls. The semantic conventions have
@@ -51,20 +50,12 @@ pub struct EdgeTracer {
     /// `None` when telemetry is off: then a span is its parent's context, passed on unchanged, as
     /// the OpenTelemetry API does without an SDK.
     tracer: Option<SdkTracer>,
-    /// Hardening: asks the sampler, before a span is built, whether it would drop it.
-    unsampled: Option<Arc<SampledOnly>>,
 }
 
 impl EdgeTracer {
     /// Edge spans made with `tracer`.
     pub fn new(tracer: SdkTracer) -> Self {
-        Self { tracer: Some(tracer), unsampled: None }
-    }
-
-    /// Spans `check` says the sampler would drop are not built (see
-    /// [`crate::hardening::unsampled`]).
-    pub(crate) fn skipping_unsampled(self, check: SampledOnly) -> Self {
-        Self { unsampled: Some(Arc::new(check)), ..self }
+        Self { tracer: Some(tracer) }
     }
 
     /// No edge spans: the caller's context travels on unchanged (telemetry off, or a test that
@@ -73,10 +64,9 @@ impl EdgeTracer {
         Self::default()
     }
 
-    /// Starts the span `builder` describes, a span of `kind`, as a child of the span in `parent`.
-    /// Baggage in `parent` travels on in the new span's context. `builder` runs only when the span
-    /// is to be recorded: with telemetry off, or (hardening) in a trace the sampler drops, there is
-    /// nothing to name.
+    /// Starts the span `builder` describes, a span of `kind`, as a child of the span in `parent`
+    /// (the SDK's sampler decides whether it is recorded). Baggage in `parent` travels on in the
+    /// new span's context. With telemetry off `builder` does not run: there is nothing to name.
     pub(crate) fn start(
         &self,
         parent: &Context,
@@ -86,11 +76,6 @@ impl EdgeTracer {
         let Some(tracer) = &self.tracer else {
             return EdgeSpan { cx: parent.clone(), owned: false };
         };
-        if let Some(cx) =
-            self.unsampled.as_ref().and_then(|check| check.unsampled_child(parent, kind.clone()))
-        {
-            return EdgeSpan { cx, owned: false };
-        }
         let span = tracer.build_with_context(builder().with_kind(kind), parent);
         let cx = parent.with_span(span);
         EdgeSpan { cx, owned: true }
@@ -103,8 +88,7 @@ impl EdgeTracer {
 #[must_use = "the span ends as soon as this is dropped"]
 pub(crate) struct EdgeSpan {
     cx: Context,
-    /// False when telemetry is off (`cx` is then the parent's) or the span was not built: there is
-    /// nothing to end.
+    /// False when telemetry is off (`cx` is then the parent's): there is nothing to end.
     owned: bool,
 }
 

@@ -26,8 +26,6 @@ use opentelemetry::{
 use opentelemetry_semantic_conventions::attribute;
 
 use crate::edge::EdgeTracer;
-/// The edge's own layer, which keeps only the outside context it vouches for (hardening).
-pub use crate::hardening::edge_policy::{EdgePolicy, traced_edge};
 use crate::propagation::{self, TRACERESPONSE};
 
 /// Runs every route of `router` inside a SERVER span made with `tracer`, and adds a
@@ -48,6 +46,8 @@ async fn trace_request(State(tracer): State<EdgeTracer>, request: Request, next:
     serve_in_span(&tracer, request, next, parent).await
 }
 
+/// Serves `request` inside a SERVER span whose parent is `parent`: what [`traced`] does with the
+/// context its caller sent, and what a layer that first filters that context calls.
 pub(crate) async fn serve_in_span(
     tracer: &EdgeTracer,
     request: Request,

@@ -1,6 +1,7 @@
 //! Distributed tracing for an axum service, and nothing else: what any service needs to take part
 //! in a trace, from the `OTEL_*` variables to the flush at shutdown. It knows nothing of the
-//! checkout: a service adds its own span processors and redaction through [`Telemetry::builder`].
+//! checkout: a service adds its own span processors, and an extension such as this crate's
+//! hardening, through [`Telemetry::builder`].
 //!
 //! # Layout
 //! The lesson path, in the order a request meets it:
@@ -24,9 +25,10 @@
 //!   in-process tests of a service's trace.
 //!
 //! Off the lesson path:
-//! - [`hardening`] (a first reading can skip it): the export queue watched, new traces shed while
-//!   it is full or the collector fails, and a redaction rule applied to every span and log
-//!   line.
+//! - [`hardening`] (a first reading can skip it), which a service switches on with
+//!   `Telemetry::builder(config).with_extension(Hardening::default())`: the export queue watched,
+//!   new traces shed while it is full or the collector fails, a redaction rule applied to every
+//!   span and log line, the edge's baggage allow-list. No lesson module names it (a test checks).
 //!
 //! Depends on the OpenTelemetry crates, `tracing`, axum and reqwest; nothing in the workspace
 //! depends the other way round on anything but this crate's public API.

@@ -7,10 +7,10 @@
 //! so `opentelemetry::Context::current()` is the innermost span the event happened in. No span,
 //! or telemetry disabled → no ids, and the fields are left out.
 //!
-//! Every line passes through the service's redaction rule before it is written
-//! ([`crate::hardening::redact`]).
+//! Every line passes through a [`LineRule`] before it is written: as it is by default, or with
+//! what a service must not log masked (see [`crate::telemetry::Extension::log_rule`]).
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use opentelemetry::trace::TraceContextExt as _;
 use tracing_subscriber::{
@@ -22,19 +22,23 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-use crate::{config::LogFormat, hardening::redact::Redactor};
+use crate::config::LogFormat;
+
+/// A rule a log line passes through before it is written: the line, changed (owned) or not
+/// (borrowed). `Cow::Borrowed` leaves every line as it is.
+pub type LineRule = fn(&str) -> Cow<'_, str>;
 
 /// A `tracing-subscriber` event formatter that adds trace correlation ids, as text or JSON.
 #[derive(Debug, Clone, Copy)]
 pub struct TraceAwareFormat {
     format: LogFormat,
-    redact: Redactor,
+    rule: LineRule,
 }
 
 impl TraceAwareFormat {
-    /// A formatter writing `format`, every line masked by `redact`.
-    pub fn new(format: LogFormat, redact: Redactor) -> Self {
-        Self { format, redact }
+    /// A formatter writing `format`, every line passed through `rule`.
+    pub fn new(format: LogFormat, rule: LineRule) -> Self {
+        Self { format, rule }
     }
 }
 
@@ -66,15 +70,15 @@ where
         mut writer: Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> fmt::Result {
-        // The line is built first, so it can be masked before anything is written. The ids are
-        // added after the masking: they are identifiers, and must match the trace in Jaeger digit
-        // for digit, even when a run of their hex digits happens to look like something the rule
-        // masks (a span id of 16 decimal digits can pass a card number's Luhn check).
+        // The line is built first, so the rule sees all of it before anything is written. The ids
+        // are added after the rule: they are identifiers, and must match the trace in Jaeger digit
+        // for digit, even when a run of their hex digits happens to look like something a rule
+        // would mask (16 decimal digits, say).
         let ids = current_ids();
         let mut line = String::new();
         self.format_line(ctx, Writer::new(&mut line), event)?;
         // tracing-subscriber's JSON formatter ends its line; the ids go before the end.
-        let line = (self.redact)(line.trim_end_matches('\n'));
+        let line = (self.rule)(line.trim_end_matches('\n'));
         match (self.format, ids) {
             (_, None) => writer.write_str(&line)?,
             (LogFormat::Text, Some((trace_id, span_id))) => {

@@ -11,8 +11,7 @@
 //!   keep their type), plus `level` and `target`;
 //! - an ERROR event marks the span's status ERROR.
 //!
-//! Events outside any span (start-up, shutdown) are only logged. Card data in an event is masked
-//! with the rest of the span when it ends ([`crate::redact`]).
+//! Events outside any span (start-up, shutdown) are only logged.
 
 use std::{borrow::Cow, fmt};
 

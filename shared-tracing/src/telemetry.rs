@@ -6,46 +6,41 @@
 //! ```text
 //! edge spans (inbound, outbound, remote) ──► EdgeTracer ─┐
 //! #[instrument] / info_span!  ──► tracing-opentelemetry ─┴► SdkTracerProvider (sampler: OTEL_TRACES_SAMPLER)
-//!                                   layer (own filter)        └─ the service's span processors (scenario stamp…)
-//!                                                                └─ export queue admission, redaction (hardening)
-//!                                                                   └─ BatchSpanProcessor (own thread) ──► OTLP
+//!                                   layer (own filter)        └─ the service's span processors, if any
+//!                                                                └─ BatchSpanProcessor (own thread) ──► exporter
 //! tracing::info!/warn!  ──► tracing-subscriber Registry
 //!                            ├─ fmt layer (filtered by RUST_LOG)      ──► stdout, with trace_id/span_id
 //!                            ├─ tracing-opentelemetry layer           ──► events inside a `tracing` span
-//!                            ├─ span_events layer (same filter)       ──► events right under an edge span
-//!                            └─ hardening::unsampled (a global filter: spans the sampler drops are not made)
+//!                            └─ span_events layer (same filter)       ──► events right under an edge span
 //! ```
 //! The log and span layers have separate filters on purpose: `RUST_LOG=warn` makes the logs quiet
 //! but must not silently take spans and events out of the trace.
+//!
+//! That is the whole of it, the SDK's pipeline as the SDK's documentation builds it. A service may
+//! switch on an [`Extension`] as well, which plugs into the same places (the processor in front of
+//! the exporter, the sampler, a `tracing` layer, the log lines): this project's services switch on
+//! the one in this crate that keeps tracing cheap and safe when the collector fails.
 
-use std::{io::IsTerminal as _, sync::Arc, time::Duration};
+use std::{borrow::Cow, io::IsTerminal as _, sync::Arc, time::Duration};
 
 use opentelemetry::{InstrumentationScope, KeyValue, global, trace::TracerProvider as _};
+use opentelemetry_http::HttpClient;
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
     resource::{EnvResourceDetector, TelemetryResourceDetector},
     runtime,
-    trace::{
-        BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, Span, SpanData,
-        SpanProcessor,
-    },
+    trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor},
 };
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
-    EnvFilter, Layer as _, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+    EnvFilter, Layer, Registry, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
 use crate::config::{RemoteSampling, RootSampler, TelemetryConfig};
 use crate::edge::EdgeTracer;
-use crate::hardening::{
-    export_queue::{Admission, CountingExporter, ExportQueues, QueueGauge},
-    redact::{self, Redacting, Redactor},
-    remote_sampling::QuietWhenDown,
-    shedding::Shedding,
-    unsampled::SampledOnly,
-};
-use crate::logging::TraceAwareFormat;
+use crate::export::SelectedExporters;
+use crate::logging::{LineRule, TraceAwareFormat};
 use crate::remote::RemoteSystem;
 use crate::span_events::SpanEvents;
 
@@ -86,6 +81,43 @@ pub enum TelemetryError {
     Subscriber(#[from] tracing_subscriber::util::TryInitError),
 }
 
+/// An addition to the pipeline above, which a service switches on with
+/// [`TelemetryBuilder::with_extension`]. Each method is one place it plugs in, the SDK's own
+/// extension points first; each default is what the plain pipeline does there.
+pub trait Extension: Send + Sync + std::fmt::Debug {
+    /// The span processor that takes the finished spans of `service` (a provider's
+    /// `service.name`) to `exporter`. Plain: the SDK's batch processor, configured by `OTEL_BSP_*`.
+    fn processor(&self, _service: &str, exporter: SelectedExporters) -> NextProcessor {
+        NextProcessor::new(BatchSpanProcessor::builder(exporter).build())
+    }
+
+    /// The sampler of `service`'s provider, given the one `OTEL_TRACES_SAMPLER` names.
+    fn sampler(&self, _service: &str, sampler: Sampler) -> Box<dyn ShouldSample> {
+        Box::new(sampler)
+    }
+
+    /// A `tracing` layer of its own, given the sampler `OTEL_TRACES_SAMPLER` names.
+    fn layer(&self, _sampler: &Sampler) -> Option<Box<dyn Layer<Registry> + Send + Sync>> {
+        None
+    }
+
+    /// The rule every log line passes through before it is written.
+    fn log_rule(&self) -> LineRule {
+        |line| Cow::Borrowed(line)
+    }
+
+    /// The HTTP client Jaeger's remote sampler polls its endpoint with.
+    fn sampling_client(&self, client: reqwest::Client, _remote: &RemoteSampling) -> Box<dyn HttpClient> {
+        Box::new(client)
+    }
+}
+
+/// The plain pipeline: every default of [`Extension`].
+#[derive(Debug)]
+struct Plain;
+
+impl Extension for Plain {}
+
 /// The running telemetry of one service. Keep it alive for the life of the process and call
 /// [`Telemetry::shutdown`] at the end: dropping it does not flush.
 #[derive(Debug)]
@@ -99,8 +131,6 @@ pub struct Telemetry {
     remote_providers: Vec<SdkTracerProvider>,
     /// How each provider's spans reach its exporter.
     pipeline: Pipeline,
-    /// The export queue of every provider, watched for dropped spans.
-    queues: ExportQueues,
 }
 
 /// A span processor in a box: what a processor added with [`TelemetryBuilder::with_span_processor`]
@@ -136,12 +166,12 @@ impl SpanProcessor for NextProcessor {
 /// Wraps the rest of the pipeline in one of the service's span processors.
 type Wrap = Arc<dyn Fn(NextProcessor) -> NextProcessor + Send + Sync>;
 
-/// What every provider's spans pass through, outermost first: the service's processors, then the
-/// export queue's admission, then redaction, then the batch processor.
+/// What every provider is built from: the service's processors (outermost first), in front of
+/// the extension's processor; the sampler.
 #[derive(Clone)]
 struct Pipeline {
     processors: Vec<Wrap>,
-    redactor: Redactor,
+    extension: Arc<dyn Extension>,
     /// `service.namespace` of the service's resource.
     namespace: Option<&'static str>,
     /// The sampler `OTEL_TRACES_SAMPLER` names; Jaeger's remote one is built once (it polls) and
@@ -151,7 +181,11 @@ struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline").field("processors", &self.processors.len()).finish_non_exhaustive()
+        let processors = self.processors.len();
+        f.debug_struct("Pipeline")
+            .field("processors", &processors)
+            .field("extension", &self.extension)
+            .finish()
     }
 }
 
@@ -183,9 +217,9 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Applies `rule` to every finished span and every log line (see [`crate::hardening::redact`]).
-    pub fn with_redaction(mut self, rule: Redactor) -> Self {
-        self.pipeline.redactor = rule;
+    /// Switches `extension` on, for every provider (see [`Extension`]).
+    pub fn with_extension(mut self, extension: impl Extension + 'static) -> Self {
+        self.pipeline.extension = Arc::new(extension);
         self
     }
 
@@ -197,17 +231,15 @@ impl TelemetryBuilder {
         crate::propagation::install(&config.propagators);
         if !config.sdk_disabled {
             let mut warnings = Vec::new();
-            pipeline.sampler = sampler(&config, &mut warnings);
+            pipeline.sampler = sampler(&config, &*pipeline.extension, &mut warnings);
             config.warnings.extend(warnings);
         }
 
-        let mut queues = ExportQueues::from_env();
         let provider = if config.sdk_disabled {
             None
         } else {
-            let queue = queues.new_gauge(&config.service_name);
             let resource = service_resource(&config, pipeline.namespace);
-            Some(build_provider(&config, resource, queues.size(), queue, &pipeline)?)
+            Some(build_provider(&config, &config.service_name, resource, &pipeline)?)
         };
         // The instrumentation scope names the code that made the spans (this crate), not the
         // service (that is the resource's `service.name`).
@@ -221,7 +253,7 @@ impl TelemetryBuilder {
             _ => EnvFilter::new(DEFAULT_LOG_FILTER),
         };
         let fmt_layer = tracing_subscriber::fmt::layer()
-            .event_format(TraceAwareFormat::new(config.log_format, pipeline.redactor))
+            .event_format(TraceAwareFormat::new(config.log_format, pipeline.extension.log_rule()))
             .with_writer(std::io::stdout)
             // Colours for a person at a terminal, plain text for files, pipes and `docker logs`.
             .with_ansi(std::io::stdout().is_terminal())
@@ -230,19 +262,17 @@ impl TelemetryBuilder {
         // Both see the same spans: the service's own, at INFO and above.
         let bridge = tracer.clone().map(|tracer| crate::bridge::layer(tracer).with_filter(span_filter()));
         let events = tracer.is_some().then(|| SpanEvents.with_filter(span_filter()));
-        // Hardening: a global filter, so that a span the sampler would drop is not made at all.
-        let sampled_only = tracer.is_some().then(|| SampledOnly::new(Box::new(pipeline.sampler.clone())));
+        let extension = tracer.is_some().then(|| pipeline.extension.layer(&pipeline.sampler)).flatten();
 
         tracing_subscriber::registry()
+            .with(extension)
             .with(fmt_layer)
             .with(bridge)
             .with(events)
-            .with(sampled_only)
             .try_init()?;
 
         if let Some(provider) = &provider {
             global::set_tracer_provider(provider.clone());
-            queues.start_reporting();
         }
         for warning in &config.warnings {
             tracing::warn!("{warning}");
@@ -255,8 +285,8 @@ impl TelemetryBuilder {
             "telemetry initialised"
         );
 
-        let tracer = tracer.map_or_else(EdgeTracer::disabled, |tracer| edge_tracer(tracer, &pipeline));
-        Ok(Telemetry { config, provider, tracer, remote_providers: Vec::new(), pipeline, queues })
+        let tracer = tracer.map_or_else(EdgeTracer::disabled, EdgeTracer::new);
+        Ok(Telemetry { config, provider, tracer, remote_providers: Vec::new(), pipeline })
     }
 }
 
@@ -274,13 +304,13 @@ fn scope() -> InstrumentationScope {
 
 impl Telemetry {
     /// Telemetry for the service `config` describes, to which the service can add its own span
-    /// processors and redaction before [`TelemetryBuilder::init`].
+    /// processors and an [`Extension`] before [`TelemetryBuilder::init`].
     pub fn builder(config: TelemetryConfig) -> TelemetryBuilder {
         TelemetryBuilder {
             config,
             pipeline: Pipeline {
                 processors: Vec::new(),
-                redactor: redact::nothing,
+                extension: Arc::new(Plain),
                 namespace: None,
                 sampler: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
             },
@@ -299,27 +329,23 @@ impl Telemetry {
 
     /// Returns a [`RemoteSystem`] whose spans are exported under their own `service.name`.
     ///
-    /// This is how payment-service makes the simulated Stripe show up as a separate node in Jaeger,
-    /// as Jaeger's HotROD demo does for its fake MySQL and Redis: a span's `service.name` comes from
-    /// the *resource* of the provider that made it, so a second provider with a second resource is
-    /// the honest way to speak for another service.
+    /// This is how a service makes a system it calls (or simulates) show up as a node of its own
+    /// in Jaeger, as Jaeger's HotROD demo does for its fake MySQL and Redis: a span's
+    /// `service.name` comes from the *resource* of the provider that made it, so a second provider
+    /// with a second resource is the honest way to speak for another service.
     pub fn remote_system(&mut self, name: &'static str) -> Result<RemoteSystem, TelemetryError> {
         if self.provider.is_none() {
             // Telemetry is off: spans that are never recorded.
             return Ok(RemoteSystem::disabled(name));
         }
-        let gauge = self.queues.new_gauge(name);
-        let provider =
-            build_provider(&self.config, remote_resource(name), self.queues.size(), gauge, &self.pipeline)?;
-        let tracer = edge_tracer(provider.tracer_with_scope(scope()), &self.pipeline);
+        let provider = build_provider(&self.config, name, remote_resource(name), &self.pipeline)?;
+        let tracer = EdgeTracer::new(provider.tracer_with_scope(scope()));
         self.remote_providers.push(provider);
-        self.queues.start_reporting();
         Ok(RemoteSystem::new(name, tracer))
     }
 
     /// Flushes every finished span and stops the exporters. Call it once, at the very end.
-    pub async fn shutdown(mut self) {
-        self.queues.stop_reporting();
+    pub async fn shutdown(self) {
         let providers: Vec<_> = self.provider.into_iter().chain(self.remote_providers).collect();
         if providers.is_empty() {
             return;
@@ -340,7 +366,6 @@ impl Telemetry {
                 Err(e) => errors.push(format!("shutdown task failed: {e}")),
             }
         }
-        self.queues.report_total();
         if errors.is_empty() {
             tracing::info!("telemetry flushed and shut down");
         } else {
@@ -377,30 +402,32 @@ fn remote_resource(name: &'static str) -> Resource {
         .build()
 }
 
-/// Edge spans made with `tracer`, and (hardening) not built where the sampler would drop them.
-fn edge_tracer(tracer: SdkTracer, pipeline: &Pipeline) -> EdgeTracer {
-    EdgeTracer::new(tracer).skipping_unsampled(SampledOnly::new(Box::new(pipeline.sampler.clone())))
-}
-
 /// The sampler `config` names, the SDK's. Jaeger's remote one, if it cannot be built (said in
 /// `warnings`), samples at its initial rate.
-fn sampler(config: &TelemetryConfig, warnings: &mut Vec<String>) -> Sampler {
+fn sampler(config: &TelemetryConfig, extension: &dyn Extension, warnings: &mut Vec<String>) -> Sampler {
     let root = match &config.sampling.root {
         RootSampler::AlwaysOn => Sampler::AlwaysOn,
         RootSampler::AlwaysOff => Sampler::AlwaysOff,
         RootSampler::TraceIdRatio(ratio) => Sampler::TraceIdRatioBased(*ratio),
-        RootSampler::JaegerRemote(remote) => remote_sampler(&config.service_name, remote, warnings),
+        RootSampler::JaegerRemote(remote) => {
+            remote_sampler(&config.service_name, remote, extension, warnings)
+        }
     };
     if config.sampling.parent_based { Sampler::ParentBased(Box::new(root)) } else { root }
 }
 
 /// Jaeger's remote sampler (the SDK's), polling `remote.endpoint` for `service`'s strategy, at
-/// the initial rate until it first answers; `None`, said in `warnings`, if it cannot be built.
-fn remote_sampler(service: &str, remote: &RemoteSampling, warnings: &mut Vec<String>) -> Sampler {
+/// the initial rate until it first answers.
+fn remote_sampler(
+    service: &str,
+    remote: &RemoteSampling,
+    extension: &dyn Extension,
+    warnings: &mut Vec<String>,
+) -> Sampler {
     let initial = Sampler::TraceIdRatioBased(remote.initial_sampling_rate);
     let timeout = remote.polling_interval.min(Duration::from_secs(10));
     let client = match reqwest::Client::builder().timeout(timeout).build() {
-        Ok(client) => QuietWhenDown::new(client, &remote.endpoint, remote.initial_sampling_rate),
+        Ok(client) => Polling(extension.sampling_client(client, remote)),
         Err(e) => {
             warnings
                 .push(format!("the Jaeger remote sampler's HTTP client: {e}; sampling at its initial rate"));
@@ -420,29 +447,38 @@ fn remote_sampler(service: &str, remote: &RemoteSampling, warnings: &mut Vec<Str
     })
 }
 
+/// The remote sampler's HTTP client, whichever it is (the SDK's sampler takes a type, not a box).
+#[derive(Debug)]
+struct Polling(Box<dyn HttpClient>);
+
+#[async_trait::async_trait]
+impl HttpClient for Polling {
+    async fn send_bytes(
+        &self,
+        request: opentelemetry_http::Request<opentelemetry_http::Bytes>,
+    ) -> Result<opentelemetry_http::Response<opentelemetry_http::Bytes>, opentelemetry_http::HttpError> {
+        self.0.send_bytes(request).await
+    }
+}
+
+/// The provider of `service` (a `service.name`): its resource, the pipeline's processors in front
+/// of the extension's processor and the exporters `config` names, its sampler.
 fn build_provider(
     config: &TelemetryConfig,
+    service: &str,
     resource: Resource,
-    queue_size: usize,
-    gauge: Arc<QueueGauge>,
     pipeline: &Pipeline,
 ) -> Result<SdkTracerProvider, TelemetryError> {
-    let exporter = crate::export::selected(config)?;
     // The batch processor exports from its own thread, so a slow or missing collector never adds
     // latency to a request; its queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory, and spans beyond it
-    // are dropped and counted (see `hardening::export_queue`) rather than blocking.
-    let exporter = CountingExporter::new(exporter, gauge.clone());
-    let batch = BatchConfigBuilder::default().with_max_queue_size(queue_size).build();
-    let batch = BatchSpanProcessor::builder(exporter).with_batch_config(batch).build();
-    // A span that finds no room is dropped before it is masked: no work for a span not exported.
-    let hardened = Admission::new(Redacting::new(batch, pipeline.redactor), gauge.clone());
-    let processor =
-        pipeline.processors.iter().rev().fold(NextProcessor(Box::new(hardened)), |next, wrap| wrap(next));
+    // are dropped rather than waited for.
+    let exporting = pipeline.extension.processor(service, crate::export::selected(config)?);
+    let processor = pipeline.processors.iter().rev().fold(exporting, |next, wrap| wrap(next));
+    let sampler = pipeline.extension.sampler(service, pipeline.sampler.clone());
     // The SDK's builder reads `OTEL_TRACES_SAMPLER` once more, and warns about the values it cannot
     // build itself: the Jaeger remote samplers among them, which it has (built above and given
     // here). `config` has said what is wrong with the variable already, so the builder's own
     // reading is silenced rather than left to contradict it.
-    let sampler = Shedding::new(Box::new(pipeline.sampler.clone()), gauge);
     Ok(tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
         SdkTracerProvider::builder()
             .with_span_processor(processor)

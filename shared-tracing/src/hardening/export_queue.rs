@@ -35,7 +35,7 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
@@ -229,12 +229,20 @@ impl ExportQueues {
         }
     }
 
-    /// Logs the total of dropped spans, once, at shutdown (nothing when none were dropped).
-    pub fn report_total(&self) {
-        let total: u64 = self.gauges.iter().map(|g| g.dropped()).sum();
+    /// The gauge of the provider of the service `name`, if it has one.
+    pub fn gauge(&self, name: &str) -> Option<Arc<QueueGauge>> {
+        self.gauges.iter().find(|gauge| &*gauge.name == name).cloned()
+    }
+}
+
+impl QueueGauge {
+    /// Logs the total of spans dropped from this queue, once, at shutdown (nothing when none were).
+    fn report_total(&self) {
+        let (total, service) = (self.dropped(), &*self.name);
         if total > 0 {
-            let queue_size = self.size;
+            let queue_size = self.capacity;
             tracing::warn!(
+                service.name = service,
                 dropped_spans_total = total,
                 queue_size,
                 "{total} spans were dropped in all because the export queue (OTEL_BSP_MAX_QUEUE_SIZE={queue_size}) was full \
@@ -285,17 +293,19 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 }
 
 /// A span processor in front of the batch processor: a finished span takes a place in the export
-/// queue, or is dropped and counted when there is none (see [`QueueGauge::admit`]).
+/// queue, or is dropped and counted when there is none (see [`QueueGauge::admit`]). At shutdown it
+/// stops the periodic report and says the queue's total.
 #[derive(Debug)]
 pub struct Admission<P> {
     next: P,
     gauge: Arc<QueueGauge>,
+    queues: Arc<Mutex<ExportQueues>>,
 }
 
 impl<P> Admission<P> {
-    /// Admits spans into `next` (the batch processor) while `gauge` has room.
-    pub fn new(next: P, gauge: Arc<QueueGauge>) -> Self {
-        Self { next, gauge }
+    /// Admits spans into `next` (the batch processor) while `gauge`, one of `queues`, has room.
+    pub fn new(next: P, gauge: Arc<QueueGauge>, queues: Arc<Mutex<ExportQueues>>) -> Self {
+        Self { next, gauge, queues }
     }
 }
 
@@ -315,7 +325,10 @@ impl<P: SpanProcessor> SpanProcessor for Admission<P> {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.next.shutdown_with_timeout(timeout)
+        self.queues.lock().unwrap_or_else(|e| e.into_inner()).stop_reporting();
+        let flushed = self.next.shutdown_with_timeout(timeout);
+        self.gauge.report_total();
+        flushed
     }
 
     fn set_resource(&mut self, resource: &Resource) {

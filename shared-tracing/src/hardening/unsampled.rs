@@ -13,11 +13,8 @@
 //! the bridge: the registry would still make it and enter and leave it on every poll. Measured:
 //! BENCHMARKS.md.)
 //!
-//! Edge spans get the same question ([`SampledOnly::unsampled_child`], asked by
-//! [`crate::EdgeTracer`] before it builds the span): a SERVER or CLIENT span of an unsampled
-//! trace is given the context the SDK would give it (the parent's trace id, a new span id,
-//! flags `00`, the parent's `tracestate`), so that `traceparent` still travels on, without its
-//! name, attributes and SDK span.
+//! Edge spans are left to the SDK: it asks the same sampler, and an edge span it drops is never
+//! recorded; what is saved here is the bridge's and the registry's work for every `tracing` span.
 //!
 //! Only for an unsampled parent: a root, or a sampled parent's child, goes to the bridge and the
 //! SDK as usual (the SDK's sampler sees the span's name, kind and attributes there). The samplers
@@ -27,9 +24,9 @@
 
 use opentelemetry::{
     Context as OtelContext,
-    trace::{SpanContext, SpanKind, TraceContextExt as _},
+    trace::{SpanKind, TraceContextExt as _},
 };
-use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SamplingDecision, ShouldSample};
+use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
 use tracing::{Metadata, Subscriber, subscriber::Interest};
 use tracing_subscriber::layer::{Context, Layer};
 
@@ -60,27 +57,6 @@ impl SampledOnly {
             && self.sampler.should_sample(Some(parent), sc.trace_id(), name, &kind, &[], &[]).decision
                 == SamplingDecision::Drop
     }
-
-    /// For an edge span of `kind` the sampler would drop in `parent`: the context standing for it,
-    /// a new span id in the parent's trace, unsampled, as the SDK would make it (but keeping the
-    /// parent's `random` flag, which the SDK drops). `None` when the
-    /// span is to be built (a root, a sampled parent, a sampler that ignores the parent).
-    pub fn unsampled_child(&self, parent: &OtelContext, kind: SpanKind) -> Option<OtelContext> {
-        if !self.drops_child_of(parent, "", kind) {
-            return None;
-        }
-        let span = parent.span();
-        let sc = span.span_context();
-        let child = SpanContext::new(
-            sc.trace_id(),
-            RandomIdGenerator::default().new_span_id(),
-            // Unsampled; W3C Level 2's `random` flag, where the parent has it, is kept.
-            sc.trace_flags().with_sampled(false),
-            false,
-            sc.trace_state().clone(),
-        );
-        Some(parent.with_remote_span_context(child))
-    }
 }
 
 /// As a layer of its own, a *global* filter: a span it refuses is not made at all, for any layer.
@@ -96,20 +72,10 @@ impl<S: Subscriber> Layer<S> for SampledOnly {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
     use opentelemetry_sdk::trace::Sampler;
 
     use super::*;
-
-    fn parent(flags: TraceFlags) -> OtelContext {
-        OtelContext::new().with_remote_span_context(SpanContext::new(
-            TraceId::from(1_u128),
-            SpanId::from(2_u64),
-            flags,
-            true,
-            TraceState::from_key_value([("vendor", "x")]).unwrap_or_default(),
-        ))
-    }
 
     fn under(flags: TraceFlags) -> opentelemetry::ContextGuard {
         OtelContext::new()
@@ -137,31 +103,5 @@ mod tests {
             assert!(!parent_based.dropped("validate_order"));
         }
         assert!(!parent_based.dropped("a_root"), "a root goes to the SDK's sampler");
-    }
-
-    #[test]
-    fn an_edge_span_under_an_unsampled_parent_gets_an_unsampled_context_of_its_own_in_the_same_trace() {
-        let parent_based = SampledOnly::new(Box::new(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))));
-        let cx = parent_based
-            .unsampled_child(&parent(TraceFlags::default()), SpanKind::Client)
-            .expect("not built");
-        let span = cx.span();
-        let sc = span.span_context();
-        assert_eq!((sc.trace_id(), sc.trace_flags()), (TraceId::from(1_u128), TraceFlags::default()));
-        assert_ne!(sc.span_id(), SpanId::from(2_u64), "a span id of its own, for the next hop's parent");
-        assert_eq!(sc.trace_state().header(), "vendor=x");
-        // W3C Level 2: a trace continued keeps its `random` flag, sampled or not.
-        let random = parent_based
-            .unsampled_child(&parent(TraceFlags::new(0x02)), SpanKind::Client)
-            .expect("not built");
-        assert_eq!(random.span().span_context().trace_flags(), TraceFlags::new(0x02));
-        assert!(!sc.is_remote(), "it stands for a span of this process");
-        assert!(parent_based.unsampled_child(&parent(TraceFlags::SAMPLED), SpanKind::Client).is_none());
-        assert!(
-            parent_based.unsampled_child(&OtelContext::new(), SpanKind::Server).is_none(),
-            "a root is built"
-        );
-        let always_on = SampledOnly::new(Box::new(Sampler::AlwaysOn));
-        assert!(always_on.unsampled_child(&parent(TraceFlags::default()), SpanKind::Client).is_none());
     }
 }

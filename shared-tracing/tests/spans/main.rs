@@ -4,4 +4,5 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod context_crossing;
+mod lesson_path;
 mod w3c_participant;

@@ -23,18 +23,18 @@ pub mod sensitive;
 pub mod simulate;
 pub mod values;
 
-use shared_tracing::{Telemetry, TelemetryBuilder, TelemetryConfig};
+use shared_tracing::{Telemetry, TelemetryBuilder, TelemetryConfig, hardening::Hardening};
 
 /// The `service.namespace` of the three services: the system they make up.
 pub const SERVICE_NAMESPACE: &str = "checkout";
 
 /// The telemetry every checkout service starts: shared-tracing's, from the standard `OTEL_*`
-/// variables, with `demo.scenario` stamped on every span ([`scenario::ScenarioStamp`]), card
-/// data masked in every span and log line ([`card_data::mask`]) and `service.namespace=checkout`.
-/// Call `.init()` on it.
+/// variables, with `demo.scenario` stamped on every span ([`scenario::ScenarioStamp`]),
+/// `service.namespace=checkout`, and shared-tracing's hardening switched on, with card data masked
+/// in every span and log line ([`card_data::mask`]). Call `.init()` on it.
 pub fn telemetry(service_name: &str, version: &str) -> TelemetryBuilder {
     Telemetry::builder(TelemetryConfig::from_env(service_name, version))
         .with_service_namespace(SERVICE_NAMESPACE)
         .with_span_processor(scenario::ScenarioStamp::new)
-        .with_redaction(card_data::mask)
+        .with_extension(Hardening::default().with_redaction(card_data::mask))
 }
