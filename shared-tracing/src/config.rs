@@ -128,6 +128,26 @@ impl Sampling {
     }
 }
 
+/// Whether this build has shared-tracing's cargo feature `feature`, which `variable=value` needs;
+/// if not, a warning says so, and what is done `instead`.
+fn built(feature: &str, variable: &str, value: &str, instead: &str, warnings: &mut Vec<String>) -> bool {
+    const BUILT: [(&str, bool); 6] = [
+        ("grpc", cfg!(feature = "grpc")),
+        ("http-json", cfg!(feature = "http-json")),
+        ("tls", cfg!(feature = "tls")),
+        ("gzip", cfg!(feature = "gzip")),
+        ("zstd", cfg!(feature = "zstd")),
+        ("b3", cfg!(feature = "b3")),
+    ];
+    let built = BUILT.contains(&(feature, true));
+    if !built {
+        warnings.push(format!(
+            "{variable}={value:?} needs shared-tracing's `{feature}` feature, which this build does not have; {instead}"
+        ));
+    }
+    built
+}
+
 /// `OTEL_EXPORTER_OTLP_TRACES_<name>`, else `OTEL_EXPORTER_OTLP_<name>`: every exporter setting
 /// has a general variable and one of the traces signal's own, which wins (the specification's
 /// `protocol/exporter.md`). The variable that was set, and its value; `None` when neither is.
@@ -226,23 +246,44 @@ impl TelemetryConfig {
 
         let protocol = match otlp_setting("PROTOCOL", get) {
             None => Protocol::HttpProtobuf,
-            Some((_, value)) if value == "http/protobuf" => Protocol::HttpProtobuf,
-            Some((_, value)) if value == "http/json" => Protocol::HttpJson,
-            Some((_, value)) if value == "grpc" => Protocol::Grpc,
-            Some((variable, other)) => {
-                warnings.push(format!(
-                    "{variable}={other:?} is not supported (use http/protobuf, http/json or grpc); using http/protobuf"
-                ));
-                Protocol::HttpProtobuf
-            }
+            Some((variable, value)) => match value.as_str() {
+                "http/protobuf" => Protocol::HttpProtobuf,
+                "http/json"
+                    if built("http-json", &variable, &value, "using http/protobuf", &mut warnings) =>
+                {
+                    Protocol::HttpJson
+                }
+                "grpc" if built("grpc", &variable, &value, "using http/protobuf", &mut warnings) => {
+                    Protocol::Grpc
+                }
+                "http/json" | "grpc" => Protocol::HttpProtobuf,
+                other => {
+                    warnings.push(format!(
+                        "{variable}={other:?} is not supported (use http/protobuf, http/json or grpc); using http/protobuf"
+                    ));
+                    Protocol::HttpProtobuf
+                }
+            },
         };
         // Read and applied by the exporter; only checked here (see the module's documentation).
-        if let Some((variable, value)) = otlp_setting("COMPRESSION", get)
-            && !["gzip", "zstd", "none"].contains(&value.to_ascii_lowercase().as_str())
+        if let Some((variable, value)) = otlp_setting("COMPRESSION", get) {
+            let uncompressed = "spans are sent uncompressed";
+            match value.to_ascii_lowercase().as_str() {
+                "none" => {}
+                // Over gRPC both come with the `grpc` feature.
+                "gzip" | "zstd" if protocol == Protocol::Grpc => {}
+                name @ ("gzip" | "zstd") => {
+                    built(name, &variable, &value, uncompressed, &mut warnings);
+                }
+                _ => warnings.push(format!(
+                    "{variable}={value:?} is not supported (use gzip, zstd or none); {uncompressed}"
+                )),
+            }
+        }
+        if let Some((variable, value)) =
+            otlp_setting("ENDPOINT", get).filter(|(_, url)| url.starts_with("https:"))
         {
-            warnings.push(format!(
-                "{variable}={value:?} is not supported (use gzip, zstd or none); spans are sent uncompressed"
-            ));
+            built("tls", &variable, &value, "exports will fail", &mut warnings);
         }
 
         // The specification's known values (`sdk-environment-variables.md`, "Exporter Selection"):
@@ -289,6 +330,11 @@ impl TelemetryConfig {
                     let propagator = match name {
                         "tracecontext" => Propagator::TraceContext,
                         "baggage" => Propagator::Baggage,
+                        "b3" | "b3multi"
+                            if !built("b3", "OTEL_PROPAGATORS", name, "ignored", &mut warnings) =>
+                        {
+                            continue;
+                        }
                         "b3" => Propagator::B3,
                         "b3multi" => Propagator::B3Multi,
                         "none" => continue,
@@ -423,10 +469,11 @@ mod tests {
 
     #[test]
     fn an_unknown_compression_is_warned_about_naming_the_variable_and_the_value() {
-        assert!(config(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "GZIP")]).warnings.is_empty());
+        let gzip = config(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "GZIP")]);
+        assert_eq!(gzip.warnings.is_empty(), cfg!(feature = "gzip"), "{:?}", gzip.warnings);
         assert!(config(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "none")]).warnings.is_empty());
         let c = config(&[
-            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
             ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "brotli"),
         ]);
         assert_eq!(c.warnings.len(), 1);
@@ -452,6 +499,33 @@ mod tests {
     }
 
     #[test]
+    fn a_setting_that_needs_a_feature_this_build_lacks_says_which_and_the_default_is_used() {
+        let rows = [
+            (("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), "grpc", cfg!(feature = "grpc")),
+            (("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"), "http-json", cfg!(feature = "http-json")),
+            (("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"), "gzip", cfg!(feature = "gzip")),
+            (("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"), "zstd", cfg!(feature = "zstd")),
+            (("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"), "tls", cfg!(feature = "tls")),
+            (("OTEL_PROPAGATORS", "tracecontext,b3"), "b3", cfg!(feature = "b3")),
+        ];
+        for (setting, feature, built) in rows {
+            let c = config(&[setting]);
+            let named = c.warnings.iter().any(|w| w.contains(&format!("`{feature}` feature")));
+            assert_eq!(named, !built, "{setting:?}: {:?}", c.warnings);
+            if !built {
+                // What was left out: the default protocol, and only the propagators that were built.
+                let propagators = if setting.0 == "OTEL_PROPAGATORS" { 1 } else { 2 };
+                assert_eq!(
+                    (c.protocol, c.propagators.0.len()),
+                    (Protocol::HttpProtobuf, propagators),
+                    "{setting:?}"
+                );
+            }
+        }
+    }
+
+    #[cfg(feature = "grpc")]
+    #[test]
     fn grpc_is_chosen_by_the_generic_or_the_traces_specific_variable() {
         assert_eq!(config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).protocol, Protocol::Grpc);
         let c = config(&[
@@ -463,7 +537,8 @@ mod tests {
 
     #[test]
     fn an_unsupported_protocol_falls_back_to_http_protobuf_with_a_warning() {
-        assert_eq!(config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).protocol, Protocol::HttpJson);
+        let json = if cfg!(feature = "http-json") { Protocol::HttpJson } else { Protocol::HttpProtobuf };
+        assert_eq!(config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).protocol, json);
         let c = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")]);
         assert_eq!(c.protocol, Protocol::HttpProtobuf);
         assert!(c.warnings[0].contains("thrift"));
@@ -484,6 +559,7 @@ mod tests {
         assert_eq!(c.warnings.len(), 2);
     }
 
+    #[cfg(feature = "b3")]
     #[test]
     fn propagators_are_kept_in_the_order_listed_and_none_disables_both() {
         use Propagator::*;

@@ -25,10 +25,7 @@ use opentelemetry::{
     Value,
     trace::{SpanId, SpanKind, Status},
 };
-use opentelemetry_otlp::{
-    SpanExporter as SdkOtlpExporter, WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _,
-    tonic_types::transport::{Certificate, ClientTlsConfig, Identity},
-};
+use opentelemetry_otlp::{SpanExporter as SdkOtlpExporter, WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
@@ -38,6 +35,7 @@ use opentelemetry_sdk::{
 use crate::{
     TelemetryConfig, TelemetryError,
     config::{LogFormat, Protocol, otlp_setting},
+    tls::Tls,
 };
 
 /// The exporters `config` names, as one.
@@ -49,110 +47,33 @@ pub(crate) fn selected(config: &TelemetryConfig) -> Result<SelectedExporters, Te
 
 /// opentelemetry-otlp's exporter over `protocol`, with the TLS the `OTEL_EXPORTER_OTLP_*` files
 /// ask for. The protocol is given, not left to the exporter to read: `config` has already read it
-/// (and warned about a value it does not know).
+/// (and warned about a value it does not know, or one this build lacks the feature for).
 fn otlp(protocol: Protocol) -> Result<SdkOtlpExporter, TelemetryError> {
     let tls = Tls::from_env()?;
-    let exporter = match protocol {
-        Protocol::HttpProtobuf | Protocol::HttpJson => {
-            let protocol = match protocol {
-                Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
-                _ => opentelemetry_otlp::Protocol::HttpBinary,
-            };
-            // The exporter's own client, built as it builds it, with the TLS files added.
-            SdkOtlpExporter::builder()
-                .with_http()
-                .with_protocol(protocol)
-                .with_http_client(http_client(&tls)?)
-                .build()?
-        }
-        Protocol::Grpc => {
-            // Without roots of its own the exporter's TLS trusts nothing (tonic's
-            // `ClientTlsConfig::new()` is empty), so every https collector would fail: the
-            // system's roots, plus the named certificate. Ignored for an http:// endpoint.
-            let mut config = ClientTlsConfig::new().with_enabled_roots();
-            if let Some(pem) = &tls.trusted {
-                config = config.ca_certificate(Certificate::from_pem(pem));
-            }
-            if let Some((certificate, key)) = &tls.identity {
-                config = config.identity(Identity::from_pem(certificate, key));
-            }
-            SdkOtlpExporter::builder().with_tonic().with_tls_config(config).build()?
-        }
+    #[cfg(feature = "grpc")]
+    if protocol == Protocol::Grpc {
+        use opentelemetry_otlp::WithTonicConfig as _;
+        return Ok(SdkOtlpExporter::builder().with_tonic().with_tls_config(tls.for_grpc()).build()?);
+    }
+    let protocol = match protocol {
+        #[cfg(feature = "http-json")]
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+        _ => opentelemetry_otlp::Protocol::HttpBinary,
     };
-    Ok(exporter)
-}
-
-/// The TLS files the `OTEL_EXPORTER_OTLP_(TRACES_)*` variables name, read. A file that cannot be
-/// read, or does not hold what it should, stops the start: TLS that was asked for and is missing
-/// would only show later, as failed exports.
-struct Tls {
-    /// `CERTIFICATE`: certificates to trust besides the system's roots (a private CA, say).
-    trusted: Option<Vec<u8>>,
-    /// `CLIENT_CERTIFICATE` and `CLIENT_KEY`: the service's own, for a collector that asks for
-    /// one (mutual TLS). Both or neither.
-    identity: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-impl Tls {
-    fn from_env() -> Result<Self, TelemetryError> {
-        let trusted = pem_file("CERTIFICATE")?;
-        if let Some((variable, pem)) = &trusted
-            && reqwest::Certificate::from_pem_bundle(pem).map_or(true, |certificates| certificates.is_empty())
-        {
-            return Err(TelemetryError::Certificate(format!("{variable}: holds no PEM certificate")));
-        }
-        let identity = match (pem_file("CLIENT_CERTIFICATE")?, pem_file("CLIENT_KEY")?) {
-            (None, None) => None,
-            (Some((variable, certificate)), Some((_, key))) => {
-                if let Err(e) = client_identity(&certificate, &key) {
-                    return Err(TelemetryError::Certificate(format!("{variable} and its key: {e}")));
-                }
-                Some((certificate, key))
-            }
-            (Some((variable, _)), None) | (None, Some((variable, _))) => {
-                let missing =
-                    if variable.contains("CLIENT_KEY") { "CLIENT_CERTIFICATE" } else { "CLIENT_KEY" };
-                let message = format!("{variable} is set but OTEL_EXPORTER_OTLP_{missing} is not: set both");
-                return Err(TelemetryError::Certificate(message));
-            }
-        };
-        Ok(Self { trusted: trusted.map(|(_, pem)| pem), identity })
-    }
-}
-
-/// The client's certificate and key as reqwest's rustls reads an identity: one PEM, key first.
-fn client_identity(certificate: &[u8], key: &[u8]) -> reqwest::Result<reqwest::Identity> {
-    reqwest::Identity::from_pem(&[key, b"\n", certificate].concat())
-}
-
-/// The file `OTEL_EXPORTER_OTLP_(TRACES_)<name>` names: the variable (`VAR=path`, for messages)
-/// and the file's bytes; `None` when neither is set.
-fn pem_file(name: &str) -> Result<Option<(String, Vec<u8>)>, TelemetryError> {
-    let Some((variable, path)) = otlp_setting(name, |v| std::env::var(v).ok()) else { return Ok(None) };
-    let variable = format!("{variable}={path}");
-    match std::fs::read(&path) {
-        Ok(pem) => Ok(Some((variable, pem))),
-        Err(e) => Err(TelemetryError::Certificate(format!("{variable}: {e}"))),
-    }
+    let builder = SdkOtlpExporter::builder().with_http().with_protocol(protocol);
+    Ok(builder.with_http_client(http_client(tls)?).build()?)
 }
 
 /// The blocking HTTP client the exporter would build, with `tls` as well. Built on a thread of its
 /// own, as the exporter builds its own: reqwest's blocking client runs a runtime of its own, which
 /// must not be created inside the service's.
-fn http_client(tls: &Tls) -> Result<reqwest::blocking::Client, opentelemetry_otlp::ExporterBuildError> {
+fn http_client(tls: Tls) -> Result<reqwest::blocking::Client, opentelemetry_otlp::ExporterBuildError> {
     let failed = |reason: String| opentelemetry_otlp::ExporterBuildError::InternalFailure(reason);
-    let trusted = tls.trusted.as_deref().map(reqwest::Certificate::from_pem_bundle).transpose();
-    let certificates = trusted.map_err(|e| failed(e.to_string()))?.unwrap_or_default();
-    let identity = tls.identity.as_ref().map(|(certificate, key)| client_identity(certificate, key));
-    let identity = identity.transpose().map_err(|e| failed(e.to_string()))?;
     let timeout = export_timeout();
-    std::thread::spawn(move || {
-        let builder = reqwest::blocking::Client::builder().timeout(timeout).tls_certs_merge(certificates);
-        identity.into_iter().fold(builder, reqwest::blocking::ClientBuilder::identity).build()
-    })
-    .join()
-    .map_err(|_| failed("the thread building the HTTP client panicked".to_owned()))?
-    .map_err(|e| failed(format!("the HTTP client could not be built: {e}")))
+    std::thread::spawn(move || tls.apply(reqwest::blocking::Client::builder().timeout(timeout)).build())
+        .join()
+        .map_err(|_| failed("the thread building the HTTP client panicked".to_owned()))?
+        .map_err(|e| failed(format!("the HTTP client could not be built: {e}")))
 }
 
 /// `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT`, in milliseconds (10 s by default): what the exporter

@@ -8,8 +8,8 @@
 //! - [`config`]: the standard `OTEL_*` variables, parsed once.
 //! - [`telemetry`]: [`init`] / [`Telemetry::builder`] (logs + propagation + OTLP export) and the
 //!   [`Telemetry`] handle whose [`Telemetry::shutdown`] flushes every finished span.
-//! - [`export`]: where finished spans go (`OTEL_TRACES_EXPORTER`: OTLP over http or https,
-//!   the console, none).
+//! - [`export`]: where finished spans go (`OTEL_TRACES_EXPORTER`: OTLP, the console, none),
+//!   and `tls`, the collector's certificate and the service's (with the `tls` feature).
 //! - [`propagation`]: W3C `traceparent` / `tracestate` / `baggage` (the only module that touches them).
 //! - [`inbound`]: an axum layer making one SERVER span per request.
 //! - [`edge`]: edge spans (SERVER, CLIENT, a remote system's) with the OpenTelemetry API, and
@@ -52,6 +52,7 @@ pub mod propagation;
 pub mod remote;
 pub mod span_events;
 pub mod telemetry;
+mod tls;
 
 pub use config::TelemetryConfig;
 pub use edge::EdgeTracer;

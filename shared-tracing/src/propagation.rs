@@ -44,20 +44,28 @@ pub fn install(choice: &Propagators) {
 
 /// The propagators `choice` names, in its order, as one.
 fn composite(choice: &Propagators) -> TextMapCompositePropagator {
-    let propagators = choice.0.iter().map(|propagator| -> Box<dyn TextMapPropagator + Send + Sync> {
+    let mut propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    for propagator in &choice.0 {
         match propagator {
-            Propagator::TraceContext => Box::new(TraceContext(TraceContextPropagator::new())),
-            Propagator::Baggage => Box::new(W3cBaggage(BaggagePropagator::new())),
-            Propagator::B3 | Propagator::B3Multi => b3(*propagator),
+            Propagator::TraceContext => {
+                propagators.push(Box::new(TraceContext(TraceContextPropagator::new())))
+            }
+            Propagator::Baggage => propagators.push(Box::new(W3cBaggage(BaggagePropagator::new()))),
+            #[cfg(feature = "b3")]
+            Propagator::B3 | Propagator::B3Multi => propagators.push(b3(*propagator)),
+            // `config` names B3 only in a build that has it.
+            #[cfg(not(feature = "b3"))]
+            Propagator::B3 | Propagator::B3Multi => {}
         }
-    });
-    TextMapCompositePropagator::new(propagators.collect())
+    }
+    TextMapCompositePropagator::new(propagators)
 }
 
 /// Zipkin's B3, for callers and callees of the Zipkin era: the single `b3` header or the `X-B3-*`
 /// headers. opentelemetry-zipkin 0.33 marks the whole crate deprecated in favour of exporting OTLP
 /// to Zipkin; its propagator is still the B3 implementation of this OpenTelemetry version, and
-/// propagation is not export.
+/// propagation is not export. (The `b3` feature.)
+#[cfg(feature = "b3")]
 #[allow(deprecated)]
 fn b3(propagator: Propagator) -> Box<dyn TextMapPropagator + Send + Sync> {
     use opentelemetry_zipkin::{B3Encoding, Propagator as B3};
@@ -628,6 +636,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "b3")]
     /// `OTEL_PROPAGATORS` "Propagators are applied in the order listed" (the specification's
     /// `sdk-environment-variables.md`): on extract the last one to find its headers wins.
     #[test]
