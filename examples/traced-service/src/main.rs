@@ -1,10 +1,10 @@
-//! The smallest service traced with shared-tracing alone, and what the README's "Trace your own
-//! axum service" copies: telemetry first, an inbound layer, a traced client, one `#[instrument]`ed
-//! function, the flush last.
+//! An axum service traced with shared-tracing alone: telemetry first, an inbound layer, one
+//! `#[instrument]`ed function, a traced client, the flush last.
 //!
-//! `GET /hello` is a SERVER span; `greet` is an internal span (a `tracing` span, bridged), its
-//! child; the call it makes to `DOWNSTREAM_URL` is a CLIENT span, child of `greet`, whose context
-//! the downstream service receives in `traceparent`.
+//! - `GET /hello`: a SERVER span, and `greet`, a `tracing` span, as its child.
+//! - `GET /relay`: a SERVER span, `ask_downstream` inside it, and inside that a CLIENT span calling
+//!   `/hello` at `DOWNSTREAM_URL` (this service itself unless told otherwise), whose context travels
+//!   in `traceparent`: the callee's SERVER span is the CLIENT span's child, in the same trace.
 
 use std::{error::Error, time::Duration};
 
@@ -13,23 +13,26 @@ use shared_tracing::{TelemetryConfig, inbound, outbound::TracedClient};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    // 1. Telemetry first: logs with trace ids, W3C propagation, OTLP export, from the OTEL_* variables.
+    // 1. Telemetry first: logs with trace ids, W3C propagation, export, from the OTEL_* variables.
     let telemetry =
         shared_tracing::init(TelemetryConfig::from_env("traced-service", env!("CARGO_PKG_VERSION")))?;
 
+    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let address = listener.local_addr()?;
+
     // 2. A client whose every call is a CLIENT span, its context sent on in `traceparent`.
-    let downstream = std::env::var("DOWNSTREAM_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
+    let downstream = std::env::var("DOWNSTREAM_URL").unwrap_or_else(|_| format!("http://{address}"));
     let client = TracedClient::new(telemetry.tracer(), "downstream", &downstream, Duration::from_secs(5))?;
 
     // 3. A SERVER span for every request to the routes above the layer; `/health` is added after
     //    it, so health checks make no spans.
-    let app = inbound::traced(Router::new().route("/hello", get(hello)), telemetry.tracer())
+    let routes = Router::new().route("/hello", get(hello)).route("/relay", get(relay));
+    let app = inbound::traced(routes, telemetry.tracer())
         .route("/health", get(|| async { "ok" }))
         .with_state(client);
 
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    tracing::info!(address = %listener.local_addr()?, "listening");
+    tracing::info!(%address, "listening");
     axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
 
     // 4. The flush, last: the server has drained, so every finished span is exported.
@@ -37,17 +40,28 @@ async fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-async fn hello(State(client): State<TracedClient>) -> String {
-    greet(&client).await
+async fn hello() -> String {
+    greet("world").await
 }
 
-/// Internal work: an ordinary `tracing` span, which the bridge makes the SERVER span's child.
-#[tracing::instrument(skip_all, fields(greeting.language = "en"))]
-async fn greet(client: &TracedClient) -> String {
-    tracing::info!("Asking downstream who is there");
-    match client.get("/whoami", "/whoami").await {
-        Ok(answer) => format!("hello, {}", String::from_utf8_lossy(&answer.body)),
-        Err(error) => format!("hello, whoever you are ({error})"),
+/// Internal work: an ordinary `tracing` span, which the bridge makes the SERVER span's child. Its
+/// argument becomes an attribute, and the event inside it an event of the span.
+#[tracing::instrument]
+async fn greet(name: &str) -> String {
+    tracing::info!("Greeting");
+    format!("hello, {name}\n")
+}
+
+async fn relay(State(client): State<TracedClient>) -> String {
+    ask_downstream(&client).await
+}
+
+/// A `tracing` span with a call inside it: the CLIENT span is this span's child.
+#[tracing::instrument(skip_all)]
+async fn ask_downstream(client: &TracedClient) -> String {
+    match client.get("/hello", "/hello").await {
+        Ok(answer) => format!("downstream said: {}", String::from_utf8_lossy(&answer.body)),
+        Err(error) => format!("downstream failed: {error}\n"),
     }
 }
 
