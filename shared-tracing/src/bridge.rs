@@ -27,15 +27,15 @@ use tracing_subscriber::registry::LookupSpan;
 /// of your own) so that only your spans become OpenTelemetry spans.
 ///
 /// Every setting that differs from the crate's defaults turns an attribute or a clock read off,
-/// and each was measured with `scripts/bench-instructions.sh` (instructions per checkout, fully
-/// sampled; BENCHMARKS.md has the runs): with these settings about 1.06 M, with the crate's
-/// defaults about 1.2 M.
+/// and each was measured with `scripts/bench-instructions.sh` (instructions per request of the
+/// benchmark, fully sampled; BENCHMARKS.md has the runs): with these settings about 1.06 M, with
+/// the crate's defaults about 1.2 M.
 /// - **no source location** (`code.file.path`, `code.module.name`, `code.line.number`) and **no
-///   `target`**: together about 85 k instructions per checkout (7%), mostly the exporter turning
+///   `target`**: together about 85 k instructions per request (7%), mostly the exporter turning
 ///   four more attributes per span into protobuf. An `#[instrument]`ed span is named after its
 ///   function already; turn `with_location` back on to send a reader of the trace to the line;
 /// - **no thread attributes** (`thread.id`, `thread.name`) and **no inactivity tracking**
-///   (`busy_ns`, `idle_ns`): together about 60 k instructions per checkout (5%). An async task
+///   (`busy_ns`, `idle_ns`): together about 60 k instructions per request (5%). An async task
 ///   moves between worker threads, so the thread a span started on says little; inactivity
 ///   tracking reads the clock on every poll of an instrumented future, and a span's duration
 ///   already says how long it took.

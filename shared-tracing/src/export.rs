@@ -153,8 +153,8 @@ impl Console {
         let _ = std::io::stdout().lock().write_all(out.as_bytes());
     }
 
-    /// `span order-service SERVER "POST /orders" 12.301 ms trace_id=… span_id=… parent_id=…
-    /// status=error("…") http.route="/orders" … events=["Validating order"]`
+    /// `span my-service SERVER "GET /hello" 0.582 ms trace_id=… span_id=… parent_id=…
+    /// status=error("…") http.route="/hello" … events=["Greeting"]`
     fn text(&self, span: &SpanData) -> String {
         let context = &span.span_context;
         let mut line = format!(

@@ -105,7 +105,7 @@ pub struct InvalidBaseUrl {
 }
 
 impl TracedClient {
-    /// A client for `peer_service` (the `peer.service` attribute, e.g. `"payment-service"`) at
+    /// A client for `peer_service` (the `peer.service` attribute, e.g. `"inventory"`) at
     /// `base_url`, where every call, body included, must finish within `timeout`; its CLIENT
     /// spans are made with `tracer`.
     pub fn new(

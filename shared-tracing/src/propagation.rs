@@ -171,14 +171,15 @@ struct TraceContext(TraceContextPropagator);
 
 impl TextMapPropagator for TraceContext {
     fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
-        let mut sdk = Written::default();
+        // The SDK writes into a map (the API's own carrier), and what it wrote is completed here.
+        let mut sdk: HashMap<String, String> = HashMap::new();
         self.0.inject_context(cx, &mut sdk);
-        let Some(traceparent) = sdk.0.remove(TRACEPARENT) else { return };
+        let Some(traceparent) = sdk.remove(TRACEPARENT) else { return };
         // The SDK writes the `sampled` flag alone; Level 2: "a trace continued MUST keep the
         // random flag it received". The flags are the value's last two digits.
         let (fields, _) = traceparent.split_at(traceparent.len() - 2);
         injector.set(TRACEPARENT, format!("{fields}{:02x}", flags(cx).to_u8()));
-        let state = sdk.0.remove(TRACESTATE).filter(|state| !state.is_empty());
+        let state = sdk.remove(TRACESTATE).filter(|state| !state.is_empty());
         let state = state.or_else(|| cx.get::<Unheld>().map(|Unheld(state)| state.clone()));
         // "Vendors MUST accept empty `tracestate` headers but SHOULD avoid sending them."
         if let Some(state) = state {
@@ -196,7 +197,9 @@ impl TextMapPropagator for TraceContext {
         }
         // "Failure to parse `tracestate` MUST NOT affect the parsing of `traceparent`."
         let state = extractor.get_all(TRACESTATE).map(|lines| lines.join(",")).and_then(|h| tracestate(&h));
-        let headers = Read::of([(TRACEPARENT, Some(line.to_string())), (TRACESTATE, state.clone())]);
+        // The SDK reads a map of one value per field (the API's own carrier).
+        let mut headers = HashMap::from([(TRACEPARENT.to_owned(), line.to_string())]);
+        headers.extend(state.clone().map(|state| (TRACESTATE.to_owned(), state)));
         let extracted = self.0.extract_with_context(cx, &headers);
         let span = extracted.span();
         let sc = span.span_context();
@@ -294,7 +297,7 @@ impl TextMapPropagator for W3cBaggage {
         let Some(lines) = extractor.get_all(BAGGAGE) else { return cx.clone() };
         let members: Vec<String> =
             lines.iter().flat_map(|line| line.split(',')).filter_map(baggage_member).collect();
-        self.0.extract_with_context(cx, &Read::of([(BAGGAGE, Some(members.join(",")))]))
+        self.0.extract_with_context(cx, &HashMap::from([(BAGGAGE.to_owned(), members.join(","))]))
     }
 
     fn fields(&self) -> FieldIter<'_> {
@@ -322,35 +325,6 @@ fn baggage_member(member: &str) -> Option<String> {
         Some(properties) => format!("{key}={value};{properties}"),
         None => format!("{key}={value}"),
     })
-}
-
-/// What the SDK's propagator wrote into the headers.
-#[derive(Debug, Default)]
-struct Written(HashMap<String, String>);
-
-impl Injector for Written {
-    fn set(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
-    }
-}
-
-/// Headers as the SDK's propagators are given them: one value per field.
-struct Read<const N: usize>([(&'static str, Option<String>); N]);
-
-impl<const N: usize> Read<N> {
-    fn of(fields: [(&'static str, Option<String>); N]) -> Self {
-        Self(fields)
-    }
-}
-
-impl<const N: usize> Extractor for Read<N> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(name, _)| *name == key).and_then(|(_, value)| value.as_deref())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.iter().filter(|(_, value)| value.is_some()).map(|(name, _)| *name).collect()
-    }
 }
 
 #[cfg(test)]
