@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sends one checkout to the gateway and prints the answer and where to see its trace.
 #
-#   scripts/checkout.sh                      # the DESIGN.md checkout
+#   scripts/checkout.sh                      # the README.md checkout
 #   scripts/checkout.sh '{"customer_id":"c","items":[{"sku":"sku-nope","quantity":1}],"card_token":"tok_visa"}'
 #   GATEWAY_URL=http://localhost:3000 scripts/checkout.sh
 #   SCENARIO=slow-stripe scripts/checkout.sh  # a teaching scenario (GET /api/scenarios lists them)

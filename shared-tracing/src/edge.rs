@@ -30,7 +30,7 @@ use opentelemetry_semantic_conventions::attribute;
 /// `peer.service`, the name of the service a CLIENT span calls. The semantic conventions have
 /// renamed it `service.peer.name` (the constant is deprecated), and edge CLIENT spans carry that
 /// name too ([`peer_service`]); `peer.service` stays beside it because Jaeger's dependency graph
-/// and this project's trace contract (DESIGN.md) read it, so it is spelt out here.
+/// and this project's trace (the one README.md draws) read it, so it is spelt out here.
 pub const PEER_SERVICE: &str = "peer.service";
 
 /// The attributes naming the service a CLIENT span calls: `service.peer.name`, the current

@@ -1,5 +1,5 @@
 //! End to end over real processes: the three service binaries export OTLP/HTTP to a receiver this
-//! test runs, and the exported spans must form the trace drawn in DESIGN.md.
+//! test runs, and the exported spans must form the trace drawn at the top of README.md.
 
 use crate::support::*;
 use serde_json::Value;
@@ -55,7 +55,7 @@ async fn a_checkout_produces_one_trace_shaped_as_designed_across_all_services_an
     let spans = of_trace(&all, &trace_id);
     assert_eq!(spans.len(), CHECKOUT_SPANS, "{:#?}", summary(&spans));
 
-    // Assert: the tree of DESIGN.md, link by link.
+    // Assert: the tree README.md draws, link by link.
     let gw_server = the_span(&spans, "gateway", Kind::Server, "POST /api/checkout");
     let gw_client = the_span(&spans, "gateway", Kind::Client, "POST /orders");
     let order_server = the_span(&spans, "order-service", Kind::Server, "POST /orders");

@@ -30,7 +30,7 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SPANS_TIMEOUT: Duration = Duration::from_secs(30);
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The spans of one checkout of [`checkout_body`] (two items): the nine DESIGN.md draws, a
+/// The spans of one checkout of [`checkout_body`] (two items): the nine README.md draws, a
 /// `check_stock` span per item, and the order's INSERT and UPDATE.
 pub const CHECKOUT_SPANS: usize = 13;
 
@@ -48,7 +48,7 @@ pub fn trace_id_of(body: &Value) -> String {
     body["trace_id"].as_str().or(body["error"]["trace_id"].as_str()).unwrap().to_owned()
 }
 
-/// The checkout body of DESIGN.md.
+/// The checkout body of README.md (its curl example).
 pub fn checkout_body() -> Value {
     serde_json::json!({
         "customer_id": "cust-42",
@@ -313,12 +313,12 @@ impl Gateway for Stack {
     }
 }
 
-/// Posts the DESIGN.md checkout.
+/// Posts the README.md checkout.
 pub async fn post_checkout(stack: &impl Gateway) -> reqwest::Response {
     http().post(stack.checkout_url()).json(&checkout_body()).send().await.unwrap()
 }
 
-/// Posts the DESIGN.md checkout with one extra request header (`traceparent`, `baggage`, …).
+/// Posts the README.md checkout with one extra request header (`traceparent`, `baggage`, …).
 pub async fn post_checkout_with(stack: &impl Gateway, header: &str, value: &str) -> reqwest::Response {
     http().post(stack.checkout_url()).header(header, value).json(&checkout_body()).send().await.unwrap()
 }

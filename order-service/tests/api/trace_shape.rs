@@ -1,6 +1,6 @@
 //! The trace of `POST /orders`, in process: order-service's router and payment-service's behind
 //! it, their spans caught in memory (`shared_tracing_testing`). Which span is whose child, of
-//! which kind, with which attributes and events: the shape DESIGN.md draws, without a process.
+//! which kind, with which attributes and events: the shape README.md draws, without a process.
 
 use axum::http::StatusCode;
 use opentelemetry::trace::{SpanId, SpanKind};
