@@ -76,7 +76,7 @@ pub async fn checkout(
     let order_service = state.orders.peer_service();
     let answer = state
         .orders
-        .post_json_with_headers("/orders", &checkout, forwarded)
+        .post_json_with_headers("/orders", "/orders", &checkout, forwarded)
         .with_context(cx)
         .await
         .map_err(|e| DownstreamError::from_outbound(&e))?;

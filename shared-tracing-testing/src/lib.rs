@@ -12,6 +12,8 @@
 //! is dropped, so each test has spans of its own: run the test on a current-thread runtime
 //! (`#[tokio::test]`), where every task it spawns runs on that thread too.
 
+pub mod console;
+
 use std::{
     collections::HashMap,
     sync::{Arc, LazyLock},

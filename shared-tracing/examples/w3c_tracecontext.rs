@@ -57,7 +57,7 @@ async fn test(State(tracer): State<EdgeTracer>, Json(calls): Json<Vec<Call>>) ->
         else {
             return StatusCode::BAD_REQUEST;
         };
-        let _ = client.post_json_to("/{path}", &path, &call.arguments, Default::default()).await;
+        let _ = client.post_json_with_headers("/{path}", &path, &call.arguments, Default::default()).await;
     }
     StatusCode::OK
 }

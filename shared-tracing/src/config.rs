@@ -29,7 +29,7 @@ pub enum Protocol {
 pub struct Exporters {
     /// `otlp`, the default: to a collector, over [`Protocol`].
     pub otlp: bool,
-    /// `console`: one line per span on stdout, in the shape of the log lines.
+    /// `console`: each span printed on stdout (the SDK's stdout exporter).
     pub console: bool,
 }
 

@@ -30,7 +30,7 @@ use opentelemetry_semantic_conventions::attribute;
 /// `peer.service`, the name of the service a CLIENT span calls. The semantic conventions have
 /// renamed it `service.peer.name` (the constant is deprecated), and edge CLIENT spans carry that
 /// name too ([`peer_service`]); `peer.service` stays beside it because Jaeger's dependency graph
-/// and this project's trace (the one README.md draws) read it, so it is spelt out here.
+/// and many dashboards still read it, so it is spelt out here.
 pub const PEER_SERVICE: &str = "peer.service";
 
 /// The attributes naming the service a CLIENT span calls: `service.peer.name`, the current
@@ -86,7 +86,7 @@ impl EdgeTracer {
 /// request cancelled half-way (its future dropped) still ends its spans.
 #[derive(Debug)]
 #[must_use = "the span ends as soon as this is dropped"]
-pub(crate) struct EdgeSpan {
+pub struct EdgeSpan {
     cx: Context,
     /// False when telemetry is off (`cx` is then the parent's): there is nothing to end.
     owned: bool,
@@ -94,21 +94,26 @@ pub(crate) struct EdgeSpan {
 
 impl EdgeSpan {
     /// The context holding this span (to attach, or to inject into an outgoing request).
-    pub(crate) fn context(&self) -> &Context {
+    pub fn context(&self) -> &Context {
         &self.cx
     }
 
     /// Adds an attribute.
-    pub(crate) fn set_attribute(&self, attribute: KeyValue) {
+    pub fn set_attribute(&self, attribute: KeyValue) {
         self.cx.span().set_attribute(attribute);
     }
 
     /// Marks the span failed: status ERROR with `description`, and the low-cardinality
     /// `error.type` the semantic conventions ask for.
-    pub(crate) fn fail(&self, error_type: impl Into<opentelemetry::Value>, description: impl Into<String>) {
+    pub fn fail(&self, error_type: impl Into<opentelemetry::Value>, description: impl Into<String>) {
         let span = self.cx.span();
         span.set_attribute(KeyValue::new(attribute::ERROR_TYPE, error_type));
         span.set_status(Status::error(description.into()));
+    }
+
+    /// Ends the span now (as dropping it does).
+    pub fn end(self) {
+        drop(self);
     }
 
     /// `future`, run with this span as the current one (attached on every poll): its `tracing`

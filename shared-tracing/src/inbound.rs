@@ -32,7 +32,7 @@ use crate::propagation::{self, TRACERESPONSE};
 /// `traceresponse` header to every answer.
 ///
 /// Routes added to the router *after* this call are not traced: that is how services keep
-/// `GET /health` (polled every few seconds by Docker) out of their traces.
+/// `GET /health` (polled every few seconds by an orchestrator) out of their traces.
 pub fn traced<S>(router: Router<S>, tracer: EdgeTracer) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -91,7 +91,7 @@ fn server_span(request: &Request) -> SpanBuilder {
         Some(route) => format!("{} {route}", method.unwrap_or("HTTP")),
         None => method.unwrap_or("HTTP").to_owned(),
     };
-    let mut attributes = Vec::with_capacity(16);
+    let mut attributes = Vec::new();
     attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD, method.unwrap_or("_OTHER")));
     if method.is_none() {
         attributes.push(KeyValue::new(attribute::HTTP_REQUEST_METHOD_ORIGINAL, request.method().to_string()));
@@ -136,8 +136,8 @@ fn server_span(request: &Request) -> SpanBuilder {
     SpanBuilder::from_name(name).with_attributes(attributes)
 }
 
-/// The method as the semantic conventions name it: one of the nine HTTP methods, as a `'static`
-/// string (no allocation per span), or `None` for a method they call `_OTHER`.
+/// The method as the semantic conventions name it: one of the nine HTTP methods, or `None` for a
+/// method they call `_OTHER`.
 pub(crate) fn known_method(method: &Method) -> Option<&'static str> {
     ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE"]
         .into_iter()

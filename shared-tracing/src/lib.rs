@@ -1,6 +1,6 @@
 //! Distributed tracing for an axum service, and nothing else: what any service needs to take part
-//! in a trace, from the `OTEL_*` variables to the flush at shutdown. It knows nothing of the
-//! checkout: a service adds its own span processors, and an extension such as this crate's
+//! in a trace, from the `OTEL_*` variables to the flush at shutdown. It knows nothing of any one
+//! service: a service adds its own span processors, and an extension such as this crate's
 //! hardening, through [`Telemetry::builder`].
 //!
 //! # Layout
@@ -18,7 +18,7 @@
 //!   tracing-opentelemetry.
 //! - [`span_events`]: `tracing` events right under an edge span become that span's events.
 //! - [`outbound`]: a reqwest client making one CLIENT span per call and injecting its context.
-//! - [`remote`]: spans for a simulated remote system under its own `service.name`.
+//! - [`remote`]: spans for a remote system that does not trace itself, under its own `service.name`.
 //! - [`logging`]: log lines that carry `trace_id` and `span_id`.
 //!
 //! - Its test support is a crate of its own, `shared-tracing-testing`: spans in memory, for
@@ -35,9 +35,9 @@
 //!
 //! # The life of a trace through these pieces
 //! ```text
-//! gateway   inbound SERVER span ─► outbound CLIENT span ──traceparent──►
-//! order     inbound SERVER span (parent = gateway's CLIENT span) ─► `tracing` spans ─► CLIENT span ──►
-//! payment   inbound SERVER span ─► remote "stripe" CLIENT span (service.name = stripe)
+//! service A   inbound SERVER span ─► outbound CLIENT span ──traceparent──►
+//! service B   inbound SERVER span (parent = A's CLIENT span) ─► `tracing` spans ─► CLIENT span ──►
+//! service C   inbound SERVER span ─► remote system's CLIENT span (service.name = the system)
 //! ```
 
 pub mod bridge;

@@ -105,7 +105,7 @@ pub struct InvalidBaseUrl {
 }
 
 impl TracedClient {
-    /// A client for `peer_service` (the `peer.service` attribute, e.g. `"inventory"`) at
+    /// A client for `peer_service` (the `peer.service` attribute, e.g. `"billing"`) at
     /// `base_url`, where every call, body included, must finish within `timeout`; its CLIENT
     /// spans are made with `tracer`.
     pub fn new(
@@ -135,22 +135,12 @@ impl TracedClient {
         route: &'static str,
         body: &B,
     ) -> Result<OutboundResponse, OutboundError> {
-        self.post_json_with_headers(route, body, HeaderMap::new()).await
+        self.post_json_with_headers(route, route, body, HeaderMap::new()).await
     }
 
-    /// Like [`TracedClient::post_json`], with extra request headers (an `Idempotency-Key`).
+    /// Like [`TracedClient::post_json`], to `path`, which `route_template` (e.g.
+    /// `/callback/{id}`) names in the span, with extra request headers.
     pub async fn post_json_with_headers<B: Serialize + ?Sized>(
-        &self,
-        route: &'static str,
-        body: &B,
-        headers: HeaderMap,
-    ) -> Result<OutboundResponse, OutboundError> {
-        self.post_json_to(route, route, body, headers).await
-    }
-
-    /// Like [`TracedClient::post_json_with_headers`], to `path`, which `route_template` (e.g.
-    /// `/callback/{id}`) names in the span.
-    pub async fn post_json_to<B: Serialize + ?Sized>(
         &self,
         route_template: &'static str,
         path: &str,
@@ -186,7 +176,7 @@ impl TracedClient {
         // The parent is the current span: the SERVER span in a handler, or the `tracing` span the
         // call is made in (entering it attached its context: see `crate::bridge`).
         let span = self.tracer.start(&opentelemetry::Context::current(), SpanKind::Client, || {
-            let mut attributes = Vec::with_capacity(10);
+            let mut attributes = Vec::new();
             attributes.push(KeyValue::new(
                 attribute::HTTP_REQUEST_METHOD,
                 known_method(&method).unwrap_or("_OTHER"),

@@ -44,10 +44,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanEvents {
                 return;
             }
             let meta = event.metadata();
-            // Sized once: the message becomes the name, every other field an attribute.
-            let mut attributes = Vec::with_capacity(2 + meta.fields().len());
-            attributes.push(KeyValue::new("level", meta.level().as_str()));
-            attributes.push(KeyValue::new("target", meta.target()));
+            // The message becomes the name, every other field an attribute.
+            let attributes =
+                vec![KeyValue::new("level", meta.level().as_str()), KeyValue::new("target", meta.target())];
             let mut fields = EventFields { name: None, attributes };
             event.record(&mut fields);
             if *meta.level() == Level::ERROR {

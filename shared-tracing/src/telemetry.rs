@@ -18,8 +18,8 @@
 //!
 //! That is the whole of it, the SDK's pipeline as the SDK's documentation builds it. A service may
 //! switch on an [`Extension`] as well, which plugs into the same places (the processor in front of
-//! the exporter, the sampler, a `tracing` layer, the log lines): this project's services switch on
-//! the one in this crate that keeps tracing cheap and safe when the collector fails.
+//! the exporter, the sampler, a `tracing` layer, the log lines): this crate has one that keeps
+//! tracing cheap and safe when the collector fails.
 
 use std::{borrow::Cow, io::IsTerminal as _, sync::Arc, time::Duration};
 
@@ -211,7 +211,7 @@ impl TelemetryBuilder {
     }
 
     /// Puts `service.namespace` = `namespace` on the service's resource: the system the service
-    /// belongs to, so Jaeger and other backends can tell two systems' `gateway`s apart.
+    /// belongs to, so Jaeger and other backends can tell two systems' services of one name apart.
     pub fn with_service_namespace(mut self, namespace: &'static str) -> Self {
         self.pipeline.namespace = Some(namespace);
         self
@@ -296,8 +296,7 @@ pub fn init(config: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     Telemetry::builder(config).init()
 }
 
-/// The instrumentation scope of every span made here. Static strings: the SDK copies the scope
-/// into every finished span.
+/// The instrumentation scope of every span made here: this crate, at its version.
 fn scope() -> InstrumentationScope {
     InstrumentationScope::builder(env!("CARGO_PKG_NAME")).with_version(env!("CARGO_PKG_VERSION")).build()
 }
@@ -394,7 +393,7 @@ fn service_resource(config: &TelemetryConfig, namespace: Option<&'static str>) -
 }
 
 /// The resource of a simulated remote system: only its name and the SDK's own attributes.
-/// Deployment attributes from `OTEL_RESOURCE_ATTRIBUTES` describe *our* process, not Stripe's.
+/// Deployment attributes from `OTEL_RESOURCE_ATTRIBUTES` describe *our* process, not the remote system's.
 fn remote_resource(name: &'static str) -> Resource {
     Resource::builder_empty()
         .with_detector(Box::new(TelemetryResourceDetector))

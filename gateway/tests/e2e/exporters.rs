@@ -79,7 +79,7 @@ async fn gzip_or_zstd_compression_otlp_json_and_headers_are_what_goes_over_the_w
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn with_the_console_exporter_each_span_is_a_line_on_stdout_and_nothing_is_sent() {
+async fn with_the_console_exporter_each_span_is_printed_on_stdout_and_nothing_is_sent() {
     let receiver = receiver().await;
     let env = with_var(&base_env(&receiver.endpoint()), "OTEL_TRACES_EXPORTER", "console");
     // The gateway alone: order-service is a closed port, so the checkout is a 503, with spans.
@@ -91,19 +91,19 @@ async fn with_the_console_exporter_each_span_is_a_line_on_stdout_and_nothing_is_
     let (status, logs) = gateway.stop_with_logs().await;
 
     assert!(status.success());
-    // LOG_FORMAT=json (the harness's): each span is a JSON line among the log lines.
-    let spans: Vec<Value> = logs
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["span"].is_string() && line["trace_id"] == trace_id.as_str())
-        .collect();
+    // The SDK's stdout exporter's blocks, among the (JSON) log lines.
+    let (spans, resource) = shared_tracing_testing::console::spans(&logs);
+    let spans: Vec<_> = spans.into_iter().filter(|s| s.field("TraceId") == Some(trace_id.as_str())).collect();
     let names: Vec<(&str, &str)> =
-        spans.iter().map(|s| (s["kind"].as_str().unwrap(), s["span"].as_str().unwrap())).collect();
-    assert_eq!(names, [("client", "POST /orders"), ("server", "POST /api/checkout")], "{logs:#?}");
-    assert!(spans.iter().all(|s| s["service"] == "gateway"));
-    assert_eq!(spans[1]["status"], "error");
-    assert_eq!(spans[1]["attributes"]["http.response.status_code"], 503);
-    assert_eq!(spans[0]["parent_id"], spans[1]["span_id"]);
+        spans.iter().map(|s| (s.field("Kind").unwrap(), s.field("Name").unwrap())).collect();
+    assert_eq!(names, [("Client", "POST /orders"), ("Server", "POST /api/checkout")], "{logs:#?}");
+    assert!(
+        resource.iter().any(|r| r.starts_with("service.name=") && r.contains("\"gateway\"")),
+        "{resource:?}"
+    );
+    assert!(spans[1].field("Status").unwrap().starts_with("Error"), "{spans:?}");
+    assert!(spans[1].attributes.contains(&"http.response.status_code: I64(503)".to_owned()), "{spans:?}");
+    assert_eq!(spans[0].field("ParentSpanId"), spans[1].field("SpanId"));
     assert!(receiver.store.spans().is_empty(), "console only: nothing went to the collector");
 }
 

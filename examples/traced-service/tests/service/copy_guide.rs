@@ -22,11 +22,6 @@ fn block<'a>(guide: &'a str, info: &str) -> &'a str {
     &guide[start..end]
 }
 
-/// A console span line's `key=value` field (unquoted values: ids).
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    line.split_whitespace().find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_copy_guide_builds_outside_the_workspace_and_prints_a_server_span_and_its_instrumented_child() {
     // Arrange: the README's two files, in a crate of their own.
@@ -75,14 +70,15 @@ async fn the_copy_guide_builds_outside_the_workspace_and_prints_a_server_span_an
 
     // Assert: the answer, and the two spans, one the other's parent, in one trace.
     assert_eq!(answer, "hello, world\n");
-    let span = |prefix: &str| {
-        let found = stdout.iter().find(|line| line.starts_with(prefix));
-        found.unwrap_or_else(|| panic!("no line {prefix}…: {stdout:#?}")).clone()
+    let (spans, _) = shared_tracing_testing::console::spans(&stdout);
+    let span = |kind: &str, name: &str| {
+        let found = spans.iter().find(|s| s.field("Kind") == Some(kind) && s.field("Name") == Some(name));
+        found.unwrap_or_else(|| panic!("no {kind} span {name}: {stdout:#?}")).clone()
     };
-    let server = span(r#"span traced-service SERVER "GET /hello""#);
-    let greet = span(r#"span traced-service INTERNAL "greet""#);
-    assert_eq!(field(&greet, "parent_id"), field(&server, "span_id"), "greet under the SERVER span");
-    assert_eq!(field(&greet, "trace_id"), field(&server, "trace_id"));
-    assert_eq!(field(&server, "parent_id"), None, "the trace starts here");
-    assert!(greet.contains(r#"name="world""#) && greet.contains(r#"events=["Greeting"]"#), "{greet}");
+    let (server, greet) = (span("Server", "GET /hello"), span("Internal", "greet"));
+    assert_eq!(greet.field("ParentSpanId"), server.field("SpanId"), "greet under the SERVER span");
+    assert_eq!(greet.field("TraceId"), server.field("TraceId"));
+    assert_eq!(server.field("ParentSpanId"), Some("None (root span)"), "the trace starts here");
+    assert!(greet.attributes.iter().any(|a| a.starts_with("name: ") && a.contains("\"world\"")), "{greet:?}");
+    assert_eq!(greet.events, ["Greeting"]);
 }
