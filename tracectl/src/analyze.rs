@@ -13,6 +13,7 @@
 //! - **error origin**: the deepest ERROR spans whose children are all fine: where failure began.
 //! - **untraced gaps**: time inside a span with children that no child covers. It is network,
 //!   queueing, or work nobody instrumented.
+//! - **lint**: the symptoms of instrumentation mistakes in the trace ([`crate::lint`]).
 
 use std::collections::BTreeMap;
 
@@ -102,6 +103,8 @@ pub struct Analysis {
     pub error_origins: Vec<ErrorOrigin>,
     /// Untraced gaps of at least [`MIN_GAP_NANOS`], longest first.
     pub gaps: Vec<Gap>,
+    /// What `tracectl lint` finds in this trace alone, with the default thresholds.
+    pub lint: Vec<crate::lint::Finding>,
 }
 
 fn span_ref(trace: &Trace, i: usize) -> SpanRef {
@@ -299,6 +302,7 @@ pub fn analyze(trace: &Trace) -> Analysis {
         self_time_by_operation: shares(by_operation, duration),
         error_origins: error_origins.into_iter().map(|(_, e)| e).collect(),
         gaps,
+        lint: crate::lint::lint(std::slice::from_ref(trace), &crate::lint::Thresholds::default()),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod compare;
 pub mod count;
 pub mod grpc;
 pub mod jaeger;
+pub mod lint;
 pub mod listen;
 pub mod model;
 pub mod receiver;

@@ -7,7 +7,7 @@
 //! A span arriving after that is printed as a new, partial trace, its parent shown as missing.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{HashMap, HashSet, VecDeque},
     future::Future,
     io::Write,
     net::SocketAddr,
@@ -16,6 +16,7 @@ use std::{
 
 use crate::{
     count::TraceCounter,
+    lint::{self, Thresholds},
     model::Span,
     receiver::{self, SpanStore},
     store::FileStore,
@@ -38,6 +39,8 @@ pub struct ListenOptions {
     pub events: bool,
     /// Also print the analysis (critical path, self time, …) of each trace.
     pub analyze: bool,
+    /// Also lint each trace, with these thresholds, against the traces drawn before it.
+    pub lint: Option<Thresholds>,
     /// Use ANSI colours.
     pub colour: bool,
     /// Print one JSON line per trace instead of a drawing.
@@ -111,14 +114,14 @@ fn ready_to_draw(pending: &Pending, now: Instant, quiet: Duration) -> bool {
 }
 
 /// Runs the receiver until `shutdown` completes, writing waterfalls to `out`; prints what is
-/// still pending before returning.
+/// still pending before returning. Returns how many findings `--lint` made (0 without it).
 pub async fn run(
     options: ListenOptions,
     mut out: impl Write,
     shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
+) -> std::io::Result<usize> {
     if options.stats {
-        return run_stats(options, out, shutdown).await;
+        return run_stats(options, out, shutdown).await.map(|()| 0);
     }
     let store = SpanStore::default();
     let received = Received { spans: store.clone(), file: options.store.clone() };
@@ -145,6 +148,7 @@ pub async fn run(
     out.flush()?;
 
     let mut pending: HashMap<String, Pending> = HashMap::new();
+    let mut linted = Linted::default();
     let mut tick = tokio::time::interval(
         (options.quiet / 4).clamp(Duration::from_millis(10), Duration::from_millis(250)),
     );
@@ -158,19 +162,47 @@ pub async fn run(
         }
         let now = Instant::now();
         collect(&store, &mut pending, now);
-        evict_over_limit(&mut pending, options.max_traces, &options, &mut out)?;
+        evict_over_limit(&mut pending, options.max_traces, &options, &mut linted, &mut out)?;
         let quiet: Vec<String> = pending
             .iter()
             .filter(|(_, p)| ready_to_draw(p, now, options.quiet))
             .map(|(id, _)| id.clone())
             .collect();
-        print_traces(&mut pending, quiet, &options, &mut out)?;
+        print_traces(&mut pending, quiet, &options, &mut linted, &mut out)?;
     }
     // Shutting down: whatever has arrived is printed rather than lost.
     collect(&store, &mut pending, Instant::now());
     let all: Vec<String> = pending.keys().cloned().collect();
-    print_traces(&mut pending, all, &options, &mut out)?;
-    out.flush()
+    print_traces(&mut pending, all, &options, &mut linted, &mut out)?;
+    out.flush()?;
+    Ok(linted.found)
+}
+
+/// How many traces `--lint` checks a new trace against (a split trace's other half, a detached
+/// trace's request, the other names of a template).
+const LINT_WINDOW: usize = 100;
+
+/// What `--lint` keeps between traces: the traces drawn lately, and how many findings there were.
+#[derive(Default)]
+struct Linted {
+    recent: VecDeque<Trace>,
+    found: usize,
+}
+
+impl Linted {
+    /// The findings that involve `trace`, checked with the traces drawn before it.
+    fn check(&mut self, trace: &Trace, thresholds: &Thresholds) -> Vec<lint::Finding> {
+        self.recent.push_back(trace.clone());
+        if self.recent.len() > LINT_WINDOW {
+            self.recent.pop_front();
+        }
+        let findings: Vec<lint::Finding> = lint::lint(self.recent.make_contiguous(), thresholds)
+            .into_iter()
+            .filter(|f| f.trace_ids.contains(&trace.trace_id))
+            .collect();
+        self.found += findings.len();
+        findings
+    }
 }
 
 /// `--stats`: counts spans per trace id over the whole run and prints the totals at shutdown.
@@ -218,6 +250,7 @@ fn evict_over_limit(
     pending: &mut HashMap<String, Pending>,
     max_traces: usize,
     options: &ListenOptions,
+    linted: &mut Linted,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let excess = pending.len().saturating_sub(max_traces.max(1));
@@ -233,13 +266,14 @@ fn evict_over_limit(
         max_traces,
         "too many traces in flight: drawing the oldest before they are quiet"
     );
-    print_traces(pending, oldest, options, out)
+    print_traces(pending, oldest, options, linted, out)
 }
 
 fn print_traces(
     pending: &mut HashMap<String, Pending>,
     trace_ids: Vec<String>,
     options: &ListenOptions,
+    linted: &mut Linted,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let mut ready: Vec<Pending> = trace_ids.iter().filter_map(|id| pending.remove(id)).collect();
@@ -247,6 +281,7 @@ fn print_traces(
     for pending in ready {
         let trace = Trace::new(pending.spans);
         let analysis = options.analyze.then(|| crate::analyze::analyze(&trace));
+        let findings = options.lint.as_ref().map(|thresholds| linted.check(&trace, thresholds));
         if options.json {
             // One JSON document per line, so `tracectl listen --json | jq` works as a stream.
             let line = serde_json::json!({
@@ -254,6 +289,7 @@ fn print_traces(
                 "duration_nanos": trace.duration_nanos(),
                 "spans": trace.spans,
                 "analysis": analysis,
+                "lint": findings,
             });
             writeln!(out, "{line}")?;
         } else {
@@ -261,6 +297,9 @@ fn print_traces(
             writeln!(out, "\n{}", waterfall::render(&trace, options))?;
             if let Some(analysis) = &analysis {
                 writeln!(out, "{}", crate::report::analysis_text(analysis, options.colour))?;
+            }
+            if let Some(findings) = findings.filter(|f| !f.is_empty()) {
+                write!(out, "{}", lint::text(&findings, 1))?;
             }
         }
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use tracectl::{
     analyze::analyze,
     jaeger::{DEFAULT_URL, Jaeger, SearchQuery},
+    lint::{self, Thresholds},
     listen::{self, ListenOptions},
     report::{self, TraceSummary},
     trace::Trace,
@@ -45,11 +46,17 @@ enum Command {
         /// Also draw each span's events (log lines such as "Validating order").
         #[arg(long)]
         events: bool,
-        /// Also analyse each trace (critical path, self time, errors, gaps).
+        /// Also analyse each trace (critical path, self time, errors, gaps, lint's findings).
         #[arg(long)]
         analyze: bool,
+        /// Also lint each trace (against the traces drawn before it), and exit 1 at the end
+        /// if anything was found: see `tracectl lint --help`.
+        #[arg(long)]
+        lint: bool,
+        #[command(flatten)]
+        thresholds: ThresholdArgs,
         /// Draw nothing; at exit print how many spans and traces arrived (for benchmarks).
-        #[arg(long, conflicts_with_all = ["events", "analyze"])]
+        #[arg(long, conflicts_with_all = ["events", "analyze", "lint"])]
         stats: bool,
         /// Also keep every export in FILE (OTLP/JSON lines, as the OTLP file exporter writes
         /// them), to read again with `show`, `analyze`, `compare` and `search --file FILE`.
@@ -109,6 +116,27 @@ enum Command {
         #[command(flatten)]
         source: Source,
     },
+    /// Find the symptoms of instrumentation mistakes (orphans, detached work, split traces, wrong
+    /// parents, too many spans, ids in span names, unrecorded errors) and name each, with its
+    /// spans and its likely cause; exit 1 when there are any, 0 when there are none.
+    Lint {
+        /// One trace; without it, every trace in --file, or the traces the --service searches find.
+        trace_id: Option<String>,
+        /// Search Jaeger for the traces through this service (repeat it for each service: a split
+        /// trace's second half is found under the service that was called).
+        #[arg(long)]
+        service: Vec<String>,
+        /// How far back the search looks (e.g. 15m, 1h).
+        #[arg(long, default_value = "1h")]
+        lookback: humantime::Duration,
+        /// Most traces each search returns.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        thresholds: ThresholdArgs,
+        #[command(flatten)]
+        source: Source,
+    },
     /// List the services Jaeger has seen.
     Services {
         #[command(flatten)]
@@ -125,6 +153,36 @@ enum Command {
         #[command(flatten)]
         jaeger: JaegerArg,
     },
+}
+
+/// `lint`'s thresholds.
+#[derive(Debug, clap::Args)]
+struct ThresholdArgs {
+    /// wrong-parent: how far a child may start before, or end after, its parent, in ms.
+    #[arg(long, default_value_t = Thresholds::default().skew_allowance_nanos as f64 / 1e6)]
+    skew_ms: f64,
+    /// too-many-spans: a trace with more spans than this …
+    #[arg(long, default_value_t = Thresholds::default().max_spans)]
+    max_spans: usize,
+    /// … when more than half of them are shorter than this, in ms.
+    #[arg(long, default_value_t = Thresholds::default().short_span_nanos as f64 / 1e6)]
+    short_ms: f64,
+    /// unbounded-names: this many distinct names of one template (names that differ only in an
+    /// id) are unbounded.
+    #[arg(long, default_value_t = Thresholds::default().max_names_per_template)]
+    max_names: usize,
+}
+
+impl ThresholdArgs {
+    fn thresholds(&self) -> Thresholds {
+        let nanos = |ms: f64| (ms.max(0.0) * 1e6) as u64;
+        Thresholds {
+            skew_allowance_nanos: nanos(self.skew_ms),
+            max_spans: self.max_spans,
+            short_span_nanos: nanos(self.short_ms),
+            max_names_per_template: self.max_names.max(2),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -159,7 +217,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         // `tracectl search | head -1`: the reader left, which is not our failure.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
@@ -200,7 +258,7 @@ struct TraceJson<'a> {
     spans: &'a [tracectl::model::Span],
 }
 
-async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cli.command {
         Command::Listen {
             addr,
@@ -209,6 +267,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             max_traces,
             events,
             analyze,
+            lint,
+            thresholds,
             stats,
             store,
             store_max_mb,
@@ -227,13 +287,17 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 max_traces,
                 events,
                 analyze,
+                lint: lint.then(|| thresholds.thresholds()),
                 colour: colour(),
                 json: cli.json,
                 stats,
                 store,
             };
             let stop = shutdown_signal();
-            listen::run(options, std::io::stdout(), stop).await?;
+            let found = listen::run(options, std::io::stdout(), stop).await?;
+            if found > 0 {
+                return Ok(ExitCode::FAILURE);
+            }
         }
         Command::Show { trace_id, events, source } => {
             let trace = Trace::new(source.trace(&trace_id).await?);
@@ -293,6 +357,40 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 emit(&report::search_text(&rows, colour()))?;
             }
         }
+        Command::Lint { trace_id, service, lookback, limit, thresholds, source } => {
+            let spans = match (&trace_id, &source.file) {
+                (Some(trace_id), _) => source.trace(trace_id).await?,
+                (None, Some(file)) => tracectl::store::read(file)?,
+                (None, None) if service.is_empty() => {
+                    return Err("lint needs a trace id, --file FILE, or --service SERVICE to search".into());
+                }
+                (None, None) => {
+                    let jaeger = Jaeger::new(&source.jaeger.url)?;
+                    let mut spans = Vec::new();
+                    for service in service {
+                        let query = SearchQuery {
+                            service,
+                            operation: None,
+                            min_duration: None,
+                            lookback: lookback.into(),
+                            limit: limit.max(1),
+                        };
+                        spans.extend(jaeger.search(&query).await?);
+                    }
+                    spans
+                }
+            };
+            let traces = Trace::group(spans);
+            let findings = lint::lint(&traces, &thresholds.thresholds());
+            if cli.json {
+                print_json(&findings)?;
+            } else {
+                emit(&lint::text(&findings, traces.len()))?;
+            }
+            if !findings.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Services { jaeger } => {
             let services = Jaeger::new(&jaeger.url)?.services().await?;
             if cli.json {
@@ -318,7 +416,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is

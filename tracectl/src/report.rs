@@ -120,6 +120,7 @@ pub fn analysis_text(a: &Analysis, colour: bool) -> String {
             a.orphans
         );
     }
+    let _ = write!(out, "\n{}", crate::lint::text(&a.lint, 1));
     out
 }
 

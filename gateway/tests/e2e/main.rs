@@ -23,6 +23,7 @@ mod fixes;
 mod hostile_input;
 mod in_process;
 mod jaeger_config;
+mod lint;
 mod orders;
 mod production;
 mod remote_sampling;

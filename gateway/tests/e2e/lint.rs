@@ -1,0 +1,60 @@
+//! `tracectl lint` on the traces the lessons make: every scenario, without and with its fix,
+//! must give no finding (a finding there would teach a learner to distrust the tool). The
+//! services run in this process ([`InProcess`]).
+
+use tracectl::{
+    lint::{Thresholds, lint, text},
+    model::Span,
+    trace::Trace,
+};
+
+use crate::{in_process::InProcess, support::*};
+
+/// Every scenario, as `GET /api/scenarios` lists them.
+const SCENARIOS: [&str; 8] = [
+    "happy",
+    "slow-stripe",
+    "stripe-outage",
+    "card-declined",
+    "out-of-stock",
+    "slow-db",
+    "sequential-inventory",
+    "pool-contention",
+];
+
+/// One checkout of each scenario on a stack started with `extra`, then every trace it made:
+/// each checkout's, once its root has arrived, and the slow-db lesson's sales report.
+async fn every_scenario(extra: &[(&str, &str)]) -> Vec<Trace> {
+    let fast: [(&str, &str); 4] = [
+        ("STRIPE_TIMEOUT_MS", "100"),
+        ("STRIPE_SLOW_LATENCY_MS", "300"),
+        ("STRIPE_RETRY_BACKOFF_MS", "10"),
+        ("SLOW_DB_MS", "200"),
+    ];
+    let settings: Vec<(&str, &str)> = fast.into_iter().chain(extra.iter().copied()).collect();
+    let stack = InProcess::start(&settings).await;
+    let mut roots = Vec::new();
+    for scenario in SCENARIOS {
+        let url = format!("{}?scenario={scenario}", stack.checkout_url());
+        let answer: serde_json::Value =
+            http().post(url).json(&checkout_body()).send().await.unwrap().json().await.unwrap();
+        let trace_id = answer["trace_id"].as_str().or(answer["error"]["trace_id"].as_str()).unwrap();
+        roots.push(trace_id.to_owned());
+    }
+    let done = |spans: &[Span]| {
+        let ended = |id: &String| spans.iter().any(|s| &s.trace_id == id && s.parent_span_id.is_none());
+        roots.iter().all(ended) && spans.iter().any(|s| s.name == "sales_report")
+    };
+    Trace::group(stack.spans_when(done).await)
+}
+
+#[tokio::test]
+async fn lint_finds_nothing_in_the_trace_of_any_scenario_without_or_with_its_fix() {
+    for fixes in [None, Some("all")] {
+        let extra: Vec<(&str, &str)> = fixes.map(|f| ("FIXES", f)).into_iter().collect();
+        let traces = every_scenario(&extra).await;
+        assert!(traces.len() > SCENARIOS.len(), "each checkout's trace and the sales report's");
+        let findings = lint(&traces, &Thresholds::default());
+        assert!(findings.is_empty(), "FIXES={fixes:?}:\n{}", text(&findings, traces.len()));
+    }
+}
