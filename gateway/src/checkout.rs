@@ -6,6 +6,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
 };
 use checkout_domain::baggage;
+use checkout_domain::mistake::{self, Mistake};
 use checkout_domain::scenario::{self, Scenario};
 use checkout_domain::values::Cents;
 use opentelemetry::{Context, KeyValue, context::FutureExt as _, trace::TraceContextExt as _};
@@ -57,6 +58,10 @@ pub async fn checkout(
     // unknown name is refused here, at the edge, before it travels any further.
     if let Some(name) = scenario::raw_current() {
         name.parse::<Scenario>()?;
+    }
+    // So is an instrumentation mistake to make on purpose (`?mistake=`).
+    if let Some(name) = mistake::raw_current() {
+        name.parse::<Mistake>()?;
     }
     let checkout = Checkout::parse(body)?;
     let mut forwarded = HeaderMap::new();
@@ -133,10 +138,10 @@ pub async fn get_order(
     Ok(Json(order))
 }
 
-/// One entry of `GET /api/scenarios`.
+/// One entry of `GET /api/scenarios` (or `GET /api/mistakes`).
 #[derive(Debug, Serialize)]
 pub struct ScenarioInfo {
-    /// The name to put in `?scenario=` or the `baggage` header.
+    /// The name to put in `?scenario=` (`?mistake=`) or the `baggage` header.
     pub name: &'static str,
     /// What its trace shows.
     pub lesson: &'static str,
@@ -147,4 +152,12 @@ pub async fn scenarios() -> Json<serde_json::Value> {
     let list: Vec<ScenarioInfo> =
         Scenario::ALL.into_iter().map(|s| ScenarioInfo { name: s.name(), lesson: s.lesson() }).collect();
     Json(serde_json::json!({ "scenarios": list }))
+}
+
+/// Handles `GET /api/mistakes`: every instrumentation mistake that can be made on purpose
+/// (`?mistake=<name>`), and what its trace shows.
+pub async fn mistakes() -> Json<serde_json::Value> {
+    let list: Vec<ScenarioInfo> =
+        Mistake::ALL.into_iter().map(|m| ScenarioInfo { name: m.name(), lesson: m.lesson() }).collect();
+    Json(serde_json::json!({ "mistakes": list }))
 }

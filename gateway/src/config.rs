@@ -20,7 +20,7 @@ pub struct Config {
     /// the one reported.
     pub order_service_timeout: Duration,
     /// Baggage keys accepted from clients (`BAGGAGE_ALLOWLIST`, comma-separated, default
-    /// `scenario`); every other entry is dropped at the edge.
+    /// `scenario,mistake`); every other entry is dropped at the edge.
     pub baggage_allowlist: Vec<String>,
     /// The Jaeger UI that `trace_url` points to (`JAEGER_UI_URL`, default `http://localhost:16686`).
     pub jaeger_ui_url: String,
@@ -35,7 +35,7 @@ impl FromSettings for Config {
             order_service_url: settings.string("ORDER_SERVICE_URL", "http://127.0.0.1:3001"),
             order_service_timeout: settings.timeout_millis("ORDER_SERVICE_TIMEOUT_MS", 10_000)?,
             baggage_allowlist: settings
-                .string("BAGGAGE_ALLOWLIST", "scenario")
+                .string("BAGGAGE_ALLOWLIST", "scenario,mistake")
                 .split(',')
                 .map(str::trim)
                 .filter(|k| !k.is_empty())

@@ -17,6 +17,9 @@ pub enum AppError {
     /// The request asked for a scenario that does not exist.
     #[error(transparent)]
     UnknownScenario(#[from] checkout_domain::scenario::UnknownScenario),
+    /// The request asked for an instrumentation mistake that does not exist.
+    #[error(transparent)]
+    UnknownMistake(#[from] checkout_domain::mistake::UnknownMistake),
     /// A request header broke a rule (an `Idempotency-Key` too long…); the message says which.
     #[error("{0}")]
     InvalidHeader(String),
@@ -44,6 +47,9 @@ impl IntoResponse for AppError {
             }
             AppError::UnknownScenario(e) => {
                 ErrorBody::new("unknown_scenario", e.to_string()).into_response_with(StatusCode::BAD_REQUEST)
+            }
+            AppError::UnknownMistake(e) => {
+                ErrorBody::new("unknown_mistake", e.to_string()).into_response_with(StatusCode::BAD_REQUEST)
             }
             AppError::InvalidHeader(message) => {
                 ErrorBody::new("invalid_header", message).into_response_with(StatusCode::BAD_REQUEST)

@@ -35,6 +35,7 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
         Router::new()
             .route("/api/checkout", post(checkout::checkout))
             .route("/api/scenarios", get(checkout::scenarios))
+            .route("/api/mistakes", get(checkout::mistakes))
             .route("/api/orders/{id}", get(checkout::get_order)),
         config.request_timeout,
     );

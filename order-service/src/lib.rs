@@ -12,12 +12,15 @@
 //! - [`in_flight`]: which orders this process is working on: an order still in progress from one
 //!   whose attempt died.
 //! - [`error`]: [`error::AppError`], how every failure becomes a JSON answer.
+//! - [`mistakes`]: the instrumentation mistakes it makes on purpose, only for a request whose
+//!   baggage asks for one (`mistake=<name>`), each called from where the right code is.
 
 pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod in_flight;
+pub mod mistakes;
 pub mod orders;
 pub mod startup;
 

@@ -10,6 +10,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
 };
 use checkout_domain::{
+    mistake::{Mistake, making},
     scenario::Scenario,
     sensitive::CardToken,
     simulate::Latency,
@@ -29,6 +30,7 @@ use crate::{
     config::InventoryMode,
     db::{OrderStatus, StoredOrder},
     error::AppError,
+    mistakes,
     startup::AppState,
 };
 
@@ -132,6 +134,11 @@ pub async fn create_order(
     }
     // Attributes on the SERVER span make the trace searchable in Jaeger by `order.id=…`.
     set_server_attribute(KeyValue::new("order.id", order_id.clone()));
+    if Mistake::IdInSpanName.is_current() {
+        // The `id-in-span-name` mistake: the id in the name, where the attribute above belongs.
+        making(Mistake::IdInSpanName);
+        Context::current().span().update_name(format!("POST /orders {order_id}"));
+    }
     set_server_attribute(KeyValue::new("order.items_count", request.items.len() as i64));
 
     validate(&request, &state.config.validation).await?;
@@ -178,15 +185,24 @@ pub async fn create_order(
         })?;
     }
 
-    let (payment_id, charge_replayed) =
-        match charge(&state, &order_id, total_cents, &request.card_token).await {
-            Ok(paid) => paid,
-            Err(error) => {
-                // The order stays, marked failed: the same Idempotency-Key may try it again.
-                state.db.set_status(&order_id, OrderStatus::Failed).await?;
-                return Err(error);
-            }
-        };
+    let charging = charge(&state, &order_id, total_cents, &request.card_token);
+    let charged = if Mistake::UnendedSpan.is_current() {
+        // The `unended-span` mistake: the step's span is kept (see `mistakes::KeptSpans`). The
+        // right code is the same without `keep`: the span ends when the step's future is done.
+        let span = tracing::info_span!("payment_step", order.id = %order_id);
+        state.kept_spans.keep(&order_id, &span);
+        charging.instrument(span).await
+    } else {
+        charging.await
+    };
+    let (payment_id, charge_replayed) = match charged {
+        Ok(paid) => paid,
+        Err(error) => {
+            // The order stays, marked failed: the same Idempotency-Key may try it again.
+            state.db.set_status(&order_id, OrderStatus::Failed).await?;
+            return Err(error);
+        }
+    };
     if resumed.is_some() {
         let found = if charge_replayed {
             "Stripe answered with the charge an earlier attempt made: charged once"
@@ -224,11 +240,14 @@ async fn charge(
     card_token: &CardToken,
 ) -> Result<(String, bool), AppError> {
     let payment = PaymentRequest { order_id, amount_cents: total_cents, currency: "usd", card_token };
-    let answer = state
-        .payments
-        .post_json("/payments", &payment)
-        .await
-        .map_err(|e| DownstreamError::from_outbound(&e))?;
+    let answer = if Mistake::NoPropagation.is_current() {
+        // The `no-propagation` mistake: a plain HTTP client (see `mistakes::post_without_context`).
+        mistakes::post_without_context(&state.plain_http, &state.config.payment_service_url, &payment).await
+    } else {
+        // The right code: the traced client injects its CLIENT span's context into the request.
+        state.payments.post_json("/payments", &payment).await
+    }
+    .map_err(|e| DownstreamError::from_outbound(&e))?;
     if !answer.status.is_success() {
         return Err(AppError::from(DownstreamError::relay(state.payments.peer_service(), &answer)));
     }
@@ -362,8 +381,11 @@ async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> R
             prices.push(check_stock(item, latency, out_of_stock && index == 0).await?);
         }
         prices
+    } else if Mistake::DetachedSpawn.is_current() {
+        mistakes::check_stock_on_detached_tasks(items, *latency, out_of_stock).await?
     } else {
-        // Each check is its own future with its own span: in the trace they overlap.
+        // Each check is its own future with its own span, polled inside this span: in the trace
+        // they overlap, each a child of this one.
         let checks =
             items.iter().enumerate().map(|(i, item)| check_stock(item, latency, out_of_stock && i == 0));
         futures_util::future::join_all(checks).await.into_iter().collect::<Result<Vec<_>, _>>()?
@@ -374,14 +396,22 @@ async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> R
 /// One item's stock check (a lookup in a real shop); answers the line's price.
 ///
 /// Called from inside `inventory_and_pricing`, so its span is that span's child.
-async fn check_stock(item: &OrderItem, latency: &Latency, sold_out: bool) -> Result<Cents, AppError> {
+pub(crate) async fn check_stock(
+    item: &OrderItem,
+    latency: &Latency,
+    sold_out: bool,
+) -> Result<Cents, AppError> {
     let span = tracing::info_span!(
         "check_stock",
         product.sku = %item.sku,
         product.quantity = i64::from(item.quantity.get())
     );
     async {
-        latency.wait().await;
+        if Mistake::SpanPerItem.is_current() {
+            mistakes::wait_for_the_warehouse_a_span_per_poll(latency).await;
+        } else {
+            latency.wait().await;
+        }
         let product =
             catalog::find(item.sku.as_str()).ok_or_else(|| AppError::UnknownSku(item.sku.to_string()))?;
         // The `out-of-stock` scenario (chosen by baggage at the edge): the first item is sold out.

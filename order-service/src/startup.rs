@@ -11,6 +11,7 @@ use crate::{
     config::Config,
     db::{self, Database},
     in_flight::InFlight,
+    mistakes::KeptSpans,
     orders,
 };
 
@@ -27,6 +28,10 @@ pub struct AppState {
     pub in_flight: InFlight,
     /// This process's id, recorded as the owner of the pending orders it works on.
     pub instance: Arc<str>,
+    /// An HTTP client that traces nothing, for the `no-propagation` mistake only.
+    pub plain_http: reqwest::Client,
+    /// Where the `unended-span` mistake keeps its spans.
+    pub kept_spans: KeptSpans,
 }
 
 /// The HTTP API, its SERVER and CLIENT spans made with `tracer`. `GET /health` is added after the
@@ -55,7 +60,19 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
         config.request_timeout,
     );
     let instance = uuid::Uuid::new_v4().simple().to_string().into();
-    let state = AppState { config: Arc::new(config), payments, db, in_flight: InFlight::default(), instance };
+    let plain_http = reqwest::Client::builder()
+        .timeout(config.payment_service_timeout)
+        .build()
+        .map_err(|e| StartError::Resource { what: "the plain HTTP client".into(), cause: e.to_string() })?;
+    let state = AppState {
+        config: Arc::new(config),
+        payments,
+        db,
+        in_flight: InFlight::default(),
+        instance,
+        plain_http,
+        kept_spans: KeptSpans::default(),
+    };
     Ok(inbound::traced(api, tracer).route("/health", get(|| async { "ok" })).with_state(state))
 }
 

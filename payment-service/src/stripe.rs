@@ -12,6 +12,7 @@ use std::{
 };
 
 use checkout_domain::{
+    mistake::{Mistake, making},
     scenario::{Fixes, Scenario, backoff},
     sensitive::CardToken,
     simulate::Latency,
@@ -266,6 +267,13 @@ impl SimulatedStripe {
                 // *services* treat it as the business answer it is.
                 call.fail("402", "card_declined".to_owned());
                 Answer::Status(402)
+            }
+            other if Mistake::ErrorNotRecorded.is_current() => {
+                // The `error-not-recorded` mistake: the failure is answered (and retried) but the
+                // span is left as it is, its status unset, as for a success. The right code is the
+                // arm below: `fail` sets the status to error, with `error.type`.
+                making(Mistake::ErrorNotRecorded);
+                Answer::Status(other)
             }
             other => {
                 call.fail("503", format!("stripe answered {other}"));

@@ -214,7 +214,13 @@ impl Source {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
+    // A closed stderr loses the log lines, and must not stop the receiver (tracing-subscriber says
+    // so on stderr by default, which panics when stderr is gone).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .log_internal_errors(false)
+        .init();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,

@@ -24,6 +24,7 @@ mod hostile_input;
 mod in_process;
 mod jaeger_config;
 mod lint;
+mod mistakes;
 mod orders;
 mod production;
 mod remote_sampling;

@@ -4,7 +4,10 @@
 //!
 //! # Layout
 //! - [`scenario`]: the eight teaching scenarios, chosen per request by W3C baggage, and
-//!   [`scenario::ScenarioStamp`], the span processor that puts `demo.scenario` on every span.
+//!   [`scenario::ScenarioStamp`], the span processor that puts `demo.scenario` (and
+//!   `demo.mistake`) on every span.
+//! - [`mistake`]: the instrumentation mistakes a learner can make on purpose, chosen per request
+//!   by baggage like the scenarios; the wrong code is in the services.
 //! - [`simulate`]: a latency with jitter, for simulated work.
 //! - [`sensitive`]: [`sensitive::CardToken`], whose `Debug` and `Display` redact it.
 //! - [`card_data`]: the rule that masks card numbers and tokens in spans and log lines.
@@ -18,6 +21,7 @@
 
 pub mod baggage;
 pub mod card_data;
+pub mod mistake;
 pub mod scenario;
 pub mod sensitive;
 pub mod simulate;

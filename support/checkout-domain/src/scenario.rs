@@ -179,7 +179,7 @@ pub fn backoff(base: Duration, retry: u32) -> Duration {
 }
 
 /// A span processor that stamps `demo.scenario` on every span whose parent context carries a
-/// valid scenario in baggage, then passes the span on. The service adds it to its telemetry
+/// valid scenario in baggage (and `demo.mistake`, for a valid mistake), then passes the span on. The service adds it to its telemetry
 /// (`Telemetry::builder(..).with_span_processor(ScenarioStamp::new)`), so every span of every
 /// tracer, the Stripe spans and the `tracing` ones included, says which experiment it belongs to:
 /// one place instead of a line in every handler.
@@ -201,6 +201,11 @@ impl<P: SpanProcessor> SpanProcessor for ScenarioStamp<P> {
             && let Ok(scenario) = value.as_str().parse::<Scenario>()
         {
             span.set_attribute(KeyValue::new(ATTRIBUTE, scenario.name()));
+        }
+        if let Some(value) = parent.baggage().get(crate::mistake::BAGGAGE_KEY)
+            && let Ok(mistake) = value.as_str().parse::<crate::mistake::Mistake>()
+        {
+            span.set_attribute(KeyValue::new(crate::mistake::ATTRIBUTE, mistake.name()));
         }
         self.next.on_start(span, parent);
     }
