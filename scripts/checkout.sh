@@ -5,6 +5,7 @@
 #   scripts/checkout.sh '{"customer_id":"c","items":[{"sku":"sku-nope","quantity":1}],"card_token":"tok_visa"}'
 #   GATEWAY_URL=http://localhost:3000 scripts/checkout.sh
 #   SCENARIO=slow-stripe scripts/checkout.sh  # a teaching scenario (GET /api/scenarios lists them)
+#   MISTAKE=no-propagation scripts/checkout.sh  # an instrumentation mistake (GET /api/mistakes)
 #
 # Exits 0 for a 2xx answer, 1 otherwise.
 set -euo pipefail
@@ -16,7 +17,10 @@ headers=$(mktemp)
 trap 'rm -f "$headers"' EXIT
 
 url="$GATEWAY_URL/api/checkout"
-[ -n "${SCENARIO:-}" ] && url="$url?scenario=$SCENARIO"
+query=""
+[ -n "${SCENARIO:-}" ] && query="scenario=$SCENARIO"
+[ -n "${MISTAKE:-}" ] && query="${query:+$query&}mistake=$MISTAKE"
+[ -n "$query" ] && url="$url?$query"
 if ! body=$(curl -sS --max-time 30 -X POST "$url" \
     -H 'content-type: application/json' -d "$BODY" -D "$headers"); then
   echo "checkout.sh: could not reach the gateway at $GATEWAY_URL (is it running?)" >&2

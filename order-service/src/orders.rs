@@ -408,7 +408,7 @@ pub(crate) async fn check_stock(
     );
     async {
         if Mistake::SpanPerItem.is_current() {
-            mistakes::wait_for_the_warehouse_a_span_per_poll(latency).await;
+            mistakes::wait_for_the_warehouses_a_span_per_poll(latency).await;
         } else {
             latency.wait().await;
         }

@@ -54,7 +54,7 @@ impl Default for Thresholds {
     fn default() -> Self {
         Self {
             skew_allowance_nanos: 5_000_000,
-            max_spans: 100,
+            max_spans: 50,
             short_span_nanos: 1_000_000,
             max_names_per_template: 3,
         }
@@ -544,7 +544,7 @@ mod tests {
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert!(findings[0].detail.contains("150 are gateway \"lookup\""), "{}", findings[0].detail);
         assert_eq!(checks(vec![steps(150, 2_000_000)]), [], "long spans: real work");
-        assert_eq!(checks(vec![steps(50, 5_000)]), [], "under the threshold");
+        assert_eq!(checks(vec![steps(30, 5_000)]), [], "under the threshold");
     }
 
     #[test]

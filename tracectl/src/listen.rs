@@ -299,7 +299,7 @@ fn print_traces(
                 writeln!(out, "{}", crate::report::analysis_text(analysis, options.colour))?;
             }
             if let Some(findings) = findings.filter(|f| !f.is_empty()) {
-                write!(out, "{}", lint::text(&findings, 1))?;
+                write!(out, "\n{}", lint::text(&findings, 1))?;
             }
         }
     }

@@ -120,7 +120,8 @@ enum Command {
     /// parents, too many spans, ids in span names, unrecorded errors) and name each, with its
     /// spans and its likely cause; exit 1 when there are any, 0 when there are none.
     Lint {
-        /// One trace; without it, every trace in --file, or the traces the --service searches find.
+        /// One trace (with --file, checked among the store's other traces); without it, every
+        /// trace in --file, or the traces the --service searches find.
         trace_id: Option<String>,
         /// Search Jaeger for the traces through this service (repeat it for each service: a split
         /// trace's second half is found under the service that was called).
@@ -365,7 +366,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         Command::Lint { trace_id, service, lookback, limit, thresholds, source } => {
             let spans = match (&trace_id, &source.file) {
-                (Some(trace_id), _) => source.trace(trace_id).await?,
+                // One trace of a store is linted among the others (its split half, the request a
+                // detached trace left): the findings that name it are reported.
+                (Some(trace_id), Some(file)) => {
+                    tracectl::store::trace(file, trace_id)?;
+                    tracectl::store::read(file)?
+                }
+                (Some(trace_id), None) => source.trace(trace_id).await?,
                 (None, Some(file)) => tracectl::store::read(file)?,
                 (None, None) if service.is_empty() => {
                     return Err("lint needs a trace id, --file FILE, or --service SERVICE to search".into());
@@ -387,11 +394,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }
             };
             let traces = Trace::group(spans);
-            let findings = lint::lint(&traces, &thresholds.thresholds());
+            let mut findings = lint::lint(&traces, &thresholds.thresholds());
+            let mut linted = traces.len();
+            if let Some(id) = &trace_id {
+                let id = tracectl::jaeger::parse_trace_id(id)?;
+                findings.retain(|f| f.trace_ids.contains(&id));
+                linted = 1;
+            }
             if cli.json {
                 print_json(&findings)?;
             } else {
-                emit(&lint::text(&findings, traces.len()))?;
+                emit(&lint::text(&findings, linted))?;
             }
             if !findings.is_empty() {
                 return Ok(ExitCode::FAILURE);

@@ -9,7 +9,10 @@
 //!   printed (a checkout's `Trace …` line, loadgen's `slowest …, trace …`), `<trace-id>` for the
 //!   last one the page printed;
 //! - each command must exit 0, except a checkout the gateway refused (`checkout.sh` exits 1 for a
-//!   non-2xx answer, which it prints: the failure scenarios are the lessons);
+//!   non-2xx answer, which it prints: the failure scenarios are the lessons) and a `tracectl lint`
+//!   that found something (it exits 1 and says so: the mistakes are the lessons);
+//! - a ` ```rust ` block whose first line is `// <path>` quotes that file of the repository: the
+//!   rest of the block must be in it, line for line;
 //! - after each command that printed a trace id, the test waits until run-local's `tracectl` has
 //!   drawn that trace (so it is in the store), as a reader sees it drawn before going on;
 //! - `docker compose …` cannot run here: its profiles, services and variables are checked against
@@ -22,7 +25,8 @@
 //! - the outputs shown after a block (` ``` ` blocks before the next ` ```sh `) are checked by
 //!   their kind: a waterfall's rows (service and tree, in order; `…` elides) are those `tracectl`
 //!   drew for one of the block's traces, a `tracectl compare`'s rows and what only one side has are
-//!   those of the real compare, a checkout's status line is one a checkout of the block answered.
+//!   those of the real compare, a checkout's status line is one a checkout of the block answered,
+//!   a `tracectl lint`'s summary line (`lint: 1 finding in 1 trace: 1 split`) is the real one's.
 //!   Durations and ids differ from run to run, so they are not compared.
 //!
 //! Set `DOCS_TRANSCRIPT=DIR` to keep each page's commands and what they printed in `DIR`.
@@ -47,7 +51,7 @@ use crate::{
 };
 
 /// The pages, all run by the test at the end.
-const PAGES: [&str; 13] = [
+const PAGES: [&str; 20] = [
     "README.md",
     "REFERENCE.md",
     "lessons/happy.md",
@@ -61,6 +65,13 @@ const PAGES: [&str; 13] = [
     "lessons/crash-safe-checkout.md",
     "lessons/sampling-and-metrics.md",
     "lessons/w3c-trace-context.md",
+    "lessons/instrumentation-mistakes.md",
+    "lessons/no-propagation.md",
+    "lessons/detached-spawn.md",
+    "lessons/span-per-item.md",
+    "lessons/unended-span.md",
+    "lessons/id-in-span-name.md",
+    "lessons/error-not-recorded.md",
 ];
 
 /// How long one command may run: the slowest documented one is a load of a few seconds.
@@ -351,7 +362,20 @@ fn compare_rows(output: &str) -> Vec<String> {
 /// Whether `shown` (with `…` rows elided) is in `real`, in order.
 fn is_subsequence(shown: &[String], real: &[String]) -> bool {
     let mut real = real.iter();
-    shown.iter().filter(|l| l.trim() != "…").all(|s| real.any(|r| r.trim() == s.trim()))
+    shown
+        .iter()
+        .filter(|l| l.trim() != "…")
+        .all(|s| real.any(|r| without_ids(r.trim()) == without_ids(s.trim())))
+}
+
+/// `label` with the order ids in it (`ord_` and 32 hex digits: the id-in-span-name lesson's span
+/// names) as `ord_{id}`: they differ from run to run, like the trace ids.
+fn without_ids(label: &str) -> String {
+    let id = |word: &str| {
+        word.strip_prefix("ord_")
+            .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    label.split(' ').map(|word| if id(word) { "ord_{id}" } else { word }).collect::<Vec<_>>().join(" ")
 }
 
 /// A Docker command, checked against the compose file and `jaeger/`.
@@ -472,8 +496,11 @@ async fn run_page(page: &str) {
             let refused_checkout = rest.contains("checkout.sh")
                 && output.status.code() == Some(1)
                 && stdout.starts_with("HTTP/1.1 ");
+            let lint_found = rest.contains("tracectl lint")
+                && output.status.code() == Some(1)
+                && stdout.lines().any(|l| l.starts_with("lint: ") && l.contains(" finding"));
             assert!(
-                output.status.success() || refused_checkout,
+                output.status.success() || refused_checkout || lint_found,
                 "{at}: {}\n{stdout}\n{stderr}",
                 output.status
             );
@@ -492,6 +519,17 @@ async fn run_page(page: &str) {
             let at = format!("{page}:{}: the output after this block", block.line);
             if first.starts_with("trace ") && first.contains(" · ") {
                 let rows = waterfall_rows(shown.lines().skip(1));
+                let drawn_with =
+                    |drawn: &str| waterfalls_in(drawn).iter().any(|real| is_subsequence(&rows, real));
+                // A trace of the block that no command waited for (the other half of a split
+                // trace, say) may still be on its way: wait for it as a reader would.
+                let mut waterfalls = waterfalls.clone();
+                if !waterfalls.iter().any(|real| is_subsequence(&rows, real))
+                    && let Some(running) = &stack
+                {
+                    let _ = running.wait_until("the waterfall shown", |drawn| drawn_with(drawn)).await;
+                    waterfalls = waterfalls_in(&format!("{terminal_one}{}", running.printed()));
+                }
                 assert!(
                     waterfalls.iter().any(|real| is_subsequence(&rows, real)),
                     "{at}: these rows\n{rows:#?}\nare in no waterfall drawn:\n{waterfalls:#?}"
@@ -504,6 +542,10 @@ async fn run_page(page: &str) {
                     compare_rows(real),
                     "{at}: the compare shown is not the real one's"
                 );
+            } else if let Some(summary) = shown.lines().find(|l| l.starts_with("lint: ")) {
+                let real = printed.iter().rev().find(|(c, _)| c.contains("tracectl lint")).map(|(_, o)| o);
+                let real = real.unwrap_or_else(|| panic!("{at}: a lint shown, but none run"));
+                assert!(real.lines().any(|l| l == summary), "{at}: lint said\n{real}\nnot {summary:?}");
             } else if first.starts_with("HTTP/1.1 ") {
                 assert!(
                     printed.iter().any(|(_, o)| o.lines().next() == Some(first)),
@@ -525,6 +567,42 @@ fn keep_transcript(page: &str, transcript: &str) {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(Path::new(&dir).join(format!("{}.txt", page.replace('/', "-"))), transcript).unwrap();
     }
+}
+
+/// The ` ```rust ` blocks of `page` that quote a file (first line `// <path>`): the path, and the
+/// quoted lines.
+fn quotes(page: &str) -> Vec<(String, Vec<String>)> {
+    let mut quotes = Vec::new();
+    let mut lines = page.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "```rust" {
+            continue;
+        }
+        let body: Vec<String> = lines.by_ref().take_while(|l| l.trim() != "```").map(str::to_owned).collect();
+        if let Some(path) =
+            body.first().and_then(|first| first.strip_prefix("// ")).filter(|p| p.ends_with(".rs"))
+        {
+            quotes.push((path.to_owned(), body[1..].to_vec()));
+        }
+    }
+    quotes
+}
+
+#[test]
+fn the_code_the_pages_quote_is_in_the_files_they_name() {
+    let mut quoted = 0;
+    for page in PAGES {
+        for (path, lines) in quotes(&std::fs::read_to_string(repo().join(page)).unwrap()) {
+            let file =
+                std::fs::read_to_string(repo().join(&path)).unwrap_or_else(|e| panic!("{page}: {path}: {e}"));
+            let file: Vec<&str> = file.lines().collect();
+            let found =
+                file.windows(lines.len()).any(|window| window.iter().zip(&lines).all(|(a, b)| a == b));
+            assert!(found, "{page} quotes {path}, which does not hold:\n{}", lines.join("\n"));
+            quoted += 1;
+        }
+    }
+    assert!(quoted >= 7, "each mistake's page quotes its wrong and its right code ({quoted} quotes)");
 }
 
 #[test]
