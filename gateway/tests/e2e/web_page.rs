@@ -164,6 +164,15 @@ async fn clicking_a_scenario_button_adds_a_row_with_its_status_latency_and_trace
     let refused_text = browser.text(&refused).await;
     let refused_href =
         browser.property(&browser.find(r#"#results tr[data-status="409"] a.trace"#).await, "href").await;
+
+    // A mistake chosen in the list, made by the next checkout.
+    browser.click(&browser.find(r#"#mistake option[value="id-in-span-name"]"#).await).await;
+    browser.click(&happy).await;
+    let mistaken = browser.find(r#"#results tr[data-mistake="id-in-span-name"][data-status="201"]"#).await;
+    let mistaken_text = browser.text(&mistaken).await;
+    let mistaken_href = browser
+        .property(&browser.find(r#"#results tr[data-mistake="id-in-span-name"] a.trace"#).await, "href")
+        .await;
     browser.close().await;
 
     // The row: scenario, status, a latency, the order; the link opens its trace in Jaeger.
@@ -186,5 +195,20 @@ async fn clicking_a_scenario_button_adds_a_row_with_its_status_latency_and_trace
     let trace = of_trace(&spans, trace_id);
     assert!(trace.iter().all(|s| s.str_attribute("demo.scenario") == Some("happy")));
     assert!(spans.iter().any(|s| s.trace_id == refused_trace));
+
+    // The mistake's checkout: order-service's SERVER span named after its order.
+    assert!(mistaken_text.contains("happy + id-in-span-name"), "{mistaken_text}");
+    let mistaken_trace = mistaken_href.rsplit('/').next().unwrap().to_owned();
+    let spans = receiver
+        .store
+        .wait_for(SPANS_TIMEOUT, |s| of_trace(s, &mistaken_trace).len() >= CHECKOUT_SPANS + 2)
+        .await
+        .unwrap();
+    let server = of_trace(&spans, &mistaken_trace)
+        .into_iter()
+        .find(|s| s.service_name == "order-service" && s.kind == tracectl::model::Kind::Server)
+        .unwrap();
+    assert!(server.name.starts_with("POST /orders ord_"), "{}", server.name);
+    assert_eq!(server.str_attribute("demo.mistake"), Some("id-in-span-name"));
     stack.stop().await;
 }

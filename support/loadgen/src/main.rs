@@ -44,6 +44,10 @@ struct Args {
     /// The scenarios to send, with weights: `happy=8,card-declined=1,out-of-stock=1`.
     #[arg(long, default_value = "happy=8,card-declined=1,out-of-stock=1", value_parser = parse_mix)]
     mix: Mix,
+    /// An instrumentation mistake every checkout makes on purpose (`no-propagation`, …: `GET
+    /// /api/mistakes` lists them), beside its scenario.
+    #[arg(long)]
+    mistake: Option<String>,
     /// Per-request timeout.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
     timeout: Duration,
@@ -118,6 +122,11 @@ type Report = Arc<Mutex<BTreeMap<String, Stats>>>;
 async fn main() -> ExitCode {
     let args = Args::parse();
     let url = args.url.trim_end_matches('/').to_owned();
+    let mistake: String = args
+        .mistake
+        .as_deref()
+        .map(|m| format!("&mistake={}", form_urlencoded::byte_serialize(m.as_bytes()).collect::<String>()))
+        .unwrap_or_default();
     let http = match reqwest::Client::builder().timeout(args.timeout).build() {
         Ok(http) => http,
         Err(e) => return fail(&format!("cannot build an HTTP client: {e}")),
@@ -154,7 +163,7 @@ async fn main() -> ExitCode {
                 issued.clone(),
                 progress.clone(),
             );
-            let count = args.count;
+            let (count, mistake) = (args.count, mistake.clone());
             tokio::spawn(async move {
                 loop {
                     let n = issued.fetch_add(1, Ordering::Relaxed);
@@ -162,7 +171,7 @@ async fn main() -> ExitCode {
                         return;
                     }
                     let scenario = mix.pick().to_owned();
-                    let (outcome, took, trace_id) = checkout(&http, &url, &scenario, n).await;
+                    let (outcome, took, trace_id) = checkout(&http, &url, &scenario, &mistake, n).await;
                     let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
                     let stats = report.entry(scenario).or_insert_with(Stats::new);
                     stats.requests += 1;
@@ -212,6 +221,7 @@ async fn checkout(
     http: &reqwest::Client,
     url: &str,
     scenario: &str,
+    mistake: &str,
     n: u64,
 ) -> (String, Duration, Option<String>) {
     let body = serde_json::json!({
@@ -222,7 +232,8 @@ async fn checkout(
     });
     let scenario: String = form_urlencoded::byte_serialize(scenario.as_bytes()).collect();
     let start = Instant::now();
-    let result = http.post(format!("{url}/api/checkout?scenario={scenario}")).json(&body).send().await;
+    let result =
+        http.post(format!("{url}/api/checkout?scenario={scenario}{mistake}")).json(&body).send().await;
     let (outcome, trace_id) = match result {
         Ok(response) => {
             let status = response.status().as_u16().to_string();

@@ -2,7 +2,8 @@
 //! `/api/v3` endpoints with recorded traces, and with 404s, 500s and garbage.
 //!
 //! The fixtures are real traces of this project's services (a checkout, and one with
-//! payment-service stopped), captured as the services exported them and re-encoded as the
+//! payment-service stopped, and one made with the `unended-span` mistake, taken from run-local's
+//! store while its span was kept open), captured as the services exported them and re-encoded as the
 //! OTLP/JSON that Jaeger 2.x's `/api/v3` answers with: `{"result": {"resourceSpans": […]}}`.
 
 use std::{
@@ -24,6 +25,9 @@ const CHECKOUT: &str = "2e389428c42695f1cc9bc29de4740a6e";
 const PAYMENT_DOWN: &str = "fa520ba336e2396288eb7de5a1cdf87f";
 const BROKEN: &str = "5000000000000000000000000000000b";
 const GARBAGE: &str = "6a7ba6e000000000000000000000000b";
+/// A checkout made with the `unended-span` mistake, as run-local's store kept it while the span was
+/// kept open: its payment call's parent never arrived.
+const UNENDED: &str = "154b6f5accefebc99b6cacb86c217fd5";
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -157,6 +161,7 @@ async fn get_trace(Path(id): Path<String>) -> impl IntoResponse {
     match id.as_str() {
         CHECKOUT => (StatusCode::OK, fixture("jaeger-trace-checkout.json")),
         PAYMENT_DOWN => (StatusCode::OK, fixture("jaeger-trace-payment-down.json")),
+        UNENDED => (StatusCode::OK, fixture("jaeger-trace-unended-span.json")),
         BROKEN => (StatusCode::INTERNAL_SERVER_ERROR, "storage backend exploded".to_owned()),
         GARBAGE => (StatusCode::OK, "<html>proxy login page</html>".to_owned()),
         _ => (StatusCode::NOT_FOUND, r#"{"error":{"httpCode":404,"message":"trace not found"}}"#.to_owned()),
@@ -451,6 +456,47 @@ async fn a_reader_that_leaves_early_is_not_a_failure() {
     let output = child.wait_with_output().await.unwrap();
     assert!(output.status.success(), "{:?}: {}", output.status, String::from_utf8_lossy(&output.stderr));
     assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
+async fn lint_reads_traces_from_jaeger_by_id_and_by_search_and_exits_1_only_when_it_finds_something() {
+    let (url, fake) = jaeger().await;
+    // The recorded checkout, and the one with payment-service down: whole traces, nothing to say.
+    for id in [CHECKOUT, PAYMENT_DOWN] {
+        let run = tracectl(&["lint", id, "--jaeger", &url]).await;
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (Some(0), "lint: no findings in 1 trace\n"),
+            "{}",
+            run.stderr
+        );
+    }
+    // The unended span's trace: an orphan, named with its span and cause, and exit 1.
+    let run = tracectl(&["lint", UNENDED, "--jaeger", &url]).await;
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("orphan: its parent ") && lines[0].contains(UNENDED), "{}", run.stdout);
+    assert!(lines[1].starts_with("  spans: order-service \"POST /payments\""), "{}", run.stdout);
+    assert!(lines[2].starts_with("  likely cause: the parent span was kept open"), "{}", run.stdout);
+    assert_eq!(lines.last(), Some(&"lint: 1 finding in 1 trace: 1 orphan"));
+    let json = tracectl(&["--json", "lint", UNENDED, "--jaeger", &url]).await;
+    let findings: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(findings[0]["check"], "orphan");
+    assert_eq!(findings[0]["trace_ids"][0], UNENDED);
+    // By search: Jaeger's search for the service, as `search` sends it.
+    let run = tracectl(&["lint", "--service", "gateway", "--jaeger", &url]).await;
+    assert!(run.stdout.starts_with("lint: no findings in "), "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, Some(0));
+    let sent = fake.last_search.lock().unwrap().clone().unwrap();
+    assert!(sent.contains("query.service_name=gateway") && sent.contains("query.num_traces=20"), "{sent}");
+    // With nothing to read, it says what it needs.
+    let run = tracectl(&["lint", "--jaeger", &url]).await;
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("lint needs a trace id, --file FILE, or --service SERVICE"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test]

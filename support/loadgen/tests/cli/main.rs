@@ -42,7 +42,11 @@ async fn checkout_stack() -> String {
     let payment_url =
         serve(payment_service::router(payment, untraced(), RemoteSystem::disabled("stripe")).unwrap()).await;
 
-    let db = std::env::temp_dir().join(format!("loadgen-cli-{}", std::process::id())).join("orders.sqlite3");
+    // A database of its own per stack: the tests run side by side.
+    static STACKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let stack = STACKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("loadgen-cli-{}-{stack}", std::process::id()));
+    let db = dir.join("orders.sqlite3");
     let _ = std::fs::remove_file(&db);
     let mut vars = zero_latencies();
     vars.extend([("PAYMENT_SERVICE_URL", payment_url), ("ORDER_DB_PATH", db.display().to_string())]);
@@ -112,4 +116,28 @@ async fn load_sh_exits_non_zero_at_once_when_the_gateway_is_unreachable() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is unreachable"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_sh_makes_the_mistake_it_is_given_on_every_checkout() {
+    let gateway_url = checkout_stack().await;
+    let row = |stdout: &str| -> Vec<String> {
+        let line =
+            stdout.lines().find(|l| l.starts_with("card-declined ")).unwrap_or_else(|| panic!("{stdout}"));
+        line.split_whitespace().map(str::to_owned).collect()
+    };
+
+    // Without the context, payment-service never hears of the scenario: the cards are charged.
+    let lost =
+        load_sh(&["--count", "4", "--mix", "card-declined=1", "--mistake", "no-propagation"], &gateway_url)
+            .await;
+    let stdout = String::from_utf8_lossy(&lost.stdout).into_owned();
+    assert!(lost.status.success(), "{stdout}{}", String::from_utf8_lossy(&lost.stderr));
+    assert_eq!(row(&stdout)[3], "201×4", "{stdout}");
+
+    // A name that is no mistake is refused at the edge.
+    let typo =
+        load_sh(&["--count", "2", "--mix", "card-declined=1", "--mistake", "typo"], &gateway_url).await;
+    let stdout = String::from_utf8_lossy(&typo.stdout).into_owned();
+    assert_eq!(row(&stdout)[3], "400×2", "{stdout}");
 }
