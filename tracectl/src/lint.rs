@@ -516,6 +516,14 @@ mod tests {
     }
 
     #[test]
+    fn a_long_but_finished_span_inside_its_parent_is_no_finding() {
+        let mut spans = request("1");
+        spans[0].end_unix_nano = 10_100_000_000;
+        spans[1].end_unix_nano = 10_000_000_000;
+        assert_eq!(checks(vec![spans]), []);
+    }
+
+    #[test]
     fn a_child_outside_its_parent_is_a_wrong_parent_unless_the_request_was_cancelled() {
         let mut spans = request("1");
         spans[1].end_unix_nano = 150_000_000;

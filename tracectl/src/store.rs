@@ -4,7 +4,9 @@
 //! The format is the OTLP file exporter's (the Collector's `file` exporter, the SDKs' file
 //! exporters): one OTLP/JSON `ExportTraceServiceRequest` per line, each export as it arrived, so
 //! a trace's spans may be on several lines and any OTLP tool reads the file. It is bounded: past
-//! its size cap the oldest lines are dropped (said once), down to three quarters of the cap.
+//! its size cap the oldest lines are dropped (said once), down to three quarters of the cap, and
+//! with them every span of the traces they held, so no trace is left in the file cut in half (which
+//! `tracectl lint` would take for an orphan).
 
 use std::{
     fs::{File, OpenOptions},
@@ -53,7 +55,7 @@ impl FileStore {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let written = serde_json::to_string(request)
             .map_err(std::io::Error::other)
-            .and_then(|line| inner.append(line.as_bytes()));
+            .and_then(|line| inner.append(&line));
         if let Err(e) = written {
             tracing::warn!(path = %inner.path.display(), "could not store an export: {e}");
         }
@@ -61,11 +63,18 @@ impl FileStore {
 }
 
 impl Inner {
-    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
+    fn append(&mut self, line: &str) -> std::io::Result<()> {
         let needed = line.len() as u64 + 1;
+        let mut line = std::borrow::Cow::Borrowed(line);
         if self.size + needed > self.max_bytes {
-            self.drop_oldest(needed)?;
+            let gone = self.drop_oldest(needed)?;
+            // This export's spans of a dropped trace go with it too.
+            match without_traces_of(&gone, &[line.as_ref()]).pop() {
+                Some(kept) => line = std::borrow::Cow::Owned(kept.into_owned()),
+                None => return Ok(()),
+            }
         }
+        let line = line.as_bytes();
         self.file.write_all(line)?;
         self.file.write_all(b"\n")?;
         self.size += needed;
@@ -74,7 +83,7 @@ impl Inner {
 
     /// Rewrites the file with only its newest lines, leaving room for `needed` more bytes and a
     /// quarter of the cap besides (so this does not run at every export).
-    fn drop_oldest(&mut self, needed: u64) -> std::io::Result<()> {
+    fn drop_oldest(&mut self, needed: u64) -> std::io::Result<std::collections::HashSet<Vec<u8>>> {
         let keep_bytes = (self.max_bytes / 4 * 3).saturating_sub(needed);
         let lines: Vec<String> = BufReader::new(File::open(&self.path)?).lines().collect::<Result<_, _>>()?;
         let (mut kept, mut total) = (Vec::new(), 0u64);
@@ -86,6 +95,8 @@ impl Inner {
             kept.push(line.as_str());
         }
         kept.reverse();
+        let gone = trace_ids(&lines[..lines.len() - kept.len()]);
+        let kept = without_traces_of(&gone, &kept);
         if !self.said_full {
             self.said_full = true;
             tracing::warn!(
@@ -97,15 +108,62 @@ impl Inner {
         let tmp = self.path.with_extension("tmp");
         let mut rewritten = File::create(&tmp)?;
         for line in &kept {
-            rewritten.write_all(line.as_bytes())?;
+            rewritten.write_all(line.as_ref().as_bytes())?;
             rewritten.write_all(b"\n")?;
         }
         rewritten.sync_all()?;
         std::fs::rename(&tmp, &self.path)?;
         self.file = OpenOptions::new().append(true).open(&self.path)?;
         self.size = self.file.metadata()?.len();
-        Ok(())
+        Ok(gone)
     }
+}
+
+/// The trace ids of the spans in `lines` (exports; a line that does not parse has none).
+fn trace_ids(lines: &[String]) -> std::collections::HashSet<Vec<u8>> {
+    lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<ExportTraceServiceRequest>(line).ok())
+        .flat_map(|request| request.resource_spans)
+        .flat_map(|resource| resource.scope_spans)
+        .flat_map(|scope| scope.spans)
+        .map(|span| span.trace_id)
+        .collect()
+}
+
+/// `kept`, without the spans of the traces in `gone` (lines that do not parse are left as they
+/// are), and without the lines that leaves empty.
+fn without_traces_of<'a>(
+    gone: &std::collections::HashSet<Vec<u8>>,
+    kept: &[&'a str],
+) -> Vec<std::borrow::Cow<'a, str>> {
+    use std::borrow::Cow;
+    let parse = |line: &str| serde_json::from_str::<ExportTraceServiceRequest>(line).ok();
+    let mut out = Vec::with_capacity(kept.len());
+    for &line in kept {
+        let Some(mut request) = parse(line) else {
+            out.push(Cow::Borrowed(line));
+            continue;
+        };
+        let before: usize =
+            request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+        for resource in &mut request.resource_spans {
+            for scope in &mut resource.scope_spans {
+                scope.spans.retain(|span| !gone.contains(&span.trace_id));
+            }
+            resource.scope_spans.retain(|scope| !scope.spans.is_empty());
+        }
+        request.resource_spans.retain(|resource| !resource.scope_spans.is_empty());
+        let after: usize =
+            request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+        match (after, serde_json::to_string(&request)) {
+            (0, _) => {}
+            _ if after == before => out.push(Cow::Borrowed(line)),
+            (_, Ok(rewritten)) => out.push(Cow::Owned(rewritten)),
+            (_, Err(_)) => out.push(Cow::Borrowed(line)),
+        }
+    }
+    out
 }
 
 /// Every span in the store at `path`. A line that is not an OTLP/JSON export (say, the last one,
@@ -202,6 +260,24 @@ mod tests {
         let traces: Vec<String> = read(&path).unwrap().into_iter().map(|s| s.trace_id).collect();
         assert_eq!(traces.last().unwrap(), &"19".repeat(16), "the newest is kept");
         assert!(!traces.contains(&"01".repeat(16)), "the oldest is gone");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_trace_with_a_span_in_a_dropped_export_goes_whole() {
+        let path = temp("whole");
+        let line = serde_json::to_string(&export(1, 1, "x")).unwrap().len() as u64 + 1;
+        let store = FileStore::open(&path, line * 10).unwrap();
+        // Trace 1's first span in the oldest export, its second among the newest.
+        store.append(&export(1, 1, "x"));
+        for n in 2..10u8 {
+            store.append(&export(n, 1, "x"));
+        }
+        store.append(&export(1, 2, "y"));
+        store.append(&export(10, 1, "x"));
+        let traces: Vec<String> = read(&path).unwrap().into_iter().map(|s| s.trace_id).collect();
+        assert!(!traces.contains(&"01".repeat(16)), "no half of trace 1 is left: {traces:?}");
+        assert!(traces.contains(&"0a".repeat(16)), "the newest is kept: {traces:?}");
         let _ = std::fs::remove_file(path);
     }
 }

@@ -58,3 +58,20 @@ async fn lint_finds_nothing_in_the_trace_of_any_scenario_without_or_with_its_fix
         assert!(findings.is_empty(), "FIXES={fixes:?}:\n{}", text(&findings, traces.len()));
     }
 }
+
+#[tokio::test]
+async fn lint_finds_nothing_in_a_request_its_caller_gave_up_on() {
+    // order-service waits 100 ms for a payment-service that takes 2 s, then gives up: payment-
+    // service's request is cancelled mid-way, its SERVER span ended early and marked.
+    let stack = InProcess::start(&[("FRAUD_CHECK_MS", "2000"), ("PAYMENT_SERVICE_TIMEOUT_MS", "100")]).await;
+    let response = post_checkout(&stack).await;
+    assert_eq!(response.status(), 504);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let trace_id = body["error"]["trace_id"].as_str().unwrap().to_owned();
+    let spans = stack.spans_of(&trace_id, 12).await;
+    assert!(spans.iter().any(|s| s.str_attribute("error.type") == Some("cancelled")));
+
+    let traces = vec![Trace::new(spans)];
+    let findings = lint(&traces, &Thresholds::default());
+    assert!(findings.is_empty(), "{}", text(&findings, 1));
+}
