@@ -36,6 +36,9 @@ pub struct Config {
     /// How long the `slow-db` scenario's sales report keeps its transaction open, and so, without
     /// the fix, how long the order's INSERT waits for the write lock (`SLOW_DB_MS`, default 1500).
     pub slow_db_report: Latency,
+    /// Each step of printing a receipt, for the `guard-across-await` mistake only (`RECEIPT_MS`,
+    /// default 30).
+    pub receipt: Latency,
     /// The scenario fixes switched on (`FIXES`, e.g. `sequential-inventory,pool-contention`):
     /// order-service applies those two.
     pub fixes: Fixes,
@@ -81,6 +84,7 @@ impl FromSettings for Config {
             db_pool_size: settings.parse("DB_POOL_SIZE", 4usize)?.max(1),
             db_query: Latency::from_millis(settings.parse("DB_QUERY_MS", 20)?, jitter),
             slow_db_report: Latency::from_millis(settings.parse("SLOW_DB_MS", 1_500)?, jitter),
+            receipt: Latency::from_millis(settings.parse("RECEIPT_MS", 30)?, jitter),
             crash_window_before_confirm: settings.millis("CRASH_WINDOW_BEFORE_CONFIRM_MS", 0)?,
             fixes: settings.parse("FIXES", Fixes::default())?,
         })

@@ -134,3 +134,90 @@ impl KeptSpans {
         }
     }
 }
+
+/// The receipt printer of the `guard-across-await` mistake, on a thread of its own.
+///
+/// Its client is not `Send` (it holds an `Rc`, as many device and FFI clients do), so it runs on
+/// a current-thread runtime with a `LocalSet`, where futures need not be `Send`, and every
+/// receipt being printed takes turns on that one thread. That is where a guard held across an
+/// `.await` compiles: in an axum handler it does not (tracing's guard is not `Send`).
+#[derive(Debug, Clone)]
+pub struct Receipts {
+    jobs: tokio::sync::mpsc::UnboundedSender<Receipt>,
+}
+
+/// One receipt to print, in the span of the request that asked.
+#[derive(Debug)]
+struct Receipt {
+    order_id: String,
+    span: tracing::Span,
+    printed: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Receipts {
+    /// Starts the printer's thread, each step of a receipt taking `latency`. The thread ends when
+    /// the last `Receipts` is dropped.
+    pub fn start(latency: Latency) -> std::io::Result<Self> {
+        let (jobs, mut queue) = tokio::sync::mpsc::unbounded_channel::<Receipt>();
+        // A new thread has no `tracing` subscriber of its own unless one is global: take ours.
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+        std::thread::Builder::new().name("receipts".into()).spawn(move || {
+            let _subscriber = tracing::dispatcher::set_default(&dispatch);
+            let printer = std::rc::Rc::new(Printer { latency });
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&runtime, async move {
+                while let Some(receipt) = queue.recv().await {
+                    tokio::task::spawn_local(print(receipt, printer.clone()));
+                }
+            });
+        })?;
+        Ok(Self { jobs })
+    }
+
+    /// Prints the order's receipt in a span of the current request (`print_receipt`); returns
+    /// once it is printed.
+    pub async fn print(&self, order_id: &str) {
+        making(Mistake::GuardAcrossAwait);
+        let span = tracing::info_span!("print_receipt", order.id = %order_id);
+        let (printed, done) = tokio::sync::oneshot::channel();
+        if self.jobs.send(Receipt { order_id: order_id.to_owned(), span, printed }).is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+/// `guard-across-await`: the receipt's span entered, and the guard held across the `.await`s.
+/// While this receipt waits, the thread runs the others, and the span stays entered all along: a
+/// span another receipt makes takes whichever entered span is on top, its own or this one. One
+/// receipt alone looks fine; two at once, and their steps land under each other's spans, in each
+/// other's traces.
+///
+/// The right code lets the future enter the span on every poll and leave it at every `.await`:
+/// `async { … }.instrument(receipt.span).await`.
+async fn print(receipt: Receipt, printer: std::rc::Rc<Printer>) {
+    let _entered = receipt.span.enter();
+    printer.lay_out(&receipt.order_id).await;
+    printer.send(&receipt.order_id).await;
+    let _ = receipt.printed.send(());
+}
+
+/// The printer's client: not `Send`, so it stays on its thread.
+#[derive(Debug)]
+struct Printer {
+    latency: Latency,
+}
+
+impl Printer {
+    /// Lays the receipt out.
+    #[tracing::instrument(name = "lay_out_receipt", skip_all, fields(order.id = %order_id))]
+    async fn lay_out(&self, order_id: &str) {
+        self.latency.wait().await;
+    }
+
+    /// Sends it to the printer.
+    #[tracing::instrument(name = "send_to_printer", skip_all, fields(order.id = %order_id))]
+    async fn send(&self, order_id: &str) {
+        self.latency.wait().await;
+    }
+}

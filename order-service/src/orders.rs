@@ -217,6 +217,10 @@ pub async fn create_order(
         tokio::time::sleep(state.config.crash_window_before_confirm).await;
     }
     state.db.confirm(&order_id, &payment_id).await?;
+    if Mistake::GuardAcrossAwait.is_current() {
+        // The `guard-across-await` mistake is in the receipt printer (`mistakes::Receipts`).
+        state.receipts.print(&order_id).await;
+    }
 
     tracing::info!(order.id = %order_id, payment.id = %payment_id, total_cents = total_cents.get(), "Order confirmed");
     Ok((

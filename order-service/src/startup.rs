@@ -11,7 +11,7 @@ use crate::{
     config::Config,
     db::{self, Database},
     in_flight::InFlight,
-    mistakes::KeptSpans,
+    mistakes::{KeptSpans, Receipts},
     orders,
 };
 
@@ -32,6 +32,8 @@ pub struct AppState {
     pub plain_http: reqwest::Client,
     /// Where the `unended-span` mistake keeps its spans.
     pub kept_spans: KeptSpans,
+    /// The receipt printer of the `guard-across-await` mistake.
+    pub receipts: Receipts,
 }
 
 /// The HTTP API, its SERVER and CLIENT spans made with `tracer`. `GET /health` is added after the
@@ -64,6 +66,10 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
         .timeout(config.payment_service_timeout)
         .build()
         .map_err(|e| StartError::Resource { what: "the plain HTTP client".into(), cause: e.to_string() })?;
+    let receipts = Receipts::start(config.receipt).map_err(|e| StartError::Resource {
+        what: "the receipt printer's thread".into(),
+        cause: e.to_string(),
+    })?;
     let state = AppState {
         config: Arc::new(config),
         payments,
@@ -72,6 +78,7 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
         instance,
         plain_http,
         kept_spans: KeptSpans::default(),
+        receipts,
     };
     Ok(inbound::traced(api, tracer).route("/health", get(|| async { "ok" })).with_state(state))
 }

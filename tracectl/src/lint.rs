@@ -12,7 +12,9 @@
 //! - **split**: a CLIENT span with no SERVER child, while a trace rooted at a SERVER span of the
 //!   service it called starts within the call: the call carried no `traceparent`.
 //! - **wrong-parent**: a child that starts before its parent, or ends after it, beyond the clock-skew
-//!   allowance: a span attached to whatever was current (a guard held across `.await`).
+//!   allowance, or that says an id (an attribute `….id`) other than the one its nearest ancestor
+//!   with that attribute says: a span attached to whatever was current, another request's (a
+//!   guard held across `.await`).
 //! - **too-many-spans**: a trace of more than the threshold of spans, most of them shorter than the
 //!   threshold: a span per tiny step.
 //! - **unbounded-names**: span names that differ only in an id-like token (digits, or a long
@@ -267,10 +269,40 @@ fn split(trace: &Trace, traces: &[Trace], thresholds: &Thresholds, findings: &mu
     }
 }
 
+/// The first `….id` attribute of span `i` that an ancestor of it says otherwise: the key, this
+/// span's value, and the ancestor.
+fn other_id<'a>(trace: &'a Trace, i: usize) -> Option<(&'a str, &'a str, &'a Span)> {
+    let span = &trace.spans[i];
+    span.attributes.iter().filter(|(key, _)| key.ends_with(".id")).find_map(|(key, value)| {
+        let value = value.as_str()?;
+        let mut up = trace.parent[i];
+        while let Some(a) = up {
+            if let Some(theirs) = trace.spans[a].str_attribute(key) {
+                return (theirs != value).then_some((key.as_str(), value, &trace.spans[a]));
+            }
+            up = trace.parent[a];
+        }
+        None
+    })
+}
+
 fn wrong_parents(trace: &Trace, thresholds: &Thresholds, findings: &mut Vec<Finding>) {
     let allowance = thresholds.skew_allowance_nanos;
     for (i, parent) in trace.parent.iter().enumerate() {
         let Some(p) = *parent else { continue };
+        if let Some((key, value, ancestor)) = other_id(trace, i) {
+            let (child, theirs) = (&trace.spans[i], ancestor.str_attribute(key).unwrap_or_default());
+            findings.push(Finding::new(
+                Check::WrongParent,
+                vec![trace.trace_id.clone()],
+                vec![span_ref(child), span_ref(ancestor)],
+                format!(
+                    "{:?} says {key}={value:?} under {:?}, which says {key}={theirs:?}",
+                    child.name, ancestor.name
+                ),
+            ));
+            continue;
+        }
         let (child, parent) = (&trace.spans[i], &trace.spans[p]);
         // A request cancelled mid-way ends its span before work it started on another thread.
         let cancelled = parent.str_attribute("error.type") == Some("cancelled");
@@ -513,6 +545,30 @@ mod tests {
         callee.start_unix_nano += 500_000_000;
         callee.end_unix_nano += 500_000_000;
         assert_eq!(checks(vec![caller, vec![callee]]), []);
+    }
+
+    #[test]
+    fn a_child_that_names_another_id_than_its_ancestor_is_a_wrong_parent() {
+        let id = |span: Span, v: &str| attr(span, "order.id", Value::Str(v.into()));
+        let mut spans = request("1");
+        spans[3] = id(spans[3].clone(), "ord_a");
+        spans.push(in_trace(
+            id(span("b2", Some("b1"), "order-service", "send_to_printer", 20, 30), "ord_b"),
+            "1",
+        ));
+        let traces = vec![Trace::new(spans.clone())];
+        let findings = lint(&traces, &Thresholds::default());
+        assert_eq!(findings.iter().map(|f| f.check).collect::<Vec<_>>(), [Check::WrongParent]);
+        assert!(
+            findings[0]
+                .detail
+                .contains(r#"says order.id="ord_b" under "POST /orders", which says order.id="ord_a""#)
+        );
+        // The same id, or an id its ancestors do not name, is no finding.
+        let last = spans.len() - 1;
+        spans[last] = id(spans[last].clone(), "ord_a");
+        spans[last] = attr(spans[last].clone(), "printer.id", Value::Str("p1".into()));
+        assert_eq!(checks(vec![spans]), []);
     }
 
     #[test]

@@ -51,7 +51,7 @@ async fn an_unknown_mistake_is_refused_at_the_edge_naming_the_valid_ones() {
     );
     let listed: Value =
         http().get(format!("{}/api/mistakes", stack.url())).send().await.unwrap().json().await.unwrap();
-    assert_eq!(listed["mistakes"].as_array().unwrap().len(), 6, "{listed}");
+    assert_eq!(listed["mistakes"].as_array().unwrap().len(), 7, "{listed}");
 }
 
 #[tokio::test]
@@ -351,4 +351,64 @@ async fn lint_names_every_mistake_in_the_real_services_traces_live_and_from_the_
         assert!(stored.iter().any(|c| c == check), "store: no {check} in {stored:?}:\n{text}");
     }
     let _ = std::fs::remove_file(&store);
+}
+
+/// A span of a receipt's printing.
+fn is_receipt_step(span: &Span) -> bool {
+    ["print_receipt", "lay_out_receipt", "send_to_printer"].contains(&span.name.as_str())
+}
+
+/// The receipt's spans of each checkout, and lint's checks over every trace, for `n` checkouts
+/// with `guard-across-await` sent at once.
+async fn receipts_at_once(n: usize) -> (Vec<(String, Vec<Span>)>, Vec<Finding>) {
+    let stack = InProcess::start(&[("RECEIPT_MS", "100")]).await;
+    let checkouts = (0..n).map(|_| checkout(&stack, "mistake=guard-across-await"));
+    let answers = futures_util::future::join_all(checkouts).await;
+    let ids: Vec<(String, String)> = answers
+        .iter()
+        .map(|(status, answer)| {
+            assert_eq!(*status, 201, "{answer}");
+            (trace_id(answer), answer["order_id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let traces = traces_when(&stack, |spans| {
+        ids.iter().all(|(id, _)| root_of(spans, id).is_some())
+            // The receipt's span ends on the printer's thread, just after the checkout is told.
+            && spans.iter().filter(|s| is_receipt_step(s)).count() == 3 * n
+    })
+    .await;
+    let findings = lint(&traces, &Thresholds::default());
+    let receipts = ids
+        .into_iter()
+        .map(|(id, order)| {
+            let trace = traces.iter().find(|t| t.trace_id == id).unwrap();
+            let steps = trace.spans.iter().filter(|s| is_receipt_step(s));
+            (order, steps.cloned().collect())
+        })
+        .collect();
+    (receipts, findings)
+}
+
+#[tokio::test]
+async fn guard_across_await_looks_fine_for_one_checkout_alone() {
+    let (receipts, findings) = receipts_at_once(1).await;
+    let (order, steps) = &receipts[0];
+    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["print_receipt", "lay_out_receipt", "send_to_printer"], "{steps:#?}");
+    assert!(steps.iter().all(|s| s.str_attribute("order.id") == Some(order.as_str())));
+    assert_eq!(checks(&findings), [], "{findings:#?}");
+}
+
+#[tokio::test]
+async fn guard_across_await_puts_one_checkouts_steps_under_another_when_they_run_at_once() {
+    let (receipts, findings) = receipts_at_once(2).await;
+    // Some step sits in a trace that is not its order's: a receipt took the other's entered span.
+    let strays: Vec<(&str, &Span)> = receipts
+        .iter()
+        .flat_map(|(order, steps)| steps.iter().map(move |s| (order.as_str(), s)))
+        .filter(|(order, s)| s.str_attribute("order.id") != Some(order))
+        .collect();
+    assert!(!strays.is_empty(), "{receipts:#?}");
+    assert!(checks(&findings).contains(&Check::WrongParent), "{findings:#?}");
+    assert!(findings.iter().all(|f| f.check == Check::WrongParent), "{findings:#?}");
 }

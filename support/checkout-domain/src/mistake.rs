@@ -24,6 +24,8 @@ pub enum Mistake {
     NoPropagation,
     /// order-service spawns its stock checks as tasks that do not carry the span.
     DetachedSpawn,
+    /// order-service's receipt printer holds an entered span guard across its `.await`s.
+    GuardAcrossAwait,
     /// order-service makes a span for every catalog entry it looks at.
     SpanPerItem,
     /// order-service keeps the span of its payment step in a long-lived map, so it never ends.
@@ -36,9 +38,10 @@ pub enum Mistake {
 
 impl Mistake {
     /// Every mistake, in the order they are taught.
-    pub const ALL: [Mistake; 6] = [
+    pub const ALL: [Mistake; 7] = [
         Mistake::NoPropagation,
         Mistake::DetachedSpawn,
+        Mistake::GuardAcrossAwait,
         Mistake::SpanPerItem,
         Mistake::UnendedSpan,
         Mistake::IdInSpanName,
@@ -50,6 +53,7 @@ impl Mistake {
         match self {
             Mistake::NoPropagation => "no-propagation",
             Mistake::DetachedSpawn => "detached-spawn",
+            Mistake::GuardAcrossAwait => "guard-across-await",
             Mistake::SpanPerItem => "span-per-item",
             Mistake::UnendedSpan => "unended-span",
             Mistake::IdInSpanName => "id-in-span-name",
@@ -65,6 +69,9 @@ impl Mistake {
             }
             Mistake::DetachedSpawn => {
                 "The stock checks run on spawned tasks that do not carry the span: each becomes a trace of its own, and the checkout's trace has a hole where they were."
+            }
+            Mistake::GuardAcrossAwait => {
+                "The receipt printer holds an entered span across its awaits: one checkout alone looks fine; under concurrent checkouts, spans of one land under another's."
             }
             Mistake::SpanPerItem => {
                 "A span for every catalog entry looked at: hundreds of microsecond spans bury the checkout, and the export queue and the backend pay for each."
@@ -136,7 +143,7 @@ mod tests {
         let error = "typo".parse::<Mistake>().unwrap_err().to_string();
         assert_eq!(
             error,
-            "unknown mistake \"typo\"; valid mistakes are: no-propagation, detached-spawn, span-per-item, unended-span, id-in-span-name, error-not-recorded"
+            "unknown mistake \"typo\"; valid mistakes are: no-propagation, detached-spawn, guard-across-await, span-per-item, unended-span, id-in-span-name, error-not-recorded"
         );
     }
 }
