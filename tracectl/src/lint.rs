@@ -271,7 +271,7 @@ fn split(trace: &Trace, traces: &[Trace], thresholds: &Thresholds, findings: &mu
 
 /// The first `….id` attribute of span `i` that an ancestor of it says otherwise: the key, this
 /// span's value, and the ancestor.
-fn other_id<'a>(trace: &'a Trace, i: usize) -> Option<(&'a str, &'a str, &'a Span)> {
+fn other_id(trace: &Trace, i: usize) -> Option<(&str, &str, &Span)> {
     let span = &trace.spans[i];
     span.attributes.iter().filter(|(key, _)| key.ends_with(".id")).find_map(|(key, value)| {
         let value = value.as_str()?;
