@@ -32,6 +32,7 @@ fn config(payment_service_url: String) -> Config {
         db_pool_size: 2,
         db_query: Latency::from_millis(0, 0),
         slow_db_report: Latency::from_millis(0, 0),
+        receipt: Latency::from_millis(0, 0),
         crash_window_before_confirm: Duration::ZERO,
         fixes: Default::default(),
     }
