@@ -51,7 +51,7 @@ use crate::{
 };
 
 /// The pages, all run by the test at the end.
-const PAGES: [&str; 20] = [
+const PAGES: [&str; 21] = [
     "README.md",
     "REFERENCE.md",
     "lessons/happy.md",
@@ -68,6 +68,7 @@ const PAGES: [&str; 20] = [
     "lessons/instrumentation-mistakes.md",
     "lessons/no-propagation.md",
     "lessons/detached-spawn.md",
+    "lessons/guard-across-await.md",
     "lessons/span-per-item.md",
     "lessons/unended-span.md",
     "lessons/id-in-span-name.md",
