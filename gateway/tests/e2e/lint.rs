@@ -2,6 +2,7 @@
 //! must give no finding (a finding there would teach a learner to distrust the tool). The
 //! services run in this process ([`InProcess`]).
 
+use checkout_domain::scenario::Scenario;
 use tracectl::{
     lint::{Thresholds, lint, text},
     model::Span,
@@ -9,18 +10,6 @@ use tracectl::{
 };
 
 use crate::{in_process::InProcess, support::*};
-
-/// Every scenario, as `GET /api/scenarios` lists them.
-const SCENARIOS: [&str; 8] = [
-    "happy",
-    "slow-stripe",
-    "stripe-outage",
-    "card-declined",
-    "out-of-stock",
-    "slow-db",
-    "sequential-inventory",
-    "pool-contention",
-];
 
 /// One checkout of each scenario on a stack started with `extra`, then every trace it made:
 /// each checkout's, once its root has arrived, and the slow-db lesson's sales report.
@@ -34,7 +23,7 @@ async fn every_scenario(extra: &[(&str, &str)]) -> Vec<Trace> {
     let settings: Vec<(&str, &str)> = fast.into_iter().chain(extra.iter().copied()).collect();
     let stack = InProcess::start(&settings).await;
     let mut roots = Vec::new();
-    for scenario in SCENARIOS {
+    for scenario in Scenario::ALL.map(Scenario::name) {
         let url = format!("{}?scenario={scenario}", stack.checkout_url());
         let answer: serde_json::Value =
             http().post(url).json(&checkout_body()).send().await.unwrap().json().await.unwrap();
@@ -53,7 +42,7 @@ async fn lint_finds_nothing_in_the_trace_of_any_scenario_without_or_with_its_fix
     for fixes in [None, Some("all")] {
         let extra: Vec<(&str, &str)> = fixes.map(|f| ("FIXES", f)).into_iter().collect();
         let traces = every_scenario(&extra).await;
-        assert!(traces.len() > SCENARIOS.len(), "each checkout's trace and the sales report's");
+        assert!(traces.len() > Scenario::ALL.len(), "each checkout's trace and the sales report's");
         let findings = lint(&traces, &Thresholds::default());
         assert!(findings.is_empty(), "FIXES={fixes:?}:\n{}", text(&findings, traces.len()));
     }

@@ -10,8 +10,6 @@
 
 use std::{fmt, str::FromStr};
 
-use opentelemetry::{Context, baggage::BaggageExt as _};
-
 /// The baggage key that selects a mistake.
 pub const BAGGAGE_KEY: &str = "mistake";
 /// The span attribute that names it.
@@ -102,7 +100,7 @@ impl Mistake {
 
 /// The raw `mistake` baggage value of the current request, if any (valid or not).
 pub fn raw_current() -> Option<String> {
-    Context::map_current(|cx| cx.baggage().get(BAGGAGE_KEY).map(|v| v.as_str().to_owned()))
+    shared_tracing::propagation::current_baggage(BAGGAGE_KEY)
 }
 
 impl fmt::Display for Mistake {

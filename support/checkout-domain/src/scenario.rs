@@ -107,7 +107,7 @@ impl Scenario {
 
 /// The raw `scenario` baggage value of the current request, if any (valid or not).
 pub fn raw_current() -> Option<String> {
-    Context::map_current(|cx| cx.baggage().get(BAGGAGE_KEY).map(|v| v.as_str().to_owned()))
+    shared_tracing::propagation::current_baggage(BAGGAGE_KEY)
 }
 
 impl fmt::Display for Scenario {
