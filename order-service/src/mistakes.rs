@@ -221,3 +221,73 @@ impl Printer {
         self.latency.wait().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::{Value, trace::SpanId};
+    use opentelemetry_sdk::trace::SpanData;
+    use shared_tracing_testing::TestTelemetry;
+    use tracing::Instrument as _;
+
+    use super::*;
+
+    /// The right code: the span given to the future, entered while it runs and left at every
+    /// `.await`.
+    async fn print_instrumented(receipt: Receipt, printer: std::rc::Rc<Printer>) {
+        let Receipt { order_id, span, printed } = receipt;
+        async {
+            printer.lay_out(&order_id).await;
+            printer.send(&order_id).await;
+        }
+        .instrument(span)
+        .await;
+        let _ = printed.send(());
+    }
+
+    fn receipt(order_id: &str) -> Receipt {
+        let span = tracing::info_span!("print_receipt", order.id = %order_id);
+        Receipt { order_id: order_id.to_owned(), span, printed: tokio::sync::oneshot::channel().0 }
+    }
+
+    fn order_id(span: &SpanData) -> Option<String> {
+        span.attributes.iter().find(|kv| kv.key.as_str() == "order.id").map(|kv| match &kv.value {
+            Value::String(s) => s.to_string(),
+            other => other.to_string(),
+        })
+    }
+
+    /// Each step's order, and the order of the `print_receipt` span it sits under.
+    fn steps_and_parents(telemetry: &TestTelemetry) -> Vec<(Option<String>, Option<String>)> {
+        let spans = telemetry.spans();
+        let by_id = |id: SpanId| spans.iter().find(|s| s.span_context.span_id() == id);
+        spans
+            .iter()
+            .filter(|s| s.name != "print_receipt")
+            .map(|s| (order_id(s), by_id(s.parent_span_id).and_then(order_id)))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn two_receipts_at_once_mix_their_steps_with_the_guard_held_and_not_with_instrument() {
+        let printer = std::rc::Rc::new(Printer { latency: Latency::from_millis(5, 0) });
+
+        let wrong = TestTelemetry::start();
+        tokio::join!(print(receipt("ord_a"), printer.clone()), print(receipt("ord_b"), printer.clone()));
+        let mixed = steps_and_parents(&wrong);
+        drop(wrong);
+        assert_eq!(mixed.len(), 4);
+        assert!(
+            mixed.iter().any(|(step, parent)| step != parent),
+            "a step under the other's span: {mixed:?}"
+        );
+
+        let right = TestTelemetry::start();
+        tokio::join!(
+            print_instrumented(receipt("ord_a"), printer.clone()),
+            print_instrumented(receipt("ord_b"), printer.clone())
+        );
+        let apart = steps_and_parents(&right);
+        assert_eq!(apart.len(), 4);
+        assert!(apart.iter().all(|(step, parent)| step == parent), "each step under its own: {apart:?}");
+    }
+}

@@ -268,7 +268,12 @@ async fn lint_names_every_mistake_in_the_real_services_traces_live_and_from_the_
         }
     });
     let mut live = Vec::new();
-    let settings = [("INVENTORY_MS", "150"), ("STRIPE_TIMEOUT_MS", "100"), ("STRIPE_RETRY_BACKOFF_MS", "10")];
+    let settings = [
+        ("INVENTORY_MS", "150"),
+        ("STRIPE_TIMEOUT_MS", "100"),
+        ("STRIPE_RETRY_BACKOFF_MS", "10"),
+        ("RECEIPT_MS", "200"),
+    ];
     let stack = Stack::start(&format!("http://127.0.0.1:{port}"), &settings).await;
     let queries = [
         "mistake=no-propagation",
@@ -306,6 +311,12 @@ async fn lint_names_every_mistake_in_the_real_services_traces_live_and_from_the_
                 .expect("the unended span's trace was never drawn");
         }
     }
+    // guard-across-await shows under load: four at once on the receipt printer.
+    let url = format!("{}?mistake=guard-across-await", stack.gateway.checkout_url());
+    let at_once = (0..4).map(|_| http().post(&url).json(&checkout_body()).send());
+    for response in futures_util::future::join_all(at_once).await {
+        assert_eq!(response.unwrap().status().as_u16(), 201);
+    }
     // The services flush every finished span as they stop; then the receiver draws what it holds.
     stack.stop().await;
     nix::sys::signal::kill(
@@ -329,7 +340,8 @@ async fn lint_names_every_mistake_in_the_real_services_traces_live_and_from_the_
         .collect();
     live_checks.sort();
     live_checks.dedup();
-    let expected = ["detached", "split", "too-many-spans", "unbounded-names", "unrecorded-error"];
+    let expected =
+        ["detached", "split", "too-many-spans", "unbounded-names", "unrecorded-error", "wrong-parent"];
     for check in expected.iter().chain(&["orphan"]) {
         assert!(live_checks.iter().any(|c| c == check), "live: no {check} in {live_checks:?}");
     }
