@@ -39,6 +39,8 @@ pub struct ListenOptions {
     pub events: bool,
     /// Also print the analysis (critical path, self time, …) of each trace.
     pub analyze: bool,
+    /// Also draw each span's attributes, those with one of these key prefixes (all for none).
+    pub attributes: Option<Vec<String>>,
     /// Also lint each trace, with these thresholds, against the traces drawn before it.
     pub lint: Option<Thresholds>,
     /// Use ANSI colours.
@@ -293,8 +295,12 @@ fn print_traces(
             });
             writeln!(out, "{line}")?;
         } else {
-            let options = Options { events: options.events, colour: options.colour };
-            writeln!(out, "\n{}", waterfall::render(&trace, options))?;
+            let drawing = Options {
+                events: options.events,
+                attributes: options.attributes.clone(),
+                colour: options.colour,
+            };
+            writeln!(out, "\n{}", waterfall::render(&trace, drawing))?;
             if let Some(analysis) = &analysis {
                 writeln!(out, "{}", crate::report::analysis_text(analysis, options.colour))?;
             }

@@ -46,6 +46,10 @@ enum Command {
         /// Also draw each span's events (log lines such as "Validating order").
         #[arg(long)]
         events: bool,
+        /// Also draw each span's attributes under it, and its events with theirs: every one, or
+        /// those whose key starts with one of PREFIXES (`--attrs demo.,db.`).
+        #[arg(long, value_name = "PREFIXES", num_args = 0..=1, default_missing_value = "")]
+        attrs: Option<String>,
         /// Also analyse each trace (critical path, self time, errors, gaps, lint's findings).
         #[arg(long)]
         analyze: bool,
@@ -73,6 +77,14 @@ enum Command {
         /// Also draw each span's events.
         #[arg(long)]
         events: bool,
+        /// Also draw each span's attributes under it, and its events with theirs: every one, or
+        /// those whose key starts with one of PREFIXES (`--attrs demo.,db.`).
+        #[arg(long, value_name = "PREFIXES", num_args = 0..=1, default_missing_value = "")]
+        attrs: Option<String>,
+        /// Print the spans of this name whole (attributes, events, links, resource) instead of
+        /// the waterfall.
+        #[arg(long, value_name = "NAME")]
+        span: Option<String>,
         #[command(flatten)]
         source: Source,
     },
@@ -258,6 +270,11 @@ fn print_json(value: &impl Serialize) -> Result<(), Box<dyn std::error::Error>> 
     Ok(())
 }
 
+/// `--attrs`'s prefixes: `None` without the flag, an empty list (every attribute) with no value.
+fn prefixes(attrs: Option<String>) -> Option<Vec<String>> {
+    attrs.map(|list| list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect())
+}
+
 #[derive(Serialize)]
 struct TraceJson<'a> {
     trace_id: &'a str,
@@ -273,6 +290,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             quiet_ms,
             max_traces,
             events,
+            attrs,
             analyze,
             lint,
             thresholds,
@@ -293,6 +311,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 quiet: Duration::from_millis(quiet_ms),
                 max_traces,
                 events,
+                attributes: prefixes(attrs),
                 analyze,
                 lint: lint.then(|| thresholds.thresholds()),
                 colour: colour(),
@@ -306,16 +325,29 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Show { trace_id, events, source } => {
+        Command::Show { trace_id, events, attrs, span, source } => {
             let trace = Trace::new(source.trace(&trace_id).await?);
-            if cli.json {
+            if let Some(name) = span {
+                if cli.json {
+                    let spans: Vec<_> = trace.spans.iter().filter(|s| s.name == name).collect();
+                    if spans.is_empty() {
+                        return Err(format!("no span {name:?} in trace {}", trace.trace_id).into());
+                    }
+                    print_json(&spans)?;
+                } else {
+                    let text = waterfall::span_text(&trace, &name)
+                        .ok_or_else(|| format!("no span {name:?} in trace {}", trace.trace_id))?;
+                    emit(&text)?;
+                }
+            } else if cli.json {
                 print_json(&TraceJson {
                     trace_id: &trace.trace_id,
                     duration_nanos: trace.duration_nanos(),
                     spans: &trace.spans,
                 })?;
             } else {
-                emit(&waterfall::render(&trace, Options { events, colour: colour() }))?;
+                let options = Options { events, attributes: prefixes(attrs), colour: colour() };
+                emit(&waterfall::render(&trace, options))?;
             }
         }
         Command::Analyze { trace_id, source } => {
@@ -324,7 +356,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             if cli.json {
                 print_json(&analysis)?;
             } else {
-                let drawing = waterfall::render(&trace, Options { events: false, colour: colour() });
+                let drawing = waterfall::render(&trace, Options { colour: colour(), ..Options::default() });
                 emit(&format!("{drawing}\n{}", report::analysis_text(&analysis, colour())))?;
             }
         }

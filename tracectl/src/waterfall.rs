@@ -16,10 +16,10 @@
 //! end of the trace was waiting for, and `░` where the span ran but something else was (a parent
 //! waiting on a child, a call running beside a slower one). See [`crate::analyze`].
 
-use std::fmt::Write as _;
+use std::{collections::BTreeMap, fmt::Write as _};
 
 use crate::{
-    model::{Span, StatusCode},
+    model::{Span, StatusCode, Value},
     report::millis,
     trace::Trace,
 };
@@ -28,10 +28,13 @@ use crate::{
 const BAR_WIDTH: usize = 40;
 
 /// Options for [`render`].
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Also list each span's events under it.
     pub events: bool,
+    /// Also list each span's attributes under it (and its events, with theirs): those whose key
+    /// starts with one of these prefixes, every one when the list is empty. `None`: no attributes.
+    pub attributes: Option<Vec<String>>,
     /// Use ANSI colours (for a terminal; never when piped).
     pub colour: bool,
 }
@@ -138,12 +141,20 @@ pub fn render(trace: &Trace, options: Options) -> String {
             );
             let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &line));
         }
-        if options.events {
+        let indent = format!("{:<service_width$}  {:>name_width$}  ", "", "·");
+        if let Some(prefixes) = &options.attributes {
+            for line in attribute_lines(&span.attributes, prefixes) {
+                let _ = writeln!(out, "{indent}{line}");
+            }
+        }
+        if options.events || options.attributes.is_some() {
             for event in &span.events {
                 let at = event.time_unix_nano.saturating_sub(span.start_unix_nano);
-                let line =
-                    format!("{:<service_width$}  {:>name_width$}  +{} {}", "", "·", millis(at), event.name);
+                let line = format!("{indent}+{} {}", millis(at), event.name);
                 let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &line));
+                for line in options.attributes.iter().flat_map(|p| attribute_lines(&event.attributes, p)) {
+                    let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &format!("{indent}    {line}")));
+                }
             }
         }
     }
@@ -161,6 +172,75 @@ pub fn render(trace: &Trace, options: Options) -> String {
         );
     }
     out
+}
+
+/// `key = value` lines for the attributes whose key starts with one of `prefixes` (all, for none),
+/// keys padded to one width; a string as it is, any other value as JSON.
+fn attribute_lines(attributes: &BTreeMap<String, Value>, prefixes: &[String]) -> Vec<String> {
+    let shown: Vec<(&String, &Value)> = attributes
+        .iter()
+        .filter(|(key, _)| prefixes.is_empty() || prefixes.iter().any(|p| key.starts_with(p.as_str())))
+        .collect();
+    let width = shown.iter().map(|(key, _)| key.chars().count()).max().unwrap_or(0);
+    shown.into_iter().map(|(key, value)| format!("{key:<width$} = {}", value_text(value))).collect()
+}
+
+/// A value as a reader wants it: a string as it is, anything else as JSON.
+fn value_text(value: &Value) -> String {
+    value.as_str().map_or_else(|| serde_json::to_string(value).unwrap_or_default(), str::to_owned)
+}
+
+/// Every span of `trace` named `name`, whole: what it is, where, when, how it ended, its
+/// attributes, events, links and resource. `None` when no span has that name.
+pub fn span_text(trace: &Trace, name: &str) -> Option<String> {
+    let spans: Vec<&Span> = trace.spans.iter().filter(|s| s.name == name).collect();
+    if spans.is_empty() {
+        return None;
+    }
+    let start = trace.start();
+    let mut out = String::new();
+    for span in spans {
+        let _ =
+            writeln!(out, "{} {:?} ({:?} span {})", span.service_name, span.name, span.kind, span.span_id);
+        let parent = span.parent_span_id.as_deref().map_or_else(
+            || "none (the root)".to_owned(),
+            |p| if span.parent_is_remote { format!("{p} (in the caller)") } else { p.to_owned() },
+        );
+        let _ = writeln!(out, "  trace      {}", span.trace_id);
+        let _ = writeln!(out, "  parent     {parent}");
+        let at = span.start_unix_nano.saturating_sub(start);
+        let _ = writeln!(out, "  time       +{}, {}", millis(at), millis(span.duration_nanos()));
+        let status = match span.status {
+            StatusCode::Unset => "unset".to_owned(),
+            StatusCode::Ok => "ok".to_owned(),
+            StatusCode::Error if span.status_message.is_empty() => "error".to_owned(),
+            StatusCode::Error => format!("error: {}", span.status_message),
+        };
+        let _ = writeln!(out, "  status     {status}");
+        let section = |out: &mut String, title: &str, lines: Vec<String>| {
+            if !lines.is_empty() {
+                let _ = writeln!(out, "  {title}");
+                for line in lines {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+        };
+        section(&mut out, "attributes", attribute_lines(&span.attributes, &[]));
+        let mut events = Vec::new();
+        for event in &span.events {
+            events.push(format!(
+                "+{} {}",
+                millis(event.time_unix_nano.saturating_sub(span.start_unix_nano)),
+                event.name
+            ));
+            events.extend(attribute_lines(&event.attributes, &[]).into_iter().map(|l| format!("    {l}")));
+        }
+        section(&mut out, "events", events);
+        let links = span.links.iter().map(|l| format!("trace {} span {}", l.trace_id, l.span_id)).collect();
+        section(&mut out, "links", links);
+        section(&mut out, "resource", attribute_lines(&span.resource, &[]));
+    }
+    Some(out)
 }
 
 fn walk(trace: &Trace, i: usize, prefix: &str, child_prefix: &str, rows: &mut Vec<(String, usize)>) {
@@ -313,5 +393,59 @@ mod tests {
     fn a_parent_cycle_is_shown_not_lost() {
         let spans = vec![span("a", Some("b"), "s", "a", 0, 10), span("b", Some("a"), "s", "b", 0, 10)];
         assert_eq!(draw(spans).lines().count(), 3);
+    }
+
+    #[test]
+    fn with_attrs_each_span_lists_its_attributes_aligned_and_filtered_by_prefix_and_its_events_with_theirs() {
+        use crate::model::Event;
+        let mut root = span("root", None, "order", "POST /orders", 0, 100);
+        root.attributes.insert("demo.scenario".into(), Value::Str("slow-db".into()));
+        root.attributes.insert("http.response.status_code".into(), Value::Int(201));
+        root.events.push(Event {
+            name: "Order confirmed".into(),
+            time_unix_nano: 90_000_000,
+            attributes: BTreeMap::from([
+                ("demo.waited_ms".into(), Value::Int(12)),
+                ("level".into(), Value::Str("INFO".into())),
+            ]),
+        });
+        let trace = Trace::new(vec![root]);
+        let all = render(&trace, Options { attributes: Some(Vec::new()), ..Options::default() });
+        let lines: Vec<&str> = all.lines().skip(2).map(str::trim_start).collect();
+        assert_eq!(
+            lines,
+            [
+                "·  demo.scenario             = slow-db",
+                "·  http.response.status_code = 201",
+                "·  +90.0 ms Order confirmed",
+                "·      demo.waited_ms = 12",
+                "·      level          = INFO",
+            ],
+            "{all}"
+        );
+        let demo = render(&trace, Options { attributes: Some(vec!["demo.".into()]), ..Options::default() });
+        let lines: Vec<&str> = demo.lines().skip(2).map(str::trim_start).collect();
+        assert_eq!(
+            lines,
+            ["·  demo.scenario = slow-db", "·  +90.0 ms Order confirmed", "·      demo.waited_ms = 12"]
+        );
+        assert_eq!(render(&trace, Options::default()).lines().count(), 2, "without --attrs: the rows alone");
+    }
+
+    #[test]
+    fn one_span_printed_whole_says_what_when_how_and_every_attribute() {
+        let mut child = span("c1", Some("root"), "order", "INSERT orders", 10, 30);
+        child.attributes.insert("db.system.name".into(), Value::Str("sqlite".into()));
+        child.status = StatusCode::Error;
+        child.status_message = "locked".into();
+        let trace = Trace::new(vec![span("root", None, "order", "POST /orders", 0, 100), child]);
+        let text = span_text(&trace, "INSERT orders").unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "order \"INSERT orders\" (Internal span c1)");
+        assert!(lines.contains(&"  parent     root"), "{text}");
+        assert!(lines.contains(&"  time       +10.0 ms, 20.0 ms"), "{text}");
+        assert!(lines.contains(&"  status     error: locked"), "{text}");
+        assert!(lines.contains(&"    db.system.name = sqlite"), "{text}");
+        assert_eq!(span_text(&trace, "UPDATE orders"), None);
     }
 }

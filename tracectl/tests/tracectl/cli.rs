@@ -500,6 +500,35 @@ async fn lint_reads_traces_from_jaeger_by_id_and_by_search_and_exits_1_only_when
 }
 
 #[tokio::test]
+async fn show_attrs_draws_each_spans_attributes_filtered_by_prefix_and_span_prints_one_whole() {
+    let (url, _) = jaeger().await;
+    let run = tracectl(&["show", CHECKOUT, "--jaeger", &url, "--attrs", "stripe.,payment."]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().map(str::trim_start).collect();
+    let at = |service: &str, name: &str| {
+        let row = lines.iter().position(|l| l.starts_with(service) && l.contains(name));
+        row.unwrap_or_else(|| panic!("{}", run.stdout))
+    };
+    let fraud = at("payment-service", "fraud_check");
+    assert!(lines[fraud + 1].starts_with("·  payment.amount_cents = "), "{}", run.stdout);
+    let charge = at("stripe", "POST /v1/charges");
+    let keys: Vec<&str> =
+        lines[charge + 1..charge + 4].iter().map(|l| l.split(" = ").next().unwrap().trim()).collect();
+    assert_eq!(keys, ["·  stripe.amount", "·  stripe.charge_id", "·  stripe.currency"], "{}", run.stdout);
+    assert!(!run.stdout.contains("http.request.method"), "only the prefixes asked for");
+
+    let whole = tracectl(&["show", CHECKOUT, "--jaeger", &url, "--span", "POST /v1/charges"]).await;
+    assert!(whole.ok, "{}", whole.stderr);
+    assert!(whole.stdout.starts_with("stripe \"POST /v1/charges\" (Client span "), "{}", whole.stdout);
+    for line in ["  attributes", "    http.response.status_code = 200", "  resource", "    service.name"] {
+        assert!(whole.stdout.lines().any(|l| l.starts_with(line)), "{line:?} in {}", whole.stdout);
+    }
+    let missing = tracectl(&["show", CHECKOUT, "--jaeger", &url, "--span", "nothing"]).await;
+    assert_eq!(missing.code, Some(1));
+    assert!(missing.stderr.contains("no span \"nothing\" in trace"), "{}", missing.stderr);
+}
+
+#[tokio::test]
 async fn services_are_listed_sorted() {
     let (url, _) = jaeger().await;
     let run = tracectl(&["services", "--jaeger", &url]).await;
