@@ -141,9 +141,13 @@ impl KeptSpans {
 /// a current-thread runtime with a `LocalSet`, where futures need not be `Send`, and every
 /// receipt being printed takes turns on that one thread. That is where a guard held across an
 /// `.await` compiles: in an axum handler it does not (tracing's guard is not `Send`).
+///
+/// The thread is started by the first receipt, so a service that is never asked for this mistake
+/// has none.
 #[derive(Debug, Clone)]
 pub struct Receipts {
-    jobs: tokio::sync::mpsc::UnboundedSender<Receipt>,
+    latency: Latency,
+    jobs: Arc<std::sync::OnceLock<Option<tokio::sync::mpsc::UnboundedSender<Receipt>>>>,
 }
 
 /// One receipt to print, in the span of the request that asked.
@@ -155,9 +159,13 @@ struct Receipt {
 }
 
 impl Receipts {
-    /// Starts the printer's thread, each step of a receipt taking `latency`. The thread ends when
-    /// the last `Receipts` is dropped.
-    pub fn start(latency: Latency) -> std::io::Result<Self> {
+    /// A printer each step of whose receipts takes `latency`.
+    pub fn new(latency: Latency) -> Self {
+        Self { latency, jobs: Arc::default() }
+    }
+
+    /// Starts the printer's thread. It ends when the last `Receipts` is dropped.
+    fn start(latency: Latency) -> std::io::Result<tokio::sync::mpsc::UnboundedSender<Receipt>> {
         let (jobs, mut queue) = tokio::sync::mpsc::unbounded_channel::<Receipt>();
         // A new thread has no `tracing` subscriber of its own unless one is global: take ours.
         let dispatch = tracing::dispatcher::get_default(Clone::clone);
@@ -172,7 +180,7 @@ impl Receipts {
                 }
             });
         })?;
-        Ok(Self { jobs })
+        Ok(jobs)
     }
 
     /// Prints the order's receipt in a span of the current request (`print_receipt`); returns
@@ -180,8 +188,15 @@ impl Receipts {
     pub async fn print(&self, order_id: &str) {
         making(Mistake::GuardAcrossAwait);
         let span = tracing::info_span!("print_receipt", order.id = %order_id);
+        let jobs = self.jobs.get_or_init(|| {
+            Self::start(self.latency)
+                .inspect_err(|error| tracing::warn!(%error, "The receipt printer's thread could not start"))
+                .ok()
+        });
         let (printed, done) = tokio::sync::oneshot::channel();
-        if self.jobs.send(Receipt { order_id: order_id.to_owned(), span, printed }).is_ok() {
+        if let Some(jobs) = jobs
+            && jobs.send(Receipt { order_id: order_id.to_owned(), span, printed }).is_ok()
+        {
             let _ = done.await;
         }
     }

@@ -66,10 +66,7 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
         .timeout(config.payment_service_timeout)
         .build()
         .map_err(|e| StartError::Resource { what: "the plain HTTP client".into(), cause: e.to_string() })?;
-    let receipts = Receipts::start(config.receipt).map_err(|e| StartError::Resource {
-        what: "the receipt printer's thread".into(),
-        cause: e.to_string(),
-    })?;
+    let receipts = Receipts::new(config.receipt);
     let state = AppState {
         config: Arc::new(config),
         payments,

@@ -152,15 +152,33 @@ fn span_ref(span: &Span) -> SpanRef {
 
 /// Every finding in `traces`, trace by trace in the order given, each check in turn.
 pub fn lint(traces: &[Trace], thresholds: &Thresholds) -> Vec<Finding> {
+    check(traces, None, thresholds)
+}
+
+/// The findings that name trace `trace_id`, checked among `traces` (which hold it): what
+/// [`lint`] finds there, without the checks of one trace alone run on every other trace.
+pub fn lint_naming(traces: &[Trace], trace_id: &str, thresholds: &Thresholds) -> Vec<Finding> {
+    let mut findings = check(traces, Some(trace_id), thresholds);
+    findings.retain(|f| f.trace_ids.iter().any(|id| id == trace_id));
+    findings
+}
+
+/// Every check; the checks of one trace alone only on `only` when given.
+fn check(traces: &[Trace], only: Option<&str>, thresholds: &Thresholds) -> Vec<Finding> {
     let linked = linked_spans(traces);
     let mut findings = Vec::new();
     for trace in traces {
-        orphans(trace, &mut findings);
+        let alone = only.is_none_or(|id| trace.trace_id == id);
+        if alone {
+            orphans(trace, &mut findings);
+        }
         detached(trace, traces, &linked, &mut findings);
         split(trace, traces, thresholds, &mut findings);
-        wrong_parents(trace, thresholds, &mut findings);
-        too_many_spans(trace, thresholds, &mut findings);
-        unrecorded_errors(trace, &mut findings);
+        if alone {
+            wrong_parents(trace, thresholds, &mut findings);
+            too_many_spans(trace, thresholds, &mut findings);
+            unrecorded_errors(trace, &mut findings);
+        }
     }
     unbounded_names(traces, thresholds, &mut findings);
     findings

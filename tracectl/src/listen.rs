@@ -198,10 +198,7 @@ impl Linted {
         if self.recent.len() > LINT_WINDOW {
             self.recent.pop_front();
         }
-        let findings: Vec<lint::Finding> = lint::lint(self.recent.make_contiguous(), thresholds)
-            .into_iter()
-            .filter(|f| f.trace_ids.contains(&trace.trace_id))
-            .collect();
+        let findings = lint::lint_naming(self.recent.make_contiguous(), &trace.trace_id, thresholds);
         self.found += findings.len();
         findings
     }

@@ -401,8 +401,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 // One trace of a store is linted among the others (its split half, the request a
                 // detached trace left): the findings that name it are reported.
                 (Some(trace_id), Some(file)) => {
-                    tracectl::store::trace(file, trace_id)?;
-                    tracectl::store::read(file)?
+                    let spans = tracectl::store::read(file)?;
+                    let id = tracectl::jaeger::parse_trace_id(trace_id)?;
+                    if !spans.iter().any(|s| s.trace_id == id) {
+                        return Err(format!("no trace {id} in {}", file.display()).into());
+                    }
+                    spans
                 }
                 (Some(trace_id), None) => source.trace(trace_id).await?,
                 (None, Some(file)) => tracectl::store::read(file)?,
@@ -426,13 +430,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }
             };
             let traces = Trace::group(spans);
-            let mut findings = lint::lint(&traces, &thresholds.thresholds());
-            let mut linted = traces.len();
-            if let Some(id) = &trace_id {
-                let id = tracectl::jaeger::parse_trace_id(id)?;
-                findings.retain(|f| f.trace_ids.contains(&id));
-                linted = 1;
-            }
+            let (findings, linted) = match &trace_id {
+                Some(id) => {
+                    let id = tracectl::jaeger::parse_trace_id(id)?;
+                    (lint::lint_naming(&traces, &id, &thresholds.thresholds()), 1)
+                }
+                None => (lint::lint(&traces, &thresholds.thresholds()), traces.len()),
+            };
             if cli.json {
                 print_json(&findings)?;
             } else {

@@ -138,6 +138,9 @@ fn without_traces_of<'a>(
     kept: &[&'a str],
 ) -> Vec<std::borrow::Cow<'a, str>> {
     use std::borrow::Cow;
+    if gone.is_empty() {
+        return kept.iter().map(|line| Cow::Borrowed(*line)).collect();
+    }
     let parse = |line: &str| serde_json::from_str::<ExportTraceServiceRequest>(line).ok();
     let mut out = Vec::with_capacity(kept.len());
     for &line in kept {
