@@ -44,6 +44,11 @@ pub enum JaegerError {
         /// The start of the body.
         body: String,
     },
+    /// A Jaeger older than 2.19, which reads none of the search parameters `tracectl` sends.
+    #[error(
+        "the Jaeger at {0} is older than 2.19: tracectl search needs Jaeger 2.19 or later (docker-compose.yml pins 2.22.0)"
+    )]
+    TooOld(String),
     /// The answer is not what the v3 API returns.
     #[error("Jaeger's answer to {path} is not the expected JSON: {cause}")]
     Malformed {
@@ -101,20 +106,25 @@ pub struct SearchQuery {
     pub min_duration: Option<Duration>,
     /// Started at most this long ago.
     pub lookback: Duration,
-    /// How many traces Jaeger should look at.
+    /// How many traces to return: Jaeger's search depth, the most recent matching ones.
     pub limit: usize,
+    /// Only traces in which a span of the service has an error status (Jaeger's `error=true`
+    /// tag query).
+    pub errors: bool,
 }
 
 impl SearchQuery {
     /// Whether `trace` is one Jaeger's search would find (for a store file, which has no Jaeger
     /// behind it): a span of the service, of the operation if one is given, at least
-    /// `min_duration` long (Jaeger's memory store, `internal/storage/v2/memory/tenant.go`,
-    /// `validSpan`, holds every condition on one span). The time range is not applied.
+    /// `min_duration` long, with an error status if `errors` (Jaeger's memory store,
+    /// `internal/storage/v2/memory/tenant.go`, `validSpan`, holds every condition on one span).
+    /// The time range is not applied.
     pub fn matches(&self, trace: &crate::trace::Trace) -> bool {
         trace.spans.iter().any(|span| {
             span.service_name == self.service
                 && self.operation.as_ref().is_none_or(|op| *op == span.name)
                 && self.min_duration.is_none_or(|min| u128::from(span.duration_nanos()) >= min.as_nanos())
+                && (!self.errors || span.status == crate::model::StatusCode::Error)
         })
     }
 }
@@ -188,26 +198,31 @@ impl Jaeger {
     }
 
     /// The spans of the traces matching `query` (Jaeger answers 404 when nothing matches).
+    ///
+    /// The parameters are the canonical names of Jaeger 2.19 and later
+    /// (`cmd/jaeger/internal/extension/jaegerquery/internal/apiv3/query_parser.go`), which the
+    /// pinned 2.22.0 reads; 2.18 and older know only the snake_case ones and no
+    /// `query.attributes`, and answer this search with a 400, reported as [`JaegerError::TooOld`].
     pub async fn search(&self, query: &SearchQuery) -> Result<Vec<Span>, JaegerError> {
         let path = "/api/v3/traces";
         let now = SystemTime::now();
         let since = now.checked_sub(query.lookback).unwrap_or(SystemTime::UNIX_EPOCH);
         let mut params = vec![
-            ("query.service_name", query.service.clone()),
-            ("query.start_time_min", humantime::format_rfc3339_micros(since).to_string()),
-            ("query.start_time_max", humantime::format_rfc3339_micros(now).to_string()),
-            // How many traces to return. Every Jaeger 2.x reads `query.num_traces`: up to 2.18 it
-            // is the only name (`apiv3/http_gateway.go`), from 2.19 a deprecated alias of
-            // `query.search_depth` (`apiv3/query_parser.go`). Left out, the depth is 0 and
-            // Jaeger's memory store refuses the search with a 500.
-            ("query.num_traces", query.limit.to_string()),
+            ("query.serviceName", query.service.clone()),
+            ("query.startTimeMin", humantime::format_rfc3339_nanos(since).to_string()),
+            ("query.startTimeMax", humantime::format_rfc3339_nanos(now).to_string()),
+            // How many traces to return: the most recent ones that match, up to this many.
+            ("query.searchDepth", query.limit.to_string()),
         ];
         if let Some(operation) = &query.operation {
-            params.push(("query.operation_name", operation.clone()));
+            params.push(("query.operationName", operation.clone()));
         }
         if let Some(min) = query.min_duration {
-            // Jaeger parses Go durations: "1500ms".
-            params.push(("query.duration_min", format!("{}ms", min.as_millis())));
+            params.push(("query.durationMin", go_duration(min)));
+        }
+        if query.errors {
+            // A JSON map of tags; `error` is matched against the span's status, not a tag.
+            params.push(("query.attributes", r#"{"error":"true"}"#.to_owned()));
         }
         let (status, body) = self.get(path, &params).await?;
         match status {
@@ -215,6 +230,10 @@ impl Jaeger {
                 parse_otlp_json(&body).map_err(|cause| JaegerError::Malformed { path: path.into(), cause })
             }
             404 => Ok(Vec::new()),
+            // The old parser's answer to a search without its snake_case time range.
+            400 if String::from_utf8_lossy(&body).contains("query.start_time_min and") => {
+                Err(JaegerError::TooOld(self.base.to_string().trim_end_matches('/').to_owned()))
+            }
             _ => Err(Self::fail(path, status, &body)),
         }
     }
@@ -268,6 +287,16 @@ impl Jaeger {
     }
 }
 
+/// `duration` in Go's `time.ParseDuration` syntax, exactly: `1500ms`, `250us`, `1200ns`.
+fn go_duration(duration: Duration) -> String {
+    let nanos = duration.as_nanos();
+    match nanos {
+        n if n % 1_000_000 == 0 => format!("{}ms", n / 1_000_000),
+        n if n % 1_000 == 0 => format!("{}us", n / 1_000),
+        n => format!("{n}ns"),
+    }
+}
+
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current = error;
     while let Some(source) = current.source() {
@@ -295,6 +324,14 @@ mod tests {
         ] {
             assert!(parse_trace_id(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn durations_are_written_in_go_syntax_without_losing_precision() {
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(go_duration(Duration::from_micros(250)), "250us");
+        assert_eq!(go_duration(Duration::from_nanos(1_200)), "1200ns");
+        assert_eq!(go_duration(Duration::ZERO), "0ms");
     }
 
     #[test]

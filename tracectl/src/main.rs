@@ -105,7 +105,8 @@ enum Command {
         #[command(flatten)]
         source: Source,
     },
-    /// List traces from Jaeger (or a store file), slowest first.
+    /// List the most recent traces through a service (up to --limit), from Jaeger or a store
+    /// file, slowest first.
     Search {
         /// Traces that passed through this service.
         #[arg(long)]
@@ -113,7 +114,7 @@ enum Command {
         /// … and this operation (span name), e.g. "POST /api/checkout".
         #[arg(long)]
         operation: Option<String>,
-        /// Only traces at least this long (e.g. 500ms, 1s).
+        /// Only traces with a span of the service at least this long (e.g. 1s, 500ms, 250us).
         #[arg(long)]
         min_duration: Option<humantime::Duration>,
         /// How far back to look (e.g. 15m, 1h, 2d).
@@ -122,7 +123,8 @@ enum Command {
         /// Most traces to list.
         #[arg(long, default_value_t = 20)]
         limit: usize,
-        /// Only traces with an error.
+        /// Only traces in which a span of the service failed (status ERROR): Jaeger's
+        /// `error=true` search, so the --limit most recent failed traces are listed.
         #[arg(long)]
         errors: bool,
         #[command(flatten)]
@@ -376,20 +378,24 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 min_duration: min_duration.map(Into::into),
                 lookback: lookback.into(),
                 limit: limit.max(1),
+                errors,
             };
             let traces = match &source.file {
-                // Jaeger's search, over the file: the service (and operation) on one span, at
-                // least the duration. Every stored trace is searched (no lookback).
-                Some(file) => Trace::group(tracectl::store::read(file)?)
-                    .into_iter()
-                    .filter(|trace| query.matches(trace))
-                    .collect(),
+                // Jaeger's search, over the file: the conditions on one span, and the most
+                // recent `limit` traces that match. Every stored trace is searched (no lookback).
+                Some(file) => {
+                    let mut traces: Vec<Trace> = Trace::group(tracectl::store::read(file)?)
+                        .into_iter()
+                        .filter(|trace| query.matches(trace))
+                        .collect();
+                    traces.sort_by_key(|trace| std::cmp::Reverse(trace.start()));
+                    traces.truncate(query.limit);
+                    traces
+                }
                 None => Trace::group(Jaeger::new(&source.jaeger.url)?.search(&query).await?),
             };
             let mut rows: Vec<TraceSummary> = traces.iter().map(TraceSummary::of).collect();
-            rows.retain(|r| !errors || r.error);
             rows.sort_by(|a, b| b.duration_nanos.cmp(&a.duration_nanos).then(a.trace_id.cmp(&b.trace_id)));
-            rows.truncate(query.limit);
             if cli.json {
                 print_json(&rows)?;
             } else {
@@ -423,6 +429,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                             min_duration: None,
                             lookback: lookback.into(),
                             limit: limit.max(1),
+                            errors: false,
                         };
                         spans.extend(jaeger.search(&query).await?);
                     }

@@ -7,8 +7,10 @@
 //! OTLP/JSON that Jaeger 2.x's `/api/v3` answers with: `{"result": {"resourceSpans": […]}}`.
 
 use std::{
+    collections::BTreeMap,
     process::Stdio,
     sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
 };
 
 use axum::{
@@ -34,28 +36,22 @@ fn fixture(name: &str) -> String {
 }
 
 /// Which of Jaeger 2.x's two `/api/v3` query parsers the stand-in reads searches with. Both are
-/// written from Jaeger's own source (jaegertracing/jaeger, as held by the search index):
-/// - `Parser::HttpGateway`: `cmd/jaeger/internal/extension/jaegerquery/internal/apiv3/http_gateway.go`,
-///   `parseFindTracesQuery`, the parser of every release up to 2.18 (2.15.0, pinned before, among them):
-///   snake_case names only, `query.start_time_min` and `query.start_time_max` required (else 400),
-///   the depth read from `query.num_traces` alone;
-/// - `Parser::QueryParser`: `…/apiv3/query_parser.go`, from 2.19 to the pinned 2.22.0: camelCase
-///   names first (`query.serviceName`, `query.searchDepth`), the snake_case ones as deprecated
-///   aliases, and `query.num_traces` last, as a deprecated alias of the depth. The newest copy the
-///   index holds (commit 09d5bfb, with pagination and `param_resolver.go`, so a 2.2x tree; the
-///   index maps no commit to a tag) still reads them so.
+/// written from Jaeger's own source (jaegertracing/jaeger, fetched here as git; the path is
+/// `cmd/jaeger/internal/extension/jaegerquery/internal/apiv3/`):
+/// - `Parser::HttpGateway`: `http_gateway.go`, `parseFindTracesQuery`, at v2.18.0, the parser of
+///   every release up to 2.18: snake_case names only, `query.start_time_min` and
+///   `query.start_time_max` required (else 400, "query.start_time_min and query.start_time_max are
+///   required"), the depth read from `query.num_traces` alone and 0 when it is missing, and no
+///   `query.attributes` ("most curiously not supported by grpc-gateway": an empty map);
+/// - `Parser::QueryParser`: `query_parser.go`, from v2.19.0 on, read at v2.20.0 and at main of
+///   2026-08-20 (`8498073`, after 2.20.0, the newest the fetch holds; the pinned 2.22.0 is not
+///   there): the camelCase names (`query.serviceName`, `query.startTimeMin`, `query.searchDepth`,
+///   `query.durationMin`, …) first, the snake_case ones as deprecated aliases, `query.num_traces`
+///   last; the time range required ("query.startTimeMin and query.startTimeMax are required") and
+///   min before max; the depth 100 when none is given; `query.attributes` a JSON object of
+///   string values.
 ///
-/// Behind either, Jaeger's memory store (`internal/storage/v2/memory/tenant.go`,
-/// `findTraceAndIds`) refuses a depth of 0 or above its `max_traces` with
-/// `errInvalidSearchDepth`, which the gateway answers 500; an empty result is a 404
-/// (`returnTraces`: "No traces found").
-///
-/// The answers have the shapes of the gateway's own snapshot fixtures
-/// (`…/apiv3/snapshots/`): `FindTraces.json` and `GetTrace.json`, OTLP/JSON inside
-/// `{"result": {"resourceSpans": […]}}` with hex ids and numeric kinds and status codes;
-/// `GetServices.json`, `{"services": […]}`; `GetOperations.json`,
-/// `{"operations": [{"name", "spanKind"}]}` (the fixtures under `tests/fixtures/` are real
-/// exports in that shape).
+/// Behind either, [`Store`] plays Jaeger's memory store.
 #[derive(Clone, Copy, Debug)]
 enum Parser {
     HttpGateway,
@@ -65,10 +61,12 @@ enum Parser {
 /// The names a parser reads each search parameter under, in the order it tries them.
 struct Names {
     service: &'static [&'static str],
+    operation: &'static [&'static str],
     time_min: &'static [&'static str],
     time_max: &'static [&'static str],
     depth: &'static [&'static str],
     duration_min: &'static [&'static str],
+    duration_max: &'static [&'static str],
 }
 
 impl Parser {
@@ -76,18 +74,29 @@ impl Parser {
         match self {
             Parser::HttpGateway => Names {
                 service: &["query.service_name"],
+                operation: &["query.operation_name"],
                 time_min: &["query.start_time_min"],
                 time_max: &["query.start_time_max"],
                 depth: &["query.num_traces"],
                 duration_min: &["query.duration_min"],
+                duration_max: &["query.duration_max"],
             },
             Parser::QueryParser => Names {
                 service: &["query.serviceName", "query.service_name"],
+                operation: &["query.operationName", "query.operation_name"],
                 time_min: &["query.startTimeMin", "query.start_time_min"],
                 time_max: &["query.startTimeMax", "query.start_time_max"],
                 depth: &["query.searchDepth", "query.search_depth", "query.num_traces"],
                 duration_min: &["query.durationMin", "query.duration_min"],
+                duration_max: &["query.durationMax", "query.duration_max"],
             },
+        }
+    }
+
+    fn time_names(self) -> (&'static str, &'static str) {
+        match self {
+            Parser::HttpGateway => ("query.start_time_min", "query.start_time_max"),
+            Parser::QueryParser => ("query.startTimeMin", "query.startTimeMax"),
         }
     }
 }
@@ -95,11 +104,152 @@ impl Parser {
 #[derive(Clone)]
 struct FakeJaeger {
     parser: Parser,
+    store: Arc<Store>,
     last_search: Arc<Mutex<Option<String>>>,
 }
 
 /// The memory store's `max_traces` in Jaeger's built-in default configuration.
 const MAX_TRACES: i64 = 100_000;
+
+/// Jaeger's memory store as a search sees it (`internal/storage/v2/memory/tenant.go`, same at
+/// v2.18.0, v2.20.0 and `8498073`): traces in arrival order, searched from the most recent back
+/// (`findTraceAndIds`), the first `depth` that match kept; a depth of 0 or above `max_traces`
+/// refused with `errInvalidSearchDepth` (the gateway's 500). A trace matches when one span meets
+/// every condition (`validTrace`, `validSpan`): its resource's `service.name`, its name, its start
+/// in the time range, its duration within the bounds, and each attribute: `error` against the
+/// span's status (true: ERROR only; false: anything else), any other key against the span's, its
+/// resource's or one of its events' attributes, compared as strings. (`span.status`, `span.kind`,
+/// `scope.*` and `resource.*` keys are not played: `tracectl` sends none.)
+struct Store {
+    /// Each trace's `resourceSpans`, oldest first.
+    traces: Vec<Vec<Value>>,
+}
+
+/// One search's conditions, as the parser read them.
+#[derive(Default)]
+struct Conditions {
+    service: Option<String>,
+    operation: Option<String>,
+    time: (u128, u128),
+    duration: (Option<Duration>, Option<Duration>),
+    attributes: BTreeMap<String, String>,
+}
+
+impl Store {
+    /// The traces of OTLP/JSON `fixtures` (each may hold several), oldest first, each moved so it
+    /// ends a second after the one before and the last ends now: recorded traces, as if just sent.
+    fn of(fixtures: &[Value]) -> Self {
+        let mut traces: Vec<Vec<Value>> = Vec::new();
+        let mut ids: Vec<String> = Vec::new();
+        for fixture in fixtures {
+            let root = fixture.get("result").unwrap_or(fixture);
+            for resource in root["resourceSpans"].as_array().unwrap() {
+                for scope in resource["scopeSpans"].as_array().unwrap() {
+                    for span in scope["spans"].as_array().unwrap() {
+                        let id = span["traceId"].as_str().unwrap().to_owned();
+                        let at = ids.iter().position(|known| *known == id).unwrap_or_else(|| {
+                            ids.push(id.clone());
+                            traces.push(Vec::new());
+                            ids.len() - 1
+                        });
+                        let mut one = resource.clone();
+                        one["scopeSpans"] = serde_json::json!([{"scope": scope["scope"], "spans": [span]}]);
+                        traces[at].push(one);
+                    }
+                }
+            }
+        }
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as i128;
+        let count = traces.len() as i128;
+        for (i, trace) in traces.iter_mut().enumerate() {
+            let end = spans(trace).map(|s| nanos(&s["endTimeUnixNano"])).max().unwrap() as i128;
+            let shift = now - (count - 1 - i as i128) * 1_000_000_000 - end;
+            for resource in trace.iter_mut() {
+                for span in resource["scopeSpans"][0]["spans"].as_array_mut().unwrap() {
+                    for field in ["startTimeUnixNano", "endTimeUnixNano"] {
+                        span[field] = Value::String((nanos(&span[field]) as i128 + shift).to_string());
+                    }
+                    for event in span["events"].as_array_mut().into_iter().flatten() {
+                        event["timeUnixNano"] =
+                            Value::String((nanos(&event["timeUnixNano"]) as i128 + shift).to_string());
+                    }
+                }
+            }
+        }
+        Self { traces }
+    }
+
+    /// `validSpan`.
+    fn span_matches(resource: &Value, span: &Value, when: &Conditions) -> bool {
+        let service = attribute(&resource["resource"]["attributes"], "service.name");
+        let (start, end) = (nanos(&span["startTimeUnixNano"]), nanos(&span["endTimeUnixNano"]));
+        let duration = Duration::from_nanos((end.saturating_sub(start)) as u64);
+        let error = span["status"]["code"].as_u64() == Some(2);
+        when.service.as_ref().is_none_or(|s| service.as_ref() == Some(s))
+            && when.operation.as_ref().is_none_or(|op| span["name"] == op.as_str())
+            && (when.time.0..=when.time.1).contains(&start)
+            && when.duration.0.is_none_or(|min| duration >= min)
+            && when.duration.1.is_none_or(|max| duration <= max)
+            && when.attributes.iter().all(|(key, value)| match key.as_str() {
+                "error" => value.parse::<bool>().is_ok_and(|wanted| wanted == error),
+                _ => {
+                    let events = span["events"].as_array().into_iter().flatten();
+                    [&span["attributes"], &resource["resource"]["attributes"]]
+                        .into_iter()
+                        .chain(events.map(|e| &e["attributes"]))
+                        .any(|attrs| attribute(attrs, key).as_ref() == Some(value))
+                }
+            })
+    }
+
+    /// `findTraceAndIds`, then the gateway's `returnTraces`.
+    fn find(&self, depth: i64, when: &Conditions) -> (StatusCode, String) {
+        if depth <= 0 || depth > MAX_TRACES {
+            let message = "search depth must be greater than 0 and less than max traces";
+            return jaeger_error(StatusCode::INTERNAL_SERVER_ERROR, message);
+        }
+        let found: Vec<&Value> = self
+            .traces
+            .iter()
+            .rev()
+            .filter(|trace| {
+                trace.iter().any(|r| {
+                    r["scopeSpans"][0]["spans"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|s| Self::span_matches(r, s, when))
+                })
+            })
+            .take(depth as usize)
+            .flatten()
+            .collect();
+        if found.is_empty() {
+            return jaeger_error(StatusCode::NOT_FOUND, "No traces found");
+        }
+        (StatusCode::OK, serde_json::json!({"result": {"resourceSpans": found}}).to_string())
+    }
+}
+
+fn spans(trace: &[Value]) -> impl Iterator<Item = &Value> {
+    trace.iter().flat_map(|r| r["scopeSpans"][0]["spans"].as_array().unwrap())
+}
+
+/// An OTLP/JSON timestamp (a string of nanoseconds).
+fn nanos(value: &Value) -> u128 {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+/// An OTLP/JSON attribute's value as a string (pcommon's `AsString`), if the key is there.
+fn attribute(attributes: &Value, key: &str) -> Option<String> {
+    let kv = attributes.as_array()?.iter().find(|kv| kv["key"] == key)?;
+    let value = &kv["value"];
+    ["stringValue", "intValue", "boolValue", "doubleValue"].iter().find_map(|kind| match &value[kind] {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    })
+}
 
 /// Jaeger's error body (`api_v3.GRPCGatewayError`, marshalled by `tryHandleError`).
 fn jaeger_error(status: StatusCode, message: &str) -> (StatusCode, String) {
@@ -121,40 +271,87 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
     url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
+/// Go's `time.ParseDuration` for what a search may carry: a decimal number and a unit, repeated
+/// (`1500ms`, `250us`, `1.5s`, `1m30s`).
+fn go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text;
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    (!text.is_empty()).then(|| Duration::from_nanos(total.round() as u64))
+}
+
 /// A search read as `parser` reads it, answered as the memory store answers it.
-fn find_traces(parser: Parser, query: &str) -> (StatusCode, String) {
+fn find_traces(parser: Parser, store: &Store, query: &str) -> (StatusCode, String) {
     let pairs = query_pairs(query);
     let names = parser.names();
-    let (time_min, time_max) = (param(&pairs, names.time_min), param(&pairs, names.time_max));
-    if matches!(parser, Parser::HttpGateway) && (time_min.is_none() || time_max.is_none()) {
-        let message = "query.start_time_min and query.start_time_max are required";
-        return jaeger_error(StatusCode::BAD_REQUEST, message);
-    }
-    for (value, name) in [time_min, time_max].into_iter().flatten() {
-        if humantime::parse_rfc3339(&value).is_err() {
-            return jaeger_error(StatusCode::BAD_REQUEST, &format!("malformed parameter {name}: {value:?}"));
+    let malformed = |name: &str, value: &str| {
+        jaeger_error(StatusCode::BAD_REQUEST, &format!("malformed parameter {name}: {value:?}"))
+    };
+    let mut when = Conditions {
+        service: param(&pairs, names.service).map(|(v, _)| v),
+        operation: param(&pairs, names.operation).map(|(v, _)| v),
+        ..Conditions::default()
+    };
+    if let Parser::QueryParser = parser
+        && let Some((value, name)) = param(&pairs, &["query.attributes"])
+    {
+        match serde_json::from_str(&value) {
+            Ok(map) => when.attributes = map,
+            Err(_) => return malformed(name, &value),
         }
     }
-    if let Some((value, name)) = param(&pairs, names.duration_min)
-        && humantime::parse_duration(&value).is_err()
-    {
-        return jaeger_error(StatusCode::BAD_REQUEST, &format!("malformed parameter {name}: {value:?}"));
+    let (Some(time_min), Some(time_max)) = (param(&pairs, names.time_min), param(&pairs, names.time_max))
+    else {
+        let (min, max) = parser.time_names();
+        return jaeger_error(StatusCode::BAD_REQUEST, &format!("{min} and {max} are required"));
+    };
+    let mut range = [0u128; 2];
+    for (slot, (value, name)) in range.iter_mut().zip([time_min, time_max]) {
+        match humantime::parse_rfc3339(&value) {
+            Ok(t) => *slot = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos(),
+            Err(_) => return malformed(name, &value),
+        }
     }
-    let depth = match param(&pairs, names.depth) {
-        None => 0,
-        Some((value, name)) => match value.parse::<i64>() {
+    if matches!(parser, Parser::QueryParser) && range[0] >= range[1] {
+        let (min, max) = parser.time_names();
+        return jaeger_error(StatusCode::BAD_REQUEST, &format!("{min} must be before {max}"));
+    }
+    when.time = (range[0], range[1]);
+    let depth = match (param(&pairs, names.depth), parser) {
+        (None, Parser::HttpGateway) => 0,
+        (None, Parser::QueryParser) => 100,
+        (Some((value, name)), _) => match value.parse::<i64>() {
             Ok(n) => n,
-            Err(_) => return jaeger_error(StatusCode::BAD_REQUEST, &format!("malformed parameter {name}")),
+            Err(_) => return malformed(name, &value),
         },
     };
-    if depth <= 0 || depth > MAX_TRACES {
-        let message = "search depth must be greater than 0 and less than max traces";
-        return jaeger_error(StatusCode::INTERNAL_SERVER_ERROR, message);
+    for (slot, names) in
+        [(&mut when.duration.0, names.duration_min), (&mut when.duration.1, names.duration_max)]
+    {
+        if let Some((value, name)) = param(&pairs, names) {
+            match go_duration(&value) {
+                Some(d) => *slot = Some(d),
+                None => return malformed(name, &value),
+            }
+        }
     }
-    match param(&pairs, names.service) {
-        Some((service, _)) if service == "gateway" => (StatusCode::OK, fixture("jaeger-search-gateway.json")),
-        _ => jaeger_error(StatusCode::NOT_FOUND, "No traces found"),
-    }
+    store.find(depth, &when)
 }
 
 async fn get_trace(Path(id): Path<String>) -> impl IntoResponse {
@@ -171,7 +368,7 @@ async fn get_trace(Path(id): Path<String>) -> impl IntoResponse {
 async fn search(State(fake): State<FakeJaeger>, RawQuery(query): RawQuery) -> impl IntoResponse {
     let query = query.unwrap_or_default();
     *fake.last_search.lock().unwrap() = Some(query.clone());
-    find_traces(fake.parser, &query)
+    find_traces(fake.parser, &fake.store, &query)
 }
 
 /// `/api/v3/operations` (`getOperations`, the same in both generations but for the `spanKind`
@@ -203,9 +400,17 @@ async fn jaeger() -> (String, FakeJaeger) {
     jaeger_with(Parser::QueryParser).await
 }
 
-/// Starts a stand-in Jaeger reading searches with `parser`; returns its URL and its recorder.
+/// Starts a stand-in Jaeger reading searches with `parser`, holding the two recorded traces of
+/// `jaeger-search-gateway.json` (the failed checkout after the good one); returns its URL and its
+/// recorder.
 async fn jaeger_with(parser: Parser) -> (String, FakeJaeger) {
-    let fake = FakeJaeger { parser, last_search: Arc::default() };
+    let store = Store::of(&[serde_json::from_str(&fixture("jaeger-search-gateway.json")).unwrap()]);
+    jaeger_holding(parser, store).await
+}
+
+/// Starts a stand-in Jaeger reading searches with `parser` and holding `store`.
+async fn jaeger_holding(parser: Parser, store: Store) -> (String, FakeJaeger) {
+    let fake = FakeJaeger { parser, store: Arc::new(store), last_search: Arc::default() };
     let app = Router::new()
         .route("/api/v3/traces/{id}", get(get_trace))
         .route("/api/v3/traces", get(search))
@@ -333,77 +538,179 @@ async fn analyze_names_where_the_payment_down_failure_began() {
 }
 
 #[tokio::test]
-async fn search_lists_traces_slowest_first_against_both_of_jaegers_query_parsers() {
-    for parser in [Parser::HttpGateway, Parser::QueryParser] {
-        let (url, fake) = jaeger_with(parser).await;
-        let run = tracectl(&[
-            "--json",
-            "search",
-            "--service",
-            "gateway",
-            "--operation",
-            "POST /api/checkout",
-            "--min-duration",
-            "50ms",
-            "--lookback",
-            "2h",
-            "--jaeger",
-            &url,
-        ])
-        .await;
-        assert!(run.ok, "{parser:?}: {}", run.stderr);
-        let rows: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0]["trace_id"], CHECKOUT, "the checkout (≈300 ms) is slower than the failed one");
-        assert!(rows[0]["duration_nanos"].as_u64() >= rows[1]["duration_nanos"].as_u64());
-        assert_eq!(
-            (rows[0]["root_service"].as_str(), rows[0]["root_operation"].as_str()),
-            (Some("gateway"), Some("POST /api/checkout"))
-        );
-        assert_eq!((rows[0]["error"].as_bool(), rows[1]["error"].as_bool()), (Some(false), Some(true)));
-        let query = fake.last_search.lock().unwrap().clone().unwrap();
-        for part in [
-            "query.service_name=gateway",
-            "query.operation_name=POST+%2Fapi%2Fcheckout",
-            "query.duration_min=50ms",
-            "query.num_traces=20",
-        ] {
-            assert!(query.contains(part), "{part} in {query}");
-        }
-
-        let errors_only = tracectl(&["search", "--service", "gateway", "--errors", "--jaeger", &url]).await;
-        assert!(errors_only.ok, "{parser:?}: {}", errors_only.stderr);
-        assert!(
-            errors_only.stdout.contains(PAYMENT_DOWN) && !errors_only.stdout.contains(CHECKOUT),
-            "{}",
-            errors_only.stdout
-        );
-
-        let nothing = tracectl(&["search", "--service", "nobody", "--jaeger", &url]).await;
-        assert!(nothing.ok, "no match is not an error: {}", nothing.stderr);
-        assert_eq!(nothing.stdout, "no traces found\n");
+async fn search_lists_traces_slowest_first_with_the_pinned_jaegers_parameter_names() {
+    let (url, fake) = jaeger().await;
+    let run = tracectl(&[
+        "--json",
+        "search",
+        "--service",
+        "gateway",
+        "--operation",
+        "POST /api/checkout",
+        "--min-duration",
+        "50ms",
+        "--lookback",
+        "2h",
+        "--jaeger",
+        &url,
+    ])
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["trace_id"], CHECKOUT, "the checkout (≈300 ms) is slower than the failed one");
+    assert!(rows[0]["duration_nanos"].as_u64() >= rows[1]["duration_nanos"].as_u64());
+    assert_eq!(
+        (rows[0]["root_service"].as_str(), rows[0]["root_operation"].as_str()),
+        (Some("gateway"), Some("POST /api/checkout"))
+    );
+    assert_eq!((rows[0]["error"].as_bool(), rows[1]["error"].as_bool()), (Some(false), Some(true)));
+    let query = fake.last_search.lock().unwrap().clone().unwrap();
+    for part in [
+        "query.serviceName=gateway",
+        "query.operationName=POST+%2Fapi%2Fcheckout",
+        "query.durationMin=50ms",
+        "query.searchDepth=20",
+        "query.startTimeMin=",
+        "query.startTimeMax=",
+    ] {
+        assert!(query.contains(part), "{part} in {query}");
     }
+    assert!(!query.contains("_name") && !query.contains("num_traces"), "no deprecated alias: {query}");
+
+    // Sub-millisecond bounds are sent exactly: the failed checkout's gateway spans are all longer
+    // than 0.5 ms, none of the store's is 400 s.
+    let run =
+        tracectl(&["--json", "search", "--service", "gateway", "--min-duration", "500us", "--jaeger", &url])
+            .await;
+    assert!(fake.last_search.lock().unwrap().clone().unwrap().contains("query.durationMin=500us"));
+    assert_eq!(serde_json::from_str::<Vec<Value>>(&run.stdout).unwrap().len(), 2, "{}", run.stderr);
+    let run =
+        tracectl(&["--json", "search", "--service", "gateway", "--min-duration", "400s", "--jaeger", &url])
+            .await;
+    assert_eq!(serde_json::from_str::<Vec<Value>>(&run.stdout).unwrap().len(), 0, "{}", run.stderr);
+
+    let errors_only = tracectl(&["search", "--service", "gateway", "--errors", "--jaeger", &url]).await;
+    assert!(errors_only.ok, "{}", errors_only.stderr);
+    assert!(
+        errors_only.stdout.contains(PAYMENT_DOWN) && !errors_only.stdout.contains(CHECKOUT),
+        "{}",
+        errors_only.stdout
+    );
+    let sent = fake.last_search.lock().unwrap().clone().unwrap();
+    assert!(sent.contains("query.attributes=%7B%22error%22%3A%22true%22%7D"), "{sent}");
+
+    let nothing = tracectl(&["search", "--service", "nobody", "--jaeger", &url]).await;
+    assert!(nothing.ok, "no match is not an error: {}", nothing.stderr);
+    assert_eq!(nothing.stdout, "no traces found\n");
+}
+
+#[tokio::test]
+async fn search_errors_asks_jaeger_for_error_traces_so_one_older_than_the_limit_is_found() {
+    // The failed checkout, then 25 good ones after it: the failed one is not among the 20 most
+    // recent traces, which is all a search that filtered Jaeger's answer itself could look at.
+    let recorded: Value = serde_json::from_str(&fixture("jaeger-search-gateway.json")).unwrap();
+    let mut fixtures = vec![only_trace(&recorded, PAYMENT_DOWN)];
+    for n in 0..25u64 {
+        let copy = only_trace(&recorded, CHECKOUT)
+            .to_string()
+            .replace(CHECKOUT, &format!("{:032x}", 0xc0de_0000 + n));
+        fixtures.push(serde_json::from_str(&copy).unwrap());
+    }
+    let (url, _) = jaeger_holding(Parser::QueryParser, Store::of(&fixtures)).await;
+    let recent = tracectl(&["--json", "search", "--service", "gateway", "--jaeger", &url]).await;
+    let rows: Vec<Value> = serde_json::from_str(&recent.stdout).unwrap();
+    assert_eq!(rows.len(), 20, "{}", recent.stderr);
+    assert!(rows.iter().all(|r| r["trace_id"] != PAYMENT_DOWN && r["error"] == false), "{rows:?}");
+
+    let errors = tracectl(&["--json", "search", "--service", "gateway", "--errors", "--jaeger", &url]).await;
+    assert!(errors.ok, "{}", errors.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&errors.stdout).unwrap();
+    assert_eq!(rows.iter().map(|r| r["trace_id"].as_str().unwrap()).collect::<Vec<_>>(), [PAYMENT_DOWN]);
+    assert_eq!(rows[0]["error"], true);
+}
+
+/// `recorded`'s resource spans, keeping only the spans of `trace_id`.
+fn only_trace(recorded: &Value, trace_id: &str) -> Value {
+    let mut kept = recorded.clone();
+    for resource in kept["result"]["resourceSpans"].as_array_mut().unwrap() {
+        for scope in resource["scopeSpans"].as_array_mut().unwrap() {
+            scope["spans"].as_array_mut().unwrap().retain(|span| span["traceId"] == trace_id);
+        }
+    }
+    kept
+}
+
+#[tokio::test]
+async fn search_against_a_jaeger_older_than_2_19_says_so() {
+    let (url, _) = jaeger_with(Parser::HttpGateway).await;
+    let run = tracectl(&["search", "--service", "gateway", "--jaeger", &url]).await;
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("is older than 2.19: tracectl search needs Jaeger 2.19 or later"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn the_jaeger_stand_in_refuses_what_the_real_parsers_refuse() {
+    let store = Store::of(&[serde_json::from_str(&fixture("jaeger-search-gateway.json")).unwrap()]);
+    let find = |parser, query: &str| find_traces(parser, &store, query);
+    let hour = |end: &str| {
+        let now = SystemTime::now();
+        let start = humantime::format_rfc3339(now - Duration::from_secs(3600)).to_string();
+        format!("{start}{end}{}", humantime::format_rfc3339(now))
+    };
     // The search `tracectl` sent before it sent `query.num_traces`: Jaeger up to 2.18 ignores
     // `query.search_depth`, so the depth stays 0 and the memory store refuses it (the 500 that
     // a stand-in written from memory once hid). 2.19's parser reads the name.
-    let old_name = "query.service_name=gateway&query.start_time_min=2026-12-01T10:00:00Z\
-                    &query.start_time_max=2026-12-01T11:00:00Z&query.search_depth=20";
-    assert_eq!(find_traces(Parser::HttpGateway, old_name).0, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(find_traces(Parser::QueryParser, old_name).0, StatusCode::OK);
-    // Up to 2.18 the time range is required; camelCase names are unknown there.
+    let old_name = format!(
+        "query.service_name=gateway&query.start_time_min={}&query.search_depth=20",
+        hour("&query.start_time_max=")
+    );
+    assert_eq!(find(Parser::HttpGateway, &old_name).0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(find(Parser::QueryParser, &old_name).0, StatusCode::OK);
+    // Both require the time range; camelCase names are unknown up to 2.18.
     let no_range = "query.service_name=gateway&query.num_traces=20";
-    assert_eq!(find_traces(Parser::HttpGateway, no_range).0, StatusCode::BAD_REQUEST);
-    let camel = "query.serviceName=gateway&query.startTimeMin=2026-12-01T10:00:00Z\
-                 &query.startTimeMax=2026-12-01T11:00:00Z&query.searchDepth=20";
-    assert_eq!(find_traces(Parser::HttpGateway, camel).0, StatusCode::BAD_REQUEST);
-    assert_eq!(find_traces(Parser::QueryParser, camel).0, StatusCode::OK);
-    let garbage_depth = "query.service_name=gateway&query.start_time_min=2026-12-01T10:00:00Z\
-                         &query.start_time_max=2026-12-01T11:00:00Z&query.num_traces=many";
-    assert_eq!(find_traces(Parser::HttpGateway, garbage_depth).0, StatusCode::BAD_REQUEST);
+    assert_eq!(find(Parser::HttpGateway, no_range).0, StatusCode::BAD_REQUEST);
+    let (status, body) = find(Parser::QueryParser, no_range);
+    assert_eq!(
+        (status, body.contains("query.startTimeMin and query.startTimeMax are required")),
+        (StatusCode::BAD_REQUEST, true)
+    );
+    let camel = format!("query.serviceName=gateway&query.startTimeMin={}", hour("&query.startTimeMax="));
+    let (status, body) = find(Parser::HttpGateway, &camel);
+    assert_eq!(
+        (status, body.contains("query.start_time_min and query.start_time_max are required")),
+        (StatusCode::BAD_REQUEST, true)
+    );
+    assert_eq!(find(Parser::QueryParser, &camel).0, StatusCode::OK, "2.19's depth defaults to 100");
+    // The range outside the traces' times finds nothing; min after max is refused.
+    let past = "query.serviceName=gateway&query.startTimeMin=2020-01-01T10:00:00Z&query.startTimeMax=2020-01-01T11:00:00Z";
+    assert_eq!(find(Parser::QueryParser, past).0, StatusCode::NOT_FOUND);
+    let reversed = "query.serviceName=gateway&query.startTimeMin=2020-01-01T11:00:00Z&query.startTimeMax=2020-01-01T10:00:00Z";
+    assert_eq!(find(Parser::QueryParser, reversed).0, StatusCode::BAD_REQUEST);
+    let garbage_depth = format!(
+        "query.service_name=gateway&query.num_traces=many&query.start_time_min={}",
+        hour("&query.start_time_max=")
+    );
+    assert_eq!(find(Parser::HttpGateway, &garbage_depth).0, StatusCode::BAD_REQUEST);
+    let garbage_attributes = format!("{camel}&query.attributes=error%3Dtrue");
+    assert_eq!(find(Parser::QueryParser, &garbage_attributes).0, StatusCode::BAD_REQUEST);
+    // `error` is the span's status: the failed checkout's gateway spans have it, the good one's not.
+    let errors = format!("{camel}&query.attributes=%7B%22error%22%3A%22true%22%7D");
+    let (status, body) = find(Parser::QueryParser, &errors);
+    assert!(status == StatusCode::OK && body.contains(PAYMENT_DOWN) && !body.contains(CHECKOUT));
+    let not_errors = format!("{camel}&query.attributes=%7B%22error%22%3A%22false%22%7D");
+    assert!(find(Parser::QueryParser, &not_errors).1.contains(CHECKOUT), "error=false: any other status");
+    // Other keys are compared as strings on the span's, resource's or events' attributes.
+    let by_tag = format!("{camel}&query.attributes=%7B%22http.response.status_code%22%3A%22201%22%7D");
+    let (_, body) = find(Parser::QueryParser, &by_tag);
+    assert!(body.contains(CHECKOUT) && !body.contains(PAYMENT_DOWN), "{body}");
+    assert_eq!(go_duration("1m30.5s"), Some(Duration::from_millis(90_500)));
+    assert_eq!(go_duration("250us"), Some(Duration::from_micros(250)));
+    assert_eq!(go_duration("5 ms"), None);
 }
 
 #[tokio::test]
@@ -488,7 +795,7 @@ async fn lint_reads_traces_from_jaeger_by_id_and_by_search_and_exits_1_only_when
     assert!(run.stdout.starts_with("lint: no findings in "), "{}{}", run.stdout, run.stderr);
     assert_eq!(run.code, Some(0));
     let sent = fake.last_search.lock().unwrap().clone().unwrap();
-    assert!(sent.contains("query.service_name=gateway") && sent.contains("query.num_traces=20"), "{sent}");
+    assert!(sent.contains("query.serviceName=gateway") && sent.contains("query.searchDepth=20"), "{sent}");
     // With nothing to read, it says what it needs.
     let run = tracectl(&["lint", "--jaeger", &url]).await;
     assert_eq!(run.code, Some(1));
