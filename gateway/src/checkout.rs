@@ -17,7 +17,7 @@ use shared_tracing::propagation::{current_trace_id, current_with_baggage_entry};
 use crate::{
     domain::{Checkout, CheckoutBody},
     error::AppError,
-    startup::AppState,
+    state::AppState,
 };
 
 /// The answer to a successful checkout.

@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`config`]: settings from the environment, read once in `main`.
 //! - [`startup`]: the router, and [`startup::build`], which binds it into a ready server.
+//! - [`state`]: [`state::AppState`], what every handler can reach (built by `startup`).
 //! - [`domain`]: parse-don't-validate newtypes for a checkout (`CustomerId`, `Sku`, `Quantity`…).
 //! - [`checkout`]: the `POST /api/checkout` handler.
 //! - [`error`]: [`error::AppError`], how every failure becomes a JSON answer.
@@ -18,6 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod page;
 pub mod startup;
+pub mod state;
 
 pub use config::Config;
 pub use startup::{build, router};

@@ -1,4 +1,4 @@
-//! Building the service: the router and the state every handler shares.
+//! Building the service: the router, and the state its handlers share.
 
 use std::sync::Arc;
 
@@ -10,16 +10,7 @@ use shared_tracing::{
     outbound::TracedClient,
 };
 
-use crate::{checkout, config::Config, page::Page};
-
-/// What every request handler can reach.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The service's configuration.
-    pub config: Arc<Config>,
-    /// The traced client for order-service.
-    pub orders: TracedClient,
-}
+use crate::{checkout, config::Config, page::Page, state::AppState};
 
 /// The HTTP API, its SERVER and CLIENT spans made with `tracer`. `GET /health` is added after the
 /// tracing layer, so health checks make no spans.

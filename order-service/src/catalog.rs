@@ -3,7 +3,8 @@
 //! A real service would query a database here (and issue #3 adds one); a fixed table keeps the
 //! first trace about the request's journey rather than about storage.
 
-use checkout_domain::values::Cents;
+use checkout_domain::values::{Cents, Quantity, Sku};
+use serde::{Deserialize, Serialize};
 
 /// One product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,15 @@ pub const PRODUCTS: [Product; 5] = [
     Product { sku: "sku-sticker", name: "Jaeger sticker", price_cents: Cents::new(199) },
     Product { sku: "sku-poster", name: "Critical path poster", price_cents: Cents::new(1_500) },
 ];
+
+/// One line of an order: a sku and a quantity, each checked as it is read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItem {
+    /// The product.
+    pub sku: Sku,
+    /// How many (1 to 100).
+    pub quantity: Quantity,
+}
 
 /// Looks a sku up.
 pub fn find(sku: &str) -> Option<&'static Product> {

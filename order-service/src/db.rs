@@ -34,7 +34,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::{Instrument as _, field};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::orders::OrderItem;
+use crate::catalog::OrderItem;
 
 /// How long SQLite waits for another connection's write lock before giving up, beyond the
 /// longest the `slow-db` lesson's report holds it ([`Database::open`]).

@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`config`]: settings from the environment, read once in `main`.
 //! - [`startup`]: the router, and [`startup::build`], which binds it into a ready server.
+//! - [`state`]: [`state::AppState`], what every handler can reach (built by `startup`).
 //! - [`orders`]: the `POST /orders` handler and its request/response types.
 //! - [`catalog`]: the built-in product catalog (sku → price in cents).
 //! - [`db`]: the SQLite order store, its connection pool and its query spans.
@@ -23,6 +24,7 @@ pub mod in_flight;
 pub mod mistakes;
 pub mod orders;
 pub mod startup;
+pub mod state;
 
 pub use config::Config;
 pub use startup::{build, router};

@@ -12,16 +12,12 @@ use std::{
 use checkout_domain::{
     mistake::{Mistake, making},
     simulate::Latency,
-    values::Cents,
 };
 use serde::Serialize;
 use shared_tracing::outbound::{OutboundError, OutboundResponse, root_cause};
 use tracing::field;
 
-use crate::{
-    error::AppError,
-    orders::{OrderItem, check_stock},
-};
+use crate::error::AppError;
 
 /// `no-propagation`: the call to payment-service made with a plain reqwest client. The call has a
 /// span (kind CLIENT, as a hand-instrumented call would), but nothing writes that span's context
@@ -59,25 +55,16 @@ pub async fn post_without_context(
 /// of its own, and the checkout's trace has a hole where they were.
 ///
 /// The right code carries the span into the task: `tokio::spawn(check.in_current_span())`.
-pub async fn check_stock_on_detached_tasks(
-    items: &[OrderItem],
-    latency: Latency,
-    out_of_stock: bool,
-) -> Result<Vec<Cents>, AppError> {
+pub async fn spawn_detached<T: Send + 'static>(
+    checks: impl Iterator<Item = impl Future<Output = Result<T, AppError>> + Send + 'static>,
+) -> Result<Vec<T>, AppError> {
     making(Mistake::DetachedSpawn);
-    let tasks: Vec<_> = items
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, item)| {
-            tokio::spawn(async move { check_stock(&item, &latency, out_of_stock && i == 0).await })
-        })
-        .collect();
-    let mut prices = Vec::with_capacity(tasks.len());
+    let tasks: Vec<_> = checks.map(tokio::spawn).collect();
+    let mut answers = Vec::with_capacity(tasks.len());
     for task in tasks {
-        prices.push(task.await.map_err(|e| AppError::Invalid(format!("a stock check failed: {e}")))??);
+        answers.push(task.await.map_err(|e| AppError::Invalid(format!("a stock check failed: {e}")))??);
     }
-    Ok(prices)
+    Ok(answers)
 }
 
 /// How often the `span-per-item` stock check asks the warehouses whether they have answered.

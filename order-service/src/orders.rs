@@ -14,7 +14,7 @@ use checkout_domain::{
     scenario::Scenario,
     sensitive::CardToken,
     simulate::Latency,
-    values::{Cents, Quantity, Sku},
+    values::Cents,
 };
 use opentelemetry::{
     Context, KeyValue,
@@ -26,12 +26,12 @@ use sha2::{Digest as _, Sha256};
 use tracing::{Instrument as _, field};
 
 use crate::{
-    catalog,
+    catalog::{self, OrderItem},
     config::InventoryMode,
     db::{OrderStatus, StoredOrder},
     error::AppError,
     mistakes,
-    startup::AppState,
+    state::AppState,
 };
 
 /// Most items one order may hold.
@@ -46,15 +46,6 @@ pub struct OrderRequest {
     pub items: Vec<OrderItem>,
     /// How they pay (redacted whenever printed).
     pub card_token: CardToken,
-}
-
-/// One line of an order: a sku and a quantity, each checked as it is read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderItem {
-    /// The product.
-    pub sku: Sku,
-    /// How many (1 to 100).
-    pub quantity: Quantity,
 }
 
 /// The answer: a confirmed, paid order.
@@ -386,7 +377,11 @@ async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> R
         }
         prices
     } else if Mistake::DetachedSpawn.is_current() {
-        mistakes::check_stock_on_detached_tasks(items, *latency, out_of_stock).await?
+        let checks = items.iter().cloned().enumerate().map(|(i, item)| {
+            let latency = *latency;
+            async move { check_stock(&item, &latency, out_of_stock && i == 0).await }
+        });
+        mistakes::spawn_detached(checks).await?
     } else {
         // Each check is its own future with its own span, polled inside this span: in the trace
         // they overlap, each a child of this one.
@@ -400,11 +395,7 @@ async fn price(items: &[OrderItem], latency: &Latency, mode: InventoryMode) -> R
 /// One item's stock check (a lookup in a real shop); answers the line's price.
 ///
 /// Called from inside `inventory_and_pricing`, so its span is that span's child.
-pub(crate) async fn check_stock(
-    item: &OrderItem,
-    latency: &Latency,
-    sold_out: bool,
-) -> Result<Cents, AppError> {
+async fn check_stock(item: &OrderItem, latency: &Latency, sold_out: bool) -> Result<Cents, AppError> {
     let span = tracing::info_span!(
         "check_stock",
         product.sku = %item.sku,

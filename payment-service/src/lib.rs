@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`config`]: settings from the environment, read once in `main`.
 //! - [`startup`]: the router, and [`startup::build`], which binds it into a ready server.
+//! - [`state`]: [`state::AppState`], what every handler can reach (built by `startup`).
 //! - [`payments`]: the `POST /payments` handler and its request/response types.
 //! - [`stripe`]: the simulated Stripe API client.
 //! - [`ledger`]: Stripe's record of its charges, one per idempotency key, in a file of its own.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod ledger;
 pub mod payments;
 pub mod startup;
+pub mod state;
 pub mod stripe;
 
 pub use config::Config;

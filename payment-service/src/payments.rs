@@ -6,7 +6,7 @@ use opentelemetry::{Context, KeyValue, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
 use service_kit::json::ApiJson;
 
-use crate::{error::AppError, startup::AppState};
+use crate::{error::AppError, state::AppState};
 
 /// What order-service sends.
 #[derive(Debug, Deserialize)]

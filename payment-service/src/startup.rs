@@ -1,4 +1,4 @@
-//! Building the service: the router and the state every handler shares.
+//! Building the service: the router, and the state its handlers share.
 
 use std::sync::Arc;
 
@@ -10,17 +10,9 @@ use crate::{
     config::Config,
     ledger::{Ledger, LedgerError},
     payments,
+    state::AppState,
     stripe::{SimulatedStripe, StripeSettings},
 };
-
-/// What every request handler can reach.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The service's configuration.
-    pub config: Arc<Config>,
-    /// The Stripe client.
-    pub stripe: SimulatedStripe,
-}
 
 /// The HTTP API, its SERVER spans made with `tracer` and Stripe's with `stripe`. `GET /health` is
 /// added after the tracing layer, so health checks make no spans. Fails only if Stripe's ledger

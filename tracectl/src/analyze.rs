@@ -19,21 +19,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::{model::StatusCode, trace::Trace};
+use crate::{
+    model::{SpanRef, StatusCode},
+    trace::Trace,
+};
 
 /// Gaps shorter than this are not reported: scheduling noise, not a finding.
 pub const MIN_GAP_NANOS: u64 = 1_000_000;
-
-/// A span, as analysis results name it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SpanRef {
-    /// The span id.
-    pub span_id: String,
-    /// Its service.
-    pub service: String,
-    /// Its operation name.
-    pub name: String,
-}
 
 /// A stretch of the critical path: `span` was the one being waited for from `start` to `end`
 /// (nanoseconds since the trace started).
@@ -108,8 +100,7 @@ pub struct Analysis {
 }
 
 fn span_ref(trace: &Trace, i: usize) -> SpanRef {
-    let s = &trace.spans[i];
-    SpanRef { span_id: s.span_id.clone(), service: s.service_name.clone(), name: s.name.clone() }
+    SpanRef::from(&trace.spans[i])
 }
 
 /// `[start, end)` intervals merged into disjoint, sorted ones.

@@ -33,8 +33,7 @@ use std::{
 use serde::Serialize;
 
 use crate::{
-    analyze::SpanRef,
-    model::{Kind, Span, StatusCode},
+    model::{Kind, Span, SpanRef, StatusCode},
     trace::Trace,
 };
 
@@ -147,7 +146,7 @@ impl Finding {
 }
 
 fn span_ref(span: &Span) -> SpanRef {
-    SpanRef { span_id: span.span_id.clone(), service: span.service_name.clone(), name: span.name.clone() }
+    SpanRef::from(span)
 }
 
 /// Every finding in `traces`, trace by trace in the order given, each check in turn.

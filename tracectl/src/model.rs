@@ -279,3 +279,19 @@ pub fn accepted_spans(request: &ExportTraceServiceRequest) -> (Vec<Span>, u64) {
     }
     (spans, rejected)
 }
+/// A span, as analysis results name it: its id, service and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpanRef {
+    /// The span id.
+    pub span_id: String,
+    /// Its service.
+    pub service: String,
+    /// Its operation name.
+    pub name: String,
+}
+
+impl From<&Span> for SpanRef {
+    fn from(span: &Span) -> Self {
+        Self { span_id: span.span_id.clone(), service: span.service_name.clone(), name: span.name.clone() }
+    }
+}

@@ -32,8 +32,8 @@ const SLIVER_NANOS: u64 = 50_000;
 /// The critical path as listed: a step that would print as `0.0 ms` (a parent's sliver between two
 /// children, say) is folded into the step after it, or the one before it at the end, so every line
 /// says something and the steps still add up to the trace.
-fn listed(path: &[crate::analyze::Section]) -> Vec<(u64, u64, &crate::analyze::SpanRef)> {
-    let mut steps: Vec<(u64, u64, &crate::analyze::SpanRef)> = Vec::with_capacity(path.len());
+fn listed(path: &[crate::analyze::Section]) -> Vec<(u64, u64, &crate::model::SpanRef)> {
+    let mut steps: Vec<(u64, u64, &crate::model::SpanRef)> = Vec::with_capacity(path.len());
     let mut carried: Option<u64> = None;
     for (n, s) in path.iter().enumerate() {
         let last = n + 1 == path.len();

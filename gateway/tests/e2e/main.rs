@@ -11,6 +11,7 @@
 
 mod support;
 
+mod architecture;
 mod canary;
 mod collector_trouble;
 mod compose_file;
