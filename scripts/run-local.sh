@@ -12,7 +12,15 @@
 #                                              instead, and do not start tracectl
 #   PROFILE=release                            build and run optimised binaries (default: debug)
 #   SKIP_BUILD=1, BIN_DIR=DIR                  use binaries already built in DIR
+#   RUN_LOCAL_DIR                              default target/run-local: the logs, the store
 #   any service setting from the README table (STRIPE_LATENCY_MS, ...) is passed through
+#
+# From another terminal, while it runs:
+#   scripts/run-local.sh --restart NAME        stop one service (SIGTERM: it drains) and start it
+#                                              again on the same port and files
+#   scripts/run-local.sh --crash NAME [--when TEXT]
+#                                              the same with SIGKILL (a crash: nothing flushed), at
+#                                              once or when a service next logs a line with TEXT
 set -euo pipefail
 # Job control: each background process gets its own process group, so Ctrl-C reaches only this
 # script, which then stops the services *before* tracectl (their last spans need somewhere to go).
@@ -24,9 +32,59 @@ ORDER_PORT=${ORDER_PORT:-3001}
 PAYMENT_PORT=${PAYMENT_PORT:-3002}
 TRACECTL_ADDR=${TRACECTL_ADDR:-127.0.0.1:4318}
 PROFILE=${PROFILE:-debug}
-LOG_DIR=target/run-local
+LOG_DIR=${RUN_LOCAL_DIR:-target/run-local}
 mkdir -p "$LOG_DIR"
 TRACE_STORE=${TRACE_STORE:-$LOG_DIR/traces.jsonl}
+SERVICES=(gateway order-service payment-service)
+
+# --restart / --crash: ask the run-local.sh that is running (its pid in $LOG_DIR) to do it, since
+# it started the service and knows its settings; wait for its answer.
+if [ "${1:-}" = --restart ] || [ "${1:-}" = --crash ]; then
+  verb=${1#--} name=${2:-}
+  when=""
+  if [ "${3:-}" = --when ]; then when=${4:?--when needs the text of a log line}; fi
+  if ! printf '%s\n' "${SERVICES[@]}" | grep -qx -- "$name"; then
+    echo "usage: $0 --$verb {$(IFS='|'; echo "${SERVICES[*]}")} [--when TEXT]" >&2
+    exit 2
+  fi
+  main=$(cat "$LOG_DIR/run-local.pid" 2>/dev/null || true)
+  if [ -z "$main" ] || ! kill -0 "$main" 2>/dev/null; then
+    echo "run-local.sh is not running (no live pid in $LOG_DIR/run-local.pid): start it first" >&2
+    exit 1
+  fi
+  logs=()
+  for service in "${SERVICES[@]}"; do logs+=("$LOG_DIR/$service.log"); done
+  if [ -n "$when" ]; then
+    # Lines with TEXT so far; the next one is the moment.
+    seen=$(cat "${logs[@]}" 2>/dev/null | grep -cF -- "$when" || true)
+    for _ in $(seq 1 600); do
+      now=$(cat "${logs[@]}" 2>/dev/null | grep -cF -- "$when" || true)
+      [ "$now" -gt "$seen" ] && break
+      sleep 0.05
+    done
+    if [ "$now" -le "$seen" ]; then
+      echo "no service logged \"$when\" within 30 s; $name left alone" >&2
+      exit 1
+    fi
+  fi
+  rm -f "$LOG_DIR/control.done"
+  echo "$verb $name" >"$LOG_DIR/control"
+  kill -USR1 "$main"
+  for _ in $(seq 1 300); do
+    if ! kill -0 "$main" 2>/dev/null; then
+      echo "run-local.sh stopped: $name did not start again (see $LOG_DIR/$name.log)" >&2
+      exit 1
+    fi
+    if [ -f "$LOG_DIR/control.done" ]; then
+      cat "$LOG_DIR/control.done"
+      grep -q '^ok' "$LOG_DIR/control.done"
+      exit
+    fi
+    sleep 0.1
+  done
+  echo "run-local.sh did not answer within 30 s" >&2
+  exit 1
+fi
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   echo "Building (the first build takes a few minutes)..."
@@ -35,8 +93,10 @@ fi
 BIN_DIR=${BIN_DIR:-target/$PROFILE}
 
 pids=()
+declare -A index port settings # per service: its place in pids, its port, its VAR=value settings
 stop_all() { # exit code
-  trap - INT TERM EXIT
+  trap - INT TERM EXIT USR1
+  rm -f "$LOG_DIR/run-local.pid"
   # Whoever reads our output may be gone (a closed terminal or pipe): printing must not kill us
   # before the services are stopped, so ignore SIGPIPE and treat every message as best effort.
   trap '' PIPE
@@ -82,16 +142,43 @@ wait_healthy() { # name port pid
 }
 
 start() { # name port [VAR=value...]
-  local name=$1 port=$2
+  local name=$1
+  port[$name]=$2
   shift 2
-  env HOST=127.0.0.1 PORT="$port" "$@" "$BIN_DIR/$name" >"$LOG_DIR/$name.log" 2>&1 &
-  pids+=($!)
-  wait_healthy "$name" "$port" "$!"
+  settings[$name]="$*"
+  : >"$LOG_DIR/$name.log"
+  launch "$name"
 }
 
+launch() { # name: starts it with its port and settings, appending to its log
+  local name=$1
+  # shellcheck disable=SC2086 # the settings are VAR=value words, split on purpose
+  env HOST=127.0.0.1 PORT="${port[$name]}" ${settings[$name]} "$BIN_DIR/$name" >>"$LOG_DIR/$name.log" 2>&1 &
+  if [ -n "${index[$name]:-}" ]; then pids[${index[$name]}]=$!; else index[$name]=${#pids[@]}; pids+=($!); fi
+  wait_healthy "$name" "${port[$name]}" "$!"
+}
+
+# What another terminal's --restart / --crash asks for (in $LOG_DIR/control).
+control() {
+  local verb name signal answer
+  read -r verb name <"$LOG_DIR/control" || true
+  signal=TERM
+  [ "$verb" = crash ] && signal=KILL
+  local pid=${pids[${index[$name]}]}
+  kill -"$signal" "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  echo "[$name stopped with SIG$signal; starting it again on port ${port[$name]}]"
+  launch "$name"
+  answer="ok: $name restarted after SIG$signal, on port ${port[$name]} and the same files"
+  echo "$answer" >"$LOG_DIR/control.tmp" && mv "$LOG_DIR/control.tmp" "$LOG_DIR/control.done"
+}
+
+echo $$ >"$LOG_DIR/run-local.pid"
+trap control USR1
 start payment-service "$PAYMENT_PORT"
 start order-service "$ORDER_PORT" PAYMENT_SERVICE_URL="http://127.0.0.1:$PAYMENT_PORT"
-start gateway "$GATEWAY_PORT" ORDER_SERVICE_URL="http://127.0.0.1:$ORDER_PORT"
+# No Jaeger here, so no Jaeger link in the gateway's answers or on its page: the trace id only.
+start gateway "$GATEWAY_PORT" ORDER_SERVICE_URL="http://127.0.0.1:$ORDER_PORT" JAEGER_UI_URL="${JAEGER_UI_URL:-none}"
 
 cat <<INFO
 Ready: gateway on http://localhost:$GATEWAY_PORT (logs in $LOG_DIR/).
@@ -100,5 +187,6 @@ Send a checkout from another terminal:
 Traces appear $traces_at. Ctrl-C stops everything.
 INFO
 
-# Wait for Ctrl-C (the trap above then stops everything in order).
-wait || true
+# Wait for Ctrl-C (the trap above then stops everything in order). A --restart's signal ends a
+# wait early (its trap runs), so wait again.
+until wait; do :; done

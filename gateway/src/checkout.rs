@@ -33,7 +33,7 @@ pub struct CheckoutResponse {
     pub total_cents: Cents,
     /// This request's W3C trace id (32 hex digits); `null` when telemetry is disabled.
     pub trace_id: Option<String>,
-    /// Where to see the trace: `<JAEGER_UI_URL>/trace/<trace_id>`.
+    /// Where to see the trace: `<JAEGER_UI_URL>/trace/<trace_id>` (none without a Jaeger UI).
     pub trace_url: Option<String>,
 }
 
@@ -92,7 +92,10 @@ pub async fn checkout(
         answer.json().map_err(|_| AppError::from(DownstreamError::relay(order_service, &answer)))?;
 
     let trace_id = current_trace_id();
-    let trace_url = trace_id.as_ref().map(|id| format!("{}/trace/{id}", state.config.jaeger_ui_url));
+    let trace_url = trace_id
+        .as_ref()
+        .zip(state.config.jaeger_ui_url.as_ref())
+        .map(|(id, jaeger)| format!("{jaeger}/trace/{id}"));
     tracing::info!(order.id = %order.order_id, total_cents = order.total_cents.get(), "Checkout complete");
     let mut headers = HeaderMap::new();
     if order.idempotent_replayed {

@@ -22,8 +22,9 @@ pub struct Config {
     /// Baggage keys accepted from clients (`BAGGAGE_ALLOWLIST`, comma-separated, default
     /// `scenario,mistake`); every other entry is dropped at the edge.
     pub baggage_allowlist: Vec<String>,
-    /// The Jaeger UI that `trace_url` points to (`JAEGER_UI_URL`, default `http://localhost:16686`).
-    pub jaeger_ui_url: String,
+    /// The Jaeger UI that `trace_url` points to (`JAEGER_UI_URL`, default `http://localhost:16686`);
+    /// none when it is `none` (a run without Jaeger, such as `scripts/run-local.sh`'s).
+    pub jaeger_ui_url: Option<String>,
 }
 
 impl FromSettings for Config {
@@ -41,10 +42,9 @@ impl FromSettings for Config {
                 .filter(|k| !k.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            jaeger_ui_url: settings
-                .string("JAEGER_UI_URL", "http://localhost:16686")
-                .trim_end_matches('/')
-                .to_owned(),
+            jaeger_ui_url: Some(settings.string("JAEGER_UI_URL", "http://localhost:16686"))
+                .filter(|url| url != "none")
+                .map(|url| url.trim_end_matches('/').to_owned()),
         })
     }
 }

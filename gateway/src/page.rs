@@ -1,8 +1,9 @@
 //! `GET /`: the teaching page. One self-contained HTML file (no build step, no CDN) with a button
 //! per scenario; each click sends a checkout and adds a row with its status, its latency and a
-//! link to its trace in the Jaeger UI.
+//! link to its trace in the Jaeger UI (or, without one, the trace id to give `tracectl show`).
 //!
-//! The page is not traced (like `/health`): the checkouts it sends are.
+//! The page is not traced (like `/health`), nor are the two lists it loads: the checkouts it
+//! sends are. Its icon is inline, so a browser asks for no `/favicon.ico` (a traced 404).
 
 use axum::{
     http::header,
@@ -20,9 +21,9 @@ const CSP: &str = "default-src 'self'; style-src 'unsafe-inline'; script-src 'un
 pub struct Page(String);
 
 impl Page {
-    /// Renders the page once, at start-up.
-    pub fn new(jaeger_ui_url: &str) -> Self {
-        Page(TEMPLATE.replace("__JAEGER_UI_URL__", &escape_attribute(jaeger_ui_url)))
+    /// Renders the page once, at start-up; without a Jaeger UI, each row shows its trace id.
+    pub fn new(jaeger_ui_url: Option<&str>) -> Self {
+        Page(TEMPLATE.replace("__JAEGER_UI_URL__", &escape_attribute(jaeger_ui_url.unwrap_or(""))))
     }
 
     /// Answers `GET /`.
@@ -42,7 +43,7 @@ mod tests {
 
     #[test]
     fn the_jaeger_address_is_escaped_into_its_meta_tag() {
-        let page = Page::new("http://jaeger.example/\"><script>alert(1)</script>");
+        let page = Page::new(Some("http://jaeger.example/\"><script>alert(1)</script>"));
         assert!(page.0.contains(
             r#"<meta name="jaeger-ui" content="http://jaeger.example/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;">"#
         ));

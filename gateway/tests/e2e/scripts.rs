@@ -96,6 +96,7 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
         .env("ORDER_DB_PATH", &db_path)
         .env("STRIPE_LEDGER_PATH", db_path.with_file_name("stripe-ledger.sqlite3"))
         .env("TRACE_STORE", &store)
+        .env("RUN_LOCAL_DIR", db_path.parent().unwrap())
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -110,8 +111,34 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
     // non-interactive bash cannot trap a signal that was ignored when it started.
     let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
     assert!(ok, "{out}");
-    let trace_id = out.lines().find(|l| l.starts_with("Trace ")).unwrap()[6..38].to_owned();
+    let trace_line = out.lines().find(|l| l.starts_with("Trace ")).unwrap();
+    let trace_id = trace_line[6..38].to_owned();
+    assert_eq!(trace_line, format!("Trace {trace_id}"), "no Jaeger here, so no Jaeger link");
     read_until(&mut lines, &mut seen, &format!("trace {trace_id} ")).await;
+
+    // From another terminal: one service restarted (SIGTERM), one crashed (SIGKILL), each started
+    // again on its port and files; the next checkout goes through both.
+    for (verb, name, signal) in
+        [("--restart", "payment-service", "SIGTERM"), ("--crash", "order-service", "SIGKILL")]
+    {
+        let answer = std::process::Command::new("bash")
+            .args([repo().join("scripts/run-local.sh").to_str().unwrap(), verb, name])
+            .env("RUN_LOCAL_DIR", db_path.parent().unwrap())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&answer.stdout);
+        assert!(answer.status.success(), "{verb} {name}: {said}{}", String::from_utf8_lossy(&answer.stderr));
+        assert!(said.starts_with(&format!("ok: {name} restarted after {signal}")), "{said}");
+        read_until(&mut lines, &mut seen, &format!("[{name} stopped with {signal}; starting it again")).await;
+    }
+    let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
+    assert!(ok && out.starts_with("HTTP/1.1 201"), "{out}");
+    let unknown = std::process::Command::new("bash")
+        .args([repo().join("scripts/run-local.sh").to_str().unwrap(), "--crash", "stripe"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("{gateway|order-service|payment-service}"));
     signal::kill(Pid::from_raw(script.id().unwrap() as i32), signal::Signal::SIGTERM).unwrap();
     read_until(&mut lines, &mut seen, "Stopped.").await;
     let status = tokio::time::timeout(Duration::from_secs(30), script.wait()).await.unwrap().unwrap();

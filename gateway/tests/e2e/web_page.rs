@@ -211,4 +211,16 @@ async fn clicking_a_scenario_button_adds_a_row_with_its_status_latency_and_trace
     assert!(server.name.starts_with("POST /orders ord_"), "{}", server.name);
     assert_eq!(server.str_attribute("demo.mistake"), Some("id-in-span-name"));
     stack.stop().await;
+
+    // Opening the page (the page, its two lists, the icon a browser asks for) made no trace: the
+    // three checkouts' traces are all there is, once the services have flushed on their way out.
+    let checkouts = [trace_id, refused_trace.as_str(), mistaken_trace.as_str()];
+    let others: Vec<String> = receiver
+        .store
+        .spans()
+        .into_iter()
+        .filter(|s| !checkouts.contains(&s.trace_id.as_str()))
+        .map(|s| format!("{} {:?}", s.service_name, s.name))
+        .collect();
+    assert!(others.is_empty(), "spans of no checkout: {others:?}");
 }
