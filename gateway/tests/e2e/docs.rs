@@ -5,9 +5,12 @@
 //!
 //! What a page may show, and how it is run:
 //! - a ` ```sh ` block holds commands, one per line (`\` continues one, `# ` after two spaces is a
-//!   comment). `<A>` and `<B>` stand for the first and second trace ids the block's commands
-//!   printed (a checkout's `Trace …` line, loadgen's `slowest …, trace …`), `<trace-id>` for the
-//!   last one the page printed;
+//!   comment). `<A>` and `<B>` stand for the traces commands commented `trace A` and `trace B`
+//!   printed, in any block before (`# terminal 2: trace A`), else for the first and second trace
+//!   ids the block's commands printed (a checkout's `Trace …` line, loadgen's `slowest …, trace
+//!   …`); `<trace-id>` for the last one the page printed. A line `VAR=$(command)` runs the command
+//!   and sets `VAR` to what it printed for the page's later commands (`VAR=value` sets it);
+//! - `target/run-local/` is run-local.sh's directory (`RUN_LOCAL_DIR`), its logs and its store;
 //! - each command must exit 0, except a checkout the gateway refused (`checkout.sh` exits 1 for a
 //!   non-2xx answer, which it prints: the failure scenarios are the lessons) and a `tracectl lint`
 //!   that found something (it exits 1 and says so: the mistakes are the lessons);
@@ -26,8 +29,12 @@
 //!   their kind: a waterfall's rows (service and tree, in order; `…` elides) are those `tracectl`
 //!   drew for one of the block's traces, a `tracectl compare`'s rows and what only one side has are
 //!   those of the real compare, a checkout's status line is one a checkout of the block answered,
-//!   a `tracectl lint`'s summary line (`lint: 1 finding in 1 trace: 1 split`) is the real one's.
-//!   Durations and ids differ from run to run, so they are not compared.
+//!   a `tracectl lint`'s summary line (`lint: 1 finding in 1 trace: 1 split`) is the real one's,
+//!   and each attribute shown (`key = value`, under a span or in a `--span` print) is one the
+//!   block's commands printed. Durations, ids and values differ from run to run, so they are not
+//!   compared;
+//! - no output shows what no reader could see: a temporary directory, a port other than the
+//!   documented ones, a test harness's markers ([`no_page_shows_output_a_reader_could_not_have_seen`]).
 //!
 //! Set `DOCS_TRANSCRIPT=DIR` to keep each page's commands and what they printed in `DIR`.
 
@@ -89,6 +96,8 @@ fn repo() -> PathBuf {
 struct Block {
     line: usize,
     commands: Vec<String>,
+    /// Each command's comment (after `  # `), which may name the trace it prints: `trace A`.
+    comments: Vec<String>,
     outputs: Vec<String>,
 }
 
@@ -100,7 +109,10 @@ fn blocks(page: &str) -> Vec<Block> {
         let body: Vec<&str> =
             lines.by_ref().map(|(_, l)| l).take_while(|l| l.trim_start() != "```").collect();
         match info.trim() {
-            "sh" => blocks.push(Block { line: n + 1, commands: commands(&body), outputs: Vec::new() }),
+            "sh" => {
+                let (commands, comments) = commands(&body).into_iter().unzip();
+                blocks.push(Block { line: n + 1, commands, comments, outputs: Vec::new() })
+            }
             "" | "text" => {
                 if let Some(block) = blocks.last_mut() {
                     block.outputs.push(body.join("\n"));
@@ -112,14 +124,20 @@ fn blocks(page: &str) -> Vec<Block> {
     blocks
 }
 
-/// The commands of a block: continuations joined, comments and blank lines dropped.
-fn commands(body: &[&str]) -> Vec<String> {
+/// The commands of a block, each with its comment: continuations joined, comment lines and blank
+/// lines dropped.
+fn commands(body: &[&str]) -> Vec<(String, String)> {
     let mut commands = Vec::new();
     let mut current = String::new();
+    let mut comment = String::new();
     for line in body {
-        let line = line.split_once("  # ").map_or(*line, |(command, _)| command).trim_end();
+        let (line, said) = line.split_once("  # ").unwrap_or((line, ""));
+        let line = line.trim_end();
         if line.trim_start().starts_with('#') || (line.trim().is_empty() && current.is_empty()) {
             continue;
+        }
+        if !said.is_empty() {
+            comment = said.trim().to_owned();
         }
         match line.strip_suffix('\\') {
             Some(part) => {
@@ -127,7 +145,7 @@ fn commands(body: &[&str]) -> Vec<String> {
             }
             None => {
                 current.push_str(line.trim_start());
-                commands.push(std::mem::take(&mut current));
+                commands.push((std::mem::take(&mut current), std::mem::take(&mut comment)));
             }
         }
     }
@@ -148,6 +166,37 @@ fn split_env(command: &str) -> (Vec<(String, String)>, String) {
         }
     }
     (env, rest.to_owned())
+}
+
+/// The attribute keys an output shows: `key = value` lines, under a span (`·  key = value`) or in
+/// a `--span` print.
+fn attribute_keys(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let (key, _) = line.trim_start().trim_start_matches('·').trim_start().split_once(" = ")?;
+            let key = key.trim_end();
+            let plain = key.starts_with(|c: char| c.is_ascii_lowercase())
+                && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+            plain.then(|| key.to_owned())
+        })
+        .collect()
+}
+
+/// A line that only sets a variable: `VAR=$(command)` (the name and the command), or
+/// `VAR=value` (the name and `printf %s value`, so that it is set the same way).
+fn assignment(line: &str) -> Option<(String, String)> {
+    let (name, value) = line.trim().split_once('=')?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+        return None;
+    }
+    match value.strip_prefix("$(").and_then(|v| v.strip_suffix(')')) {
+        Some(command) => Some((name.to_owned(), command.to_owned())),
+        None if !value.contains(' ') || (value.starts_with('\'') && value.ends_with('\'')) => {
+            Some((name.to_owned(), format!("printf %s {value}")))
+        }
+        None => None,
+    }
 }
 
 /// The first 32-hex-digit id after `Trace `, `trace ` or `"trace_id":"` (an answer's body) in
@@ -225,6 +274,7 @@ impl LocalStack {
             .env("ORDER_DB_PATH", files.join("orders.sqlite3"))
             .env("STRIPE_LEDGER_PATH", files.join("stripe-ledger.sqlite3"))
             .env("TRACE_STORE", files.join("traces.jsonl"))
+            .env("RUN_LOCAL_DIR", files)
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
@@ -426,11 +476,16 @@ async fn run_page(page: &str) {
     // What the stopped run-local.sh instances drew (terminal 1), for the waterfalls shown.
     let mut terminal_one = String::new();
     let mut last_trace: Option<String> = None;
+    // The traces a command's comment named (`# terminal 2: trace A`), for `<A>` and `<B>` in any
+    // later block.
+    let mut named: Vec<(String, String)> = Vec::new();
+    // What `VAR=$(…)` and `VAR=value` lines set, for the page's later commands.
+    let mut variables: Vec<(String, String)> = Vec::new();
     let mut ran = 0;
     for block in blocks(&text) {
         let mut traces: Vec<String> = Vec::new();
         let mut printed: Vec<(String, String)> = Vec::new();
-        for command in &block.commands {
+        for (command, comment) in block.commands.iter().zip(&block.comments) {
             let (env, rest) = split_env(command);
             let at = format!("{page}:{}: {command}", block.line);
             transcript.push_str(&format!("$ {command}\n"));
@@ -459,11 +514,17 @@ async fn run_page(page: &str) {
             let running = stack.as_ref().unwrap();
             let mut line = command
                 .replace("localhost:3000", running.gateway_url.trim_start_matches("http://"))
-                .replace("target/run-local/traces.jsonl", store.to_str().unwrap())
+                .replace("target/run-local/", &format!("{}/", files.display()))
                 .replace("target/debug/tracectl", bin_dir().join("tracectl").to_str().unwrap());
-            for (placeholder, id) in
-                [("<A>", traces.first()), ("<B>", traces.get(1)), ("<trace-id>", last_trace.as_ref())]
-            {
+            // `VAR=$(command)`: the command runs, and what it printed is VAR from then on.
+            let assigned = assignment(&line);
+            if let Some((_, inner)) = &assigned {
+                line = inner.clone();
+            }
+            let named_trace = |name: &str| named.iter().find(|(n, _)| n == name).map(|(_, id)| id);
+            let a = named_trace("A").or(traces.first());
+            let b = named_trace("B").or(traces.get(1));
+            for (placeholder, id) in [("<A>", a), ("<B>", b), ("<trace-id>", last_trace.as_ref())] {
                 if line.contains(placeholder) {
                     let id =
                         id.unwrap_or_else(|| panic!("{at}: {placeholder} names no trace printed before"));
@@ -479,6 +540,8 @@ async fn run_page(page: &str) {
                     .env("SKIP_BUILD", "1")
                     .env("BIN_DIR", bin_dir())
                     .env("NO_COLOR", "1")
+                    .env("RUN_LOCAL_DIR", &files)
+                    .envs(variables.iter().map(|(k, v)| (k, v)))
                     .stdin(Stdio::null())
                     .output(),
             )
@@ -508,7 +571,22 @@ async fn run_page(page: &str) {
             if let Some(id) = trace_id_in(&stdout) {
                 running.wait_for_waterfall(&id).await;
                 traces.push(id.clone());
+                for name in ["A", "B"] {
+                    if comment
+                        .split([' ', ',', ':', ';'])
+                        .collect::<Vec<_>>()
+                        .windows(2)
+                        .any(|w| w == ["trace", name])
+                    {
+                        named.retain(|(n, _)| n != name);
+                        named.push((name.to_owned(), id.clone()));
+                    }
+                }
                 last_trace = Some(id);
+            }
+            if let Some((name, _)) = assigned {
+                variables.retain(|(k, _)| *k != name);
+                variables.push((name, stdout.trim_end().to_owned()));
             }
             printed.push((rest, stdout));
         }
@@ -518,6 +596,12 @@ async fn run_page(page: &str) {
         for shown in &block.outputs {
             let first = shown.lines().next().unwrap_or_default();
             let at = format!("{page}:{}: the output after this block", block.line);
+            for key in attribute_keys(shown) {
+                assert!(
+                    printed.iter().any(|(_, out)| attribute_keys(out).contains(&key)),
+                    "{at}: attribute {key} is shown, but no command of the block printed it"
+                );
+            }
             if first.starts_with("trace ") && first.contains(" · ") {
                 let rows = waterfall_rows(shown.lines().skip(1));
                 let drawn_with =
@@ -625,6 +709,7 @@ fn the_parser_reads_commands_placeholders_and_outputs_as_the_pages_write_them() 
     let blocks = blocks(page);
     assert_eq!(blocks.len(), 1);
     assert_eq!(blocks[0].commands, ["scripts/run-local.sh", "A=1 scripts/checkout.sh '{}'"]);
+    assert_eq!(blocks[0].comments, ["terminal 1", ""]);
     assert_eq!(blocks[0].outputs.len(), 1);
     assert_eq!(split_env("FIXES=slow-db X_Y=2 scripts/run-local.sh").1, "scripts/run-local.sh");
     assert_eq!(
@@ -649,6 +734,65 @@ fn the_parser_reads_commands_placeholders_and_outputs_as_the_pages_write_them() 
     );
     assert!(is_subsequence(&["a".into(), "…".into(), "c".into()], &["a".into(), "b".into(), "c".into()]));
     assert!(!is_subsequence(&["c".into(), "a".into()], &["a".into(), "b".into(), "c".into()]));
+    assert_eq!(
+        assignment("A=$(scripts/checkout.sh | tail -1)"),
+        Some(("A".to_owned(), "scripts/checkout.sh | tail -1".to_owned()))
+    );
+    assert_eq!(assignment("KEY=lesson-1"), Some(("KEY".to_owned(), "printf %s lesson-1".to_owned())));
+    assert_eq!(assignment("FIXES=slow-db scripts/run-local.sh"), None);
+    assert_eq!(assignment("scripts/checkout.sh"), None);
+    assert_eq!(
+        attribute_keys(
+            "order-service  ├─ SELECT orders  21.6 ms │██ │\n      ·  db.namespace   = main\n    db.system.name = sqlite\n  ·  +0.1 ms Validating order"
+        ),
+        ["db.namespace", "db.system.name"]
+    );
+}
+
+/// What a page shows as output that no reader could have seen: a test's temporary directory or
+/// this machine's paths, a port other than the documented ones, or a test harness's markers. A
+/// transcript pasted from a test run fails here.
+fn unseeable(line: &str) -> Option<String> {
+    const PORTS: [&str; 11] =
+        ["3000", "3001", "3002", "4317", "4318", "5778", "8080", "9090", "13133", "16686", "8888"];
+    for marker in ["/tmp/", "/work/", "/home/", "[terminal 1", EXITED, "test result:", "running 1 test"] {
+        if line.contains(marker) {
+            return Some(format!("{marker:?}"));
+        }
+    }
+    for host in ["localhost:", "127.0.0.1:", "0.0.0.0:"] {
+        for (at, _) in line.match_indices(host) {
+            let port: String = line[at + host.len()..].chars().take_while(char::is_ascii_digit).collect();
+            if !port.is_empty() && !PORTS.contains(&port.as_str()) {
+                return Some(format!("port {port}"));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_page_shows_output_a_reader_could_not_have_seen() {
+    let mut outputs = 0;
+    for page in PAGES {
+        let text = std::fs::read_to_string(repo().join(page)).unwrap();
+        let mut lines = text.lines().enumerate();
+        while let Some((_, line)) = lines.next() {
+            let Some(info) = line.trim_start().strip_prefix("```") else { continue };
+            let shown = matches!(info.trim(), "" | "text" | "console");
+            for (n, body) in lines.by_ref().take_while(|(_, l)| l.trim_start() != "```") {
+                if let (true, Some(what)) = (shown, unseeable(body)) {
+                    panic!("{page}:{}: {what} in an output no reader sees:\n{body}", n + 1);
+                }
+            }
+            outputs += usize::from(shown);
+        }
+    }
+    assert!(outputs > 50, "only {outputs} outputs read");
+    assert!(unseeable("Ready: gateway on http://localhost:45011 (logs in target/run-local/).").is_some());
+    assert!(unseeable("kept in /tmp/checkout-demo-tests-17/traces.jsonl").is_some());
+    assert!(unseeable("[terminal 1 so far]").is_some());
+    assert!(unseeable("Ready: gateway on http://localhost:3000 (logs in target/run-local/).").is_none());
 }
 
 /// Every page at once, four at a time: the commands mostly wait (for Stripe's simulated latency,

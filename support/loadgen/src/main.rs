@@ -96,7 +96,10 @@ struct Stats {
     /// Answers by HTTP status, and `conn`/`timeout` for requests that got none.
     outcomes: BTreeMap<String, u64>,
     latency_us: Histogram<u64>,
-    /// The slowest request that named its trace, and that trace.
+    /// How many answers said their trace was sampled (kept), and how many said it was not.
+    sampled: u64,
+    unsampled: u64,
+    /// The slowest request whose trace was sampled, and that trace.
     slowest: Option<(Duration, String)>,
 }
 
@@ -107,6 +110,8 @@ impl Stats {
             outcomes: BTreeMap::new(),
             // 1 µs to 10 minutes at 3 significant digits: fixed bounds, so recording never fails.
             latency_us: Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds"),
+            sampled: 0,
+            unsampled: 0,
             slowest: None,
         }
     }
@@ -171,16 +176,21 @@ async fn main() -> ExitCode {
                         return;
                     }
                     let scenario = mix.pick().to_owned();
-                    let (outcome, took, trace_id) = checkout(&http, &url, &scenario, &mistake, n).await;
+                    let (outcome, took, trace) = checkout(&http, &url, &scenario, &mistake, n).await;
                     let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
                     let stats = report.entry(scenario).or_insert_with(Stats::new);
                     stats.requests += 1;
                     *stats.outcomes.entry(outcome).or_default() += 1;
                     stats.latency_us.saturating_record(took.as_micros().max(1) as u64);
-                    if let Some(trace_id) = trace_id
-                        && stats.slowest.as_ref().is_none_or(|(slowest, _)| took > *slowest)
-                    {
-                        stats.slowest = Some((took, trace_id));
+                    match trace {
+                        Some(Trace { sampled: false, .. }) => stats.unsampled += 1,
+                        Some(Trace { id, sampled: true }) => {
+                            stats.sampled += 1;
+                            if stats.slowest.as_ref().is_none_or(|(slowest, _)| took > *slowest) {
+                                stats.slowest = Some((took, id));
+                            }
+                        }
+                        None => {}
                     }
                     drop(report);
                     if deadline.is_none() {
@@ -215,15 +225,23 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// A checkout's trace, as its answer's `traceresponse` header says: its id, and whether it was
+/// sampled (the flags' last bit), so kept and exported.
+#[derive(Debug, PartialEq, Eq)]
+struct Trace {
+    id: String,
+    sampled: bool,
+}
+
 /// One checkout: its outcome (status code, or why there was none), how long it took, and its
-/// trace id if the answer said (a `traceresponse` header: version, trace id, span id, flags).
+/// trace if the answer said.
 async fn checkout(
     http: &reqwest::Client,
     url: &str,
     scenario: &str,
     mistake: &str,
     n: u64,
-) -> (String, Duration, Option<String>) {
+) -> (String, Duration, Option<Trace>) {
     let body = serde_json::json!({
         // One customer per request, so a pool-contention wait names whom it queued behind.
         "customer_id": format!("load-{n}"),
@@ -234,31 +252,28 @@ async fn checkout(
     let start = Instant::now();
     let result =
         http.post(format!("{url}/api/checkout?scenario={scenario}{mistake}")).json(&body).send().await;
-    let (outcome, trace_id) = match result {
+    let (outcome, trace) = match result {
         Ok(response) => {
             let status = response.status().as_u16().to_string();
-            let trace_id = response
-                .headers()
-                .get("traceresponse")
-                .and_then(|v| v.to_str().ok())
-                .and_then(trace_id_of)
-                .map(str::to_owned);
+            let trace =
+                response.headers().get("traceresponse").and_then(|v| v.to_str().ok()).and_then(trace_of);
             // Read the body: the request is complete only when the answer is.
             let _ = response.bytes().await;
-            (status, trace_id)
+            (status, trace)
         }
         Err(e) if e.is_timeout() => ("timeout".to_owned(), None),
         Err(_) => ("conn".to_owned(), None),
     };
-    (outcome, start.elapsed(), trace_id)
+    (outcome, start.elapsed(), trace)
 }
 
-/// The trace id of a `traceresponse` value (`00-<32 hex>-<16 hex>-<2 hex>`), if it is one.
-fn trace_id_of(traceresponse: &str) -> Option<&str> {
+/// The trace of a `traceresponse` value (`00-<32 hex>-<16 hex>-<2 hex>`), if it is one.
+fn trace_of(traceresponse: &str) -> Option<Trace> {
     let mut parts = traceresponse.split('-');
-    let (_version, trace_id) = (parts.next()?, parts.next()?);
-    (trace_id.len() == 32 && trace_id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-        .then_some(trace_id)
+    let (_version, id, _span, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let flags = u8::from_str_radix(flags, 16).ok().filter(|_| flags.len() == 2 && hex(flags))?;
+    (id.len() == 32 && hex(id)).then(|| Trace { id: id.to_owned(), sampled: flags & 1 == 1 })
 }
 
 fn progress_bar(args: &Args, timed: bool) -> ProgressBar {
@@ -307,6 +322,14 @@ fn table(report: &BTreeMap<String, Stats>, elapsed: Duration) -> String {
     }
     let secs = elapsed.as_secs_f64().max(f64::EPSILON);
     let _ = writeln!(out, "{total} checkouts in {secs:.1} s: {:.1} per second", total as f64 / secs);
+    let (sampled, unsampled) =
+        report.values().fold((0, 0), |(s, u), stats| (s + stats.sampled, u + stats.unsampled));
+    if unsampled > 0 {
+        let _ = writeln!(out, "traces sampled (kept): {sampled} of {}", sampled + unsampled);
+        for (name, stats) in report {
+            let _ = writeln!(out, "  {name}: {} of {}", stats.sampled, stats.sampled + stats.unsampled);
+        }
+    }
     for (name, stats) in report {
         if let Some((took, trace_id)) = &stats.slowest {
             let _ = writeln!(out, "slowest {name}: {}, trace {trace_id}", millis(took.as_micros() as u64));
@@ -337,12 +360,16 @@ mod tests {
     }
 
     #[test]
-    fn a_traceresponse_gives_its_trace_id_and_anything_else_none() {
+    fn a_traceresponse_gives_its_trace_and_whether_it_was_sampled_and_anything_else_none() {
         let id = "4bf92f3577b34da6a3ce929d0e0e4736";
-        assert_eq!(trace_id_of(&format!("00-{id}-00f067aa0ba902b7-01")), Some(id));
-        assert_eq!(trace_id_of("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"), None);
-        assert_eq!(trace_id_of("00-4bf92f35"), None);
-        assert_eq!(trace_id_of(""), None);
+        let trace = |sampled| Some(Trace { id: id.to_owned(), sampled });
+        assert_eq!(trace_of(&format!("00-{id}-00f067aa0ba902b7-01")), trace(true));
+        assert_eq!(trace_of(&format!("00-{id}-00f067aa0ba902b7-03")), trace(true));
+        assert_eq!(trace_of(&format!("00-{id}-00f067aa0ba902b7-00")), trace(false));
+        assert_eq!(trace_of("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"), None);
+        assert_eq!(trace_of(&format!("00-{id}-00f067aa0ba902b7")), None);
+        assert_eq!(trace_of("00-4bf92f35"), None);
+        assert_eq!(trace_of(""), None);
     }
 
     #[test]
@@ -354,9 +381,20 @@ mod tests {
         stats.latency_us.saturating_record(432_400);
         stats.slowest = Some((Duration::from_micros(432_400), "4bf92f3577b34da6a3ce929d0e0e4736".into()));
         report.insert("pool-contention".to_owned(), stats);
+        let all_kept = table(&report, Duration::from_secs(1));
+        assert!(
+            all_kept.ends_with("slowest pool-contention: 432.4 ms, trace 4bf92f3577b34da6a3ce929d0e0e4736\n"),
+            "{all_kept}"
+        );
+        assert!(!all_kept.contains("sampled"), "every trace kept: nothing to say\n{all_kept}");
+        let outage = report.entry("stripe-outage".to_owned()).or_insert_with(Stats::new);
+        (outage.sampled, outage.unsampled) = (2, 18);
+        report.get_mut("pool-contention").unwrap().sampled = 1;
         let table = table(&report, Duration::from_secs(1));
         assert!(
-            table.ends_with("slowest pool-contention: 432.4 ms, trace 4bf92f3577b34da6a3ce929d0e0e4736\n"),
+            table.contains(
+                "traces sampled (kept): 3 of 21\n  pool-contention: 1 of 1\n  stripe-outage: 2 of 20\n"
+            ),
             "{table}"
         );
     }
