@@ -18,9 +18,11 @@
 # From another terminal, while it runs:
 #   scripts/run-local.sh --restart NAME        stop one service (SIGTERM: it drains) and start it
 #                                              again on the same port and files
-#   scripts/run-local.sh --crash NAME [--when TEXT]
+#   scripts/run-local.sh --crash NAME [--when TEXT [-- COMMAND...]]
 #                                              the same with SIGKILL (a crash: nothing flushed), at
-#                                              once or when a service next logs a line with TEXT
+#                                              once or when a service next logs a line with TEXT;
+#                                              with a COMMAND (a checkout, say), it runs the command
+#                                              and crashes NAME when the command's request logs it
 set -euo pipefail
 # Job control: each background process gets its own process group, so Ctrl-C reaches only this
 # script, which then stops the services *before* tracectl (their last spans need somewhere to go).
@@ -42,9 +44,13 @@ SERVICES=(gateway order-service payment-service)
 if [ "${1:-}" = --restart ] || [ "${1:-}" = --crash ]; then
   verb=${1#--} name=${2:-}
   when=""
-  if [ "${3:-}" = --when ]; then when=${4:?--when needs the text of a log line}; fi
+  command=()
+  if [ "${3:-}" = --when ]; then
+    when=${4:?--when needs the text of a log line}
+    if [ "${5:-}" = -- ]; then command=("${@:6}"); fi
+  fi
   if ! printf '%s\n' "${SERVICES[@]}" | grep -qx -- "$name"; then
-    echo "usage: $0 --$verb {$(IFS='|'; echo "${SERVICES[*]}")} [--when TEXT]" >&2
+    echo "usage: $0 --$verb {$(IFS='|'; echo "${SERVICES[*]}")} [--when TEXT [-- COMMAND...]]" >&2
     exit 2
   fi
   main=$(cat "$LOG_DIR/run-local.pid" 2>/dev/null || true)
@@ -55,8 +61,13 @@ if [ "${1:-}" = --restart ] || [ "${1:-}" = --crash ]; then
   logs=()
   for service in "${SERVICES[@]}"; do logs+=("$LOG_DIR/$service.log"); done
   if [ -n "$when" ]; then
-    # Lines with TEXT so far; the next one is the moment.
+    # Lines with TEXT so far; the next one is the moment. The command starts once they are counted.
     seen=$(cat "${logs[@]}" 2>/dev/null | grep -cF -- "$when" || true)
+    command_pid=""
+    if [ ${#command[@]} -gt 0 ]; then
+      "${command[@]}" &
+      command_pid=$!
+    fi
     for _ in $(seq 1 600); do
       now=$(cat "${logs[@]}" 2>/dev/null | grep -cF -- "$when" || true)
       [ "$now" -gt "$seen" ] && break
@@ -64,26 +75,31 @@ if [ "${1:-}" = --restart ] || [ "${1:-}" = --crash ]; then
     done
     if [ "$now" -le "$seen" ]; then
       echo "no service logged \"$when\" within 30 s; $name left alone" >&2
+      [ -n "$command_pid" ] && wait "$command_pid"
       exit 1
     fi
   fi
+  finish() { # status [answer]: the command's end (its output), then the answer
+    if [ -n "${command_pid:-}" ]; then wait "$command_pid" || true; echo; fi
+    [ -n "${2:-}" ] && echo "$2"
+    exit "$1"
+  }
   rm -f "$LOG_DIR/control.done"
   echo "$verb $name" >"$LOG_DIR/control"
   kill -USR1 "$main"
   for _ in $(seq 1 300); do
     if ! kill -0 "$main" 2>/dev/null; then
       echo "run-local.sh stopped: $name did not start again (see $LOG_DIR/$name.log)" >&2
-      exit 1
+      finish 1
     fi
     if [ -f "$LOG_DIR/control.done" ]; then
-      cat "$LOG_DIR/control.done"
-      grep -q '^ok' "$LOG_DIR/control.done"
-      exit
+      answer=$(cat "$LOG_DIR/control.done")
+      if [[ $answer == ok* ]]; then finish 0 "$answer"; else finish 1 "$answer"; fi
     fi
     sleep 0.1
   done
   echo "run-local.sh did not answer within 30 s" >&2
-  exit 1
+  finish 1
 fi
 
 if [ -z "${SKIP_BUILD:-}" ]; then

@@ -571,8 +571,17 @@ async fn run_page(page: &str) {
                 "{at}: {}\n{stdout}\n{stderr}",
                 output.status
             );
-            if let Some(id) = trace_id_in(&stdout) {
-                running.wait_for_waterfall(&id).await;
+            // A trace id a line set a variable to (`T=$(scripts/checkout.sh | …)`) is one too.
+            let bare_id = Some(stdout.trim())
+                .filter(|id| {
+                    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && assigned.is_some()
+                })
+                .map(str::to_owned);
+            if let Some(id) = trace_id_in(&stdout).or(bare_id) {
+                // Drawn by this terminal 1, or by one stopped before (a trace shown again).
+                if !terminal_one.contains(&format!("trace {id} ")) {
+                    running.wait_for_waterfall(&id).await;
+                }
                 traces.push(id.clone());
                 for name in ["A", "B"] {
                     if comment
