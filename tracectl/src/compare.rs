@@ -16,6 +16,7 @@ use crate::{
     model::StatusCode,
     report::millis,
     trace::Trace,
+    waterfall::value_text,
 };
 
 /// A span's place: `(service, name, ordinal among same-named siblings)` from the root down.
@@ -38,6 +39,20 @@ pub struct Row {
     pub a_error: bool,
     /// Whether it is an error in B.
     pub b_error: bool,
+    /// Its attributes in A and B, when they were asked for ([`compare_with`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<AttributeChange>,
+}
+
+/// One attribute of a span in A and in B (as text: a string as it is, anything else as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttributeChange {
+    /// The attribute's key.
+    pub key: String,
+    /// Its value in A, if A's span has it.
+    pub a: Option<String>,
+    /// Its value in B, if B's span has it.
+    pub b: Option<String>,
 }
 
 /// One trace's side of the comparison.
@@ -94,6 +109,12 @@ fn keyed(trace: &Trace) -> (BTreeMap<Key, usize>, BTreeMap<Key, Vec<Key>>) {
 
 /// Compares `a` with `b`.
 pub fn compare(a: &Trace, b: &Trace) -> Comparison {
+    compare_with(a, b, None)
+}
+
+/// Compares `a` with `b`, each row with its span's attributes in both whose key starts with one of
+/// `attributes`' prefixes (every one for an empty list; none for `None`).
+pub fn compare_with(a: &Trace, b: &Trace, attributes: Option<&[String]>) -> Comparison {
     let ((a_keys, a_children), (b_keys, b_children)) = (keyed(a), keyed(b));
     let offset = |trace: &Trace, i: usize| trace.spans[i].start_unix_nano.saturating_sub(trace.start());
     let mut rows = Vec::new();
@@ -125,6 +146,26 @@ pub fn compare(a: &Trace, b: &Trace) -> Comparison {
                 .map(|&i| (trace.spans[i].duration_nanos(), trace.spans[i].status == StatusCode::Error))
         };
         let (in_a, in_b) = (side(a, &a_keys), side(b, &b_keys));
+        let changes = attributes.map_or_else(Vec::new, |prefixes| {
+            let (in_a, in_b) = (
+                a_keys.get(key).map(|&i| &a.spans[i].attributes),
+                b_keys.get(key).map(|&i| &b.spans[i].attributes),
+            );
+            let mut names: Vec<&String> =
+                in_a.into_iter().chain(in_b).flat_map(|attrs| attrs.keys()).collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+                .into_iter()
+                .filter(|name| prefixes.is_empty() || prefixes.iter().any(|p| name.starts_with(p.as_str())))
+                .map(|name| {
+                    let value = |attrs: Option<&BTreeMap<String, crate::model::Value>>| {
+                        attrs.and_then(|attrs| attrs.get(name)).map(value_text)
+                    };
+                    AttributeChange { key: name.clone(), a: value(in_a), b: value(in_b) }
+                })
+                .collect()
+        });
         rows.push(Row {
             depth: key.len() - 1,
             service,
@@ -133,6 +174,7 @@ pub fn compare(a: &Trace, b: &Trace) -> Comparison {
             b_nanos: in_b.map(|(d, _)| d),
             a_error: in_a.is_some_and(|(_, e)| e),
             b_error: in_b.is_some_and(|(_, e)| e),
+            attributes: changes,
         });
     }
     let label = |r: &Row| format!("{} {}", r.service, r.name);
@@ -256,6 +298,18 @@ pub fn text(c: &Comparison) -> String {
             cell(row.a_nanos, row.a_error),
             cell(row.b_nanos, row.b_error)
         );
+        // Its attributes: one value where A and B agree, `A → B` where they do not.
+        let key_width = row.attributes.iter().map(|c| c.key.chars().count()).max().unwrap_or(0);
+        let indent = "  ".repeat(row.depth + 1);
+        for change in &row.attributes {
+            let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
+            let value = if change.a == change.b {
+                or_dash(&change.a)
+            } else {
+                format!("{} → {}", or_dash(&change.a), or_dash(&change.b))
+            };
+            let _ = writeln!(out, "{indent}·  {:key_width$} = {value}", change.key);
+        }
     }
     // Repeated names once each, with how many (`3 × stripe POST /v1/charges`).
     let list = |names: &[String]| {
@@ -421,6 +475,45 @@ mod tests {
             "B is 120.0 ms faster (160.0 ms → 40.0 ms); most of it is order-service check_stock's time on the critical path (−117.0 ms)"
         );
         assert!(c.rows.iter().filter(|r| r.name == "check_stock").all(|r| r.a_nanos == r.b_nanos));
+    }
+
+    #[test]
+    fn with_attributes_each_row_lists_its_attributes_in_a_and_b_filtered_by_prefix() {
+        use crate::model::Value;
+        let (mut a, mut b) = (slow(), fast());
+        for trace in [&mut a, &mut b] {
+            let resent = trace.spans.len() == 5;
+            for span in trace.spans.iter_mut().filter(|s| s.name == "POST /v1/charges") {
+                span.attributes.insert("http.request.method".into(), Value::Str("POST".into()));
+                if resent && span.span_id != "c1" {
+                    span.attributes.insert("http.request.resend_count".into(), Value::Int(1));
+                }
+                span.attributes.insert("server.port".into(), Value::Int(443));
+            }
+        }
+        let c = compare_with(&a, &b, Some(&["http.request".to_owned()]));
+        let charges: Vec<&Row> = c.rows.iter().filter(|r| r.name == "POST /v1/charges").collect();
+        let change = |key: &str, a: Option<&str>, b: Option<&str>| AttributeChange {
+            key: key.into(),
+            a: a.map(str::to_owned),
+            b: b.map(str::to_owned),
+        };
+        // The first attempts match: the same method in both, no resend in either.
+        assert_eq!(charges[0].attributes, [change("http.request.method", Some("POST"), Some("POST"))]);
+        // The retries are only in A: their resend count is A's alone.
+        assert_eq!(
+            charges[1].attributes,
+            [
+                change("http.request.method", Some("POST"), None),
+                change("http.request.resend_count", Some("1"), None)
+            ]
+        );
+        let text = text(&c);
+        assert!(text.contains("    ·  http.request.method = POST\n"), "{text}");
+        assert!(text.contains("    ·  http.request.resend_count = 1 → —\n"), "{text}");
+        assert!(!text.contains("server.port"), "filtered by prefix: {text}");
+        assert!(compare(&a, &b).rows.iter().all(|r| r.attributes.is_empty()), "none unless asked");
+        assert!(!serde_json::to_string(&compare(&a, &b)).unwrap().contains("attributes"));
     }
 
     #[test]

@@ -102,6 +102,10 @@ enum Command {
         a: String,
         /// The second trace (after).
         b: String,
+        /// Also list each span's attributes, its value in A and in B (`A → B` where they differ):
+        /// every one, or those whose key starts with one of PREFIXES (`--attrs http.request`).
+        #[arg(long, value_name = "PREFIXES", num_args = 0..=1, default_missing_value = "")]
+        attrs: Option<String>,
         #[command(flatten)]
         source: Source,
     },
@@ -362,9 +366,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 emit(&format!("{drawing}\n{}", report::analysis_text(&analysis, colour())))?;
             }
         }
-        Command::Compare { a, b, source } => {
+        Command::Compare { a, b, attrs, source } => {
             let (a, b) = (Trace::new(source.trace(&a).await?), Trace::new(source.trace(&b).await?));
-            let comparison = tracectl::compare::compare(&a, &b);
+            let comparison = tracectl::compare::compare_with(&a, &b, prefixes(attrs).as_deref());
             if cli.json {
                 print_json(&comparison)?;
             } else {

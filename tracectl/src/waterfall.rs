@@ -186,7 +186,7 @@ fn attribute_lines(attributes: &BTreeMap<String, Value>, prefixes: &[String]) ->
 }
 
 /// A value as a reader wants it: a string as it is, anything else as JSON.
-fn value_text(value: &Value) -> String {
+pub(crate) fn value_text(value: &Value) -> String {
     value.as_str().map_or_else(|| serde_json::to_string(value).unwrap_or_default(), str::to_owned)
 }
 

@@ -399,7 +399,8 @@ fn waterfalls_in(drawn: &str) -> Vec<Vec<String>> {
 fn compare_rows(output: &str) -> Vec<String> {
     let (mut rows, mut waits) = (Vec::new(), std::collections::BTreeSet::new());
     let table = output.lines().skip_while(|l| !l.trim_end().ends_with("change")).skip(1);
-    for line in table.take_while(|l| !l.trim().is_empty()) {
+    // Its attribute lines (`·  key = A → B`, with `--attrs`) are not rows.
+    for line in table.take_while(|l| !l.trim().is_empty()).filter(|l| !l.trim_start().starts_with('·')) {
         let side = ["only in A", "only in B"].into_iter().find(|s| line.trim_end().ends_with(s));
         let row = format!("{}{}", row_label(line), side.map(|s| format!(" ({s})")).unwrap_or_default());
         if row.contains(POOL_WAIT) {
