@@ -91,6 +91,26 @@ fn jaeger_is_v2_with_a_pinned_version() {
 }
 
 #[test]
+fn every_jaeger_container_keeps_its_images_tmp_volume_in_memory_so_down_leaves_no_volume_behind() {
+    // jaegertracing/jaeger declares `VOLUME ["/tmp"]` (cmd/jaeger/Dockerfile in jaegertracing/jaeger,
+    // v2.20.0): a container without a mount there gets an anonymous volume on every `up`.
+    let compose = compose_with(&[]);
+    let jaegers: Vec<(&String, &Value)> = compose["services"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, s)| s["image"].as_str().is_some_and(|i| i.starts_with("jaegertracing/jaeger:")))
+        .collect();
+    assert_eq!(jaegers.len(), 2, "jaeger and the tail sampler");
+    for (name, service) in jaegers {
+        let tmpfs: Vec<&str> = service["tmpfs"]
+            .as_array()
+            .map_or_else(Vec::new, |t| t.iter().filter_map(Value::as_str).collect());
+        assert!(tmpfs.contains(&"/tmp"), "{name}: no tmpfs at /tmp: {}", service["tmpfs"]);
+    }
+}
+
+#[test]
 fn only_the_gateway_the_jaeger_ui_and_jaegers_otlp_on_loopback_are_published() {
     let compose = compose();
     let mut published = Vec::new();
