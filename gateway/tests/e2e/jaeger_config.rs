@@ -61,16 +61,19 @@ fn names(list: &Value) -> Vec<&str> {
     list.as_array().map(|l| l.iter().map(|v| v.as_str().unwrap()).collect()).unwrap_or_default()
 }
 
-/// Checks one config file as the Collector's config validation would, and returns the
-/// (component, endpoint) pairs it listens on.
+/// Checks one of jaeger/'s config files as the Collector's config validation would, and returns
+/// the (component, endpoint) pairs it listens on.
 fn check(name: &str) -> Vec<(String, String)> {
-    let config = config(name);
-    for (kind, allowed) in BUILD {
-        for id in config[kind].as_object().into_iter().flatten().map(|(id, _)| id) {
-            assert!(
-                allowed.contains(&type_of(id)),
-                "{name}: {kind} {id:?} is not in the pinned Jaeger build"
-            );
+    check_config(name, &config(name), &BUILD)
+}
+
+/// Checks a Collector config (`name`, parsed into `config`) against the component types of a
+/// `build`, as the Collector's config validation would, and returns the (component, endpoint)
+/// pairs it listens on.
+pub fn check_config(name: &str, config: &Value, build: &[(&str, &[&str])]) -> Vec<(String, String)> {
+    for (kind, allowed) in build {
+        for id in config[*kind].as_object().into_iter().flatten().map(|(id, _)| id) {
+            assert!(allowed.contains(&type_of(id)), "{name}: {kind} {id:?} is not in the pinned build");
         }
     }
     let defined = |kind: &str, id: &str| config[kind].get(id).is_some();

@@ -24,6 +24,7 @@ mod fixes;
 mod hostile_input;
 mod in_process;
 mod jaeger_config;
+mod kubernetes;
 mod lint;
 mod mistakes;
 mod orders;
