@@ -240,8 +240,11 @@ fn the_services_run_as_compose_runs_them_and_each_sqlite_file_has_one_writer() {
         let set = find(&objects, "StatefulSet", service);
         assert_eq!(set["spec"]["replicas"], 1, "{service}: one writer per database file");
         let claim = &set["spec"]["volumeClaimTemplates"][0];
-        let mount = &set["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0];
-        assert_eq!(mount["name"], claim["metadata"]["name"], "{service}");
+        let mounts = set["spec"]["template"]["spec"]["containers"][0]["volumeMounts"].as_array().unwrap();
+        let mount = mounts
+            .iter()
+            .find(|m| m["name"] == claim["metadata"]["name"])
+            .unwrap_or_else(|| panic!("{service}: its volume is not mounted"));
         let file = environment(&objects, set)[path_var].clone();
         assert!(file.starts_with(&format!("{}/", mount["mountPath"].as_str().unwrap())), "{service}: {file}");
         // The image's user (the Dockerfile's uid 10001) owns what it writes.

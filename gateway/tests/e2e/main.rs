@@ -34,3 +34,4 @@ mod scenarios;
 mod scripts;
 mod settings;
 mod web_page;
+mod workflow;
