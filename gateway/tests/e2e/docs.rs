@@ -58,7 +58,7 @@ use crate::{
 };
 
 /// The pages, all run by the test at the end.
-const PAGES: [&str; 23] = [
+const PAGES: [&str; 24] = [
     "README.md",
     "REFERENCE.md",
     "lessons/concepts.md",
@@ -73,6 +73,7 @@ const PAGES: [&str; 23] = [
     "lessons/crash-safe-checkout.md",
     "lessons/head-sampling.md",
     "lessons/sampling-and-metrics.md",
+    "lessons/past-one-machine.md",
     "lessons/w3c-trace-context.md",
     "lessons/instrumentation-mistakes.md",
     "lessons/no-propagation.md",
@@ -432,6 +433,66 @@ fn without_ids(label: &str) -> String {
     label.split(' ').map(|word| if id(word) { "ord_{id}" } else { word }).collect::<Vec<_>>().join(" ")
 }
 
+/// A command for a Kubernetes cluster (kind, minikube, kubectl) or an image build, checked against
+/// deploy/kubernetes/ and the Dockerfile: the kustomization it applies exists, the objects it names
+/// are in the manifests under the namespace they use, the images it builds or loads are the ones
+/// the manifests run, each built for its own service.
+fn check_cluster(page: &str, command: &str) {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let at = format!("{page}: {command}");
+    let manifests: String = ["base", "overlays/tail-sampling", "overlays/spm"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(repo().join("deploy/kubernetes").join(dir)).unwrap())
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    let image_known = |image: &str| manifests.contains(&format!("image: {image}\n"));
+    for pair in words.windows(2) {
+        match pair {
+            ["-k" | "kustomize", dir] => {
+                assert!(
+                    repo().join(dir).join("kustomization.yaml").exists(),
+                    "{at}: no kustomization in {dir}"
+                )
+            }
+            ["-n", namespace] => {
+                assert!(
+                    manifests.contains(&format!("namespace: {namespace}\n")),
+                    "{at}: no namespace {namespace}"
+                )
+            }
+            ["-t", image] => assert!(image_known(image), "{at}: the manifests run no {image}"),
+            ["--build-arg", arg] => {
+                let service = arg.strip_prefix("SERVICE=").unwrap_or_else(|| panic!("{at}: {arg}"));
+                assert!(
+                    command.contains(&format!("-t traced-checkout/{service}:dev")),
+                    "{at}: built under another name"
+                );
+            }
+            _ => {}
+        }
+    }
+    for word in &words {
+        if let Some((kind, name)) =
+            word.split_once('/').filter(|(k, _)| ["svc", "deployment", "statefulset"].contains(k))
+        {
+            let kind = match kind {
+                "svc" => "Service",
+                "deployment" => "Deployment",
+                _ => "StatefulSet",
+            };
+            assert!(
+                manifests.contains(&format!("kind: {kind}\nmetadata:\n  name: {name}\n")),
+                "{at}: the manifests have no {kind} {name}"
+            );
+        }
+        if word.starts_with("traced-checkout/")
+            && (words.contains(&"docker-image") || words.contains(&"load"))
+        {
+            assert!(image_known(word), "{at}: the manifests run no {word}");
+        }
+    }
+}
+
 /// A Docker command, checked against the compose file and `jaeger/`.
 fn check_docker(page: &str, env: &[(String, String)], command: &str) {
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -491,6 +552,11 @@ async fn run_page(page: &str) {
             let (env, rest) = split_env(command);
             let at = format!("{page}:{}: {command}", block.line);
             transcript.push_str(&format!("$ {command}\n"));
+            // A cluster's commands (and the image builds they load) cannot run here: checked.
+            if ["kind ", "kubectl ", "minikube ", "docker build "].iter().any(|c| rest.starts_with(c)) {
+                check_cluster(page, &rest);
+                continue;
+            }
             if rest.starts_with("docker ") {
                 check_docker(page, &env, &rest);
                 if !rest.split_whitespace().any(|w| w == "up") {
