@@ -3,12 +3,12 @@
 # keeps a screenshot, and checks that the page shows the four services and the span count Jaeger's
 # API gave. For the CI workflow's hosted runner, which has Google Chrome.
 #
-#   JAEGER_URL  default http://localhost:16686;  CHROME  default google-chrome;  OUT  as check-stack.sh
+#   JAEGER_URL, OUT: scripts/check-common.sh; CHROME default google-chrome
 set -euo pipefail
 cd "$(dirname "$0")/.."
-JAEGER_URL=${JAEGER_URL:-http://localhost:16686}
+# shellcheck source=scripts/check-common.sh
+source scripts/check-common.sh
 CHROME=${CHROME:-google-chrome}
-OUT=${OUT:-target/stack-check}
 id=$(cat "$OUT/happy.id")
 spans=$(cat "$OUT/happy.spans")
 flags=(--headless=new --no-sandbox --disable-gpu "--window-size=1600,1000" --virtual-time-budget=20000)

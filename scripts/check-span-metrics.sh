@@ -4,13 +4,12 @@
 # reader: `sum(rate(traces_span_metrics_calls_total{service_name =~ "…", span_kind =~ "…"}[…]))
 # by (service_name)`), with a rate above zero. For the CI workflow's hosted runner.
 #
-#   GATEWAY_URL as scripts/check-stack.sh; PROMETHEUS_URL default http://localhost:9090
+#   GATEWAY_URL, OUT: scripts/check-common.sh; PROMETHEUS_URL default http://localhost:9090
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GATEWAY_URL=${GATEWAY_URL:-http://localhost:3000}
+# shellcheck source=scripts/check-common.sh
+source scripts/check-common.sh
 PROMETHEUS_URL=${PROMETHEUS_URL:-http://localhost:9090}
-OUT=${OUT:-target/stack-check}
-mkdir -p "$OUT"
 scripts/load.sh --count 200 --concurrency 8 --mix happy=6,pool-contention=4
 query='sum(rate(traces_span_metrics_calls_total{service_name =~ "order-service", span_kind =~ "SPAN_KIND_SERVER"}[1m])) by (service_name)'
 # Prometheus scrapes every 5 s, and a rate needs two samples.

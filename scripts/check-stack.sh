@@ -6,17 +6,12 @@
 # The CI workflow (.github/workflows/ci.yml) runs it against docker compose and against kind; it
 # needs a gateway and a Jaeger, so it does not run on this project's own test machines.
 #
-#   GATEWAY_URL   default http://localhost:3000
-#   JAEGER_URL    default http://localhost:16686
-#   TRACECTL      default target/release/tracectl
-#   OUT           default target/stack-check: each trace's waterfall, and happy's id and span count
+#   GATEWAY_URL, JAEGER_URL, TRACECTL, OUT: scripts/check-common.sh (OUT keeps each trace's
+#   waterfall, and happy's id and span count)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GATEWAY_URL=${GATEWAY_URL:-http://localhost:3000}
-JAEGER_URL=${JAEGER_URL:-http://localhost:16686}
-TRACECTL=${TRACECTL:-target/release/tracectl}
-OUT=${OUT:-target/stack-check}
-mkdir -p "$OUT"
+# shellcheck source=scripts/check-common.sh
+source scripts/check-common.sh
 
 for scenario in happy slow-stripe stripe-outage; do
   answer=$(SCENARIO=$scenario scripts/checkout.sh || true)

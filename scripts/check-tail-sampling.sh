@@ -4,14 +4,11 @@
 # `tracectl search`: every failed checkout, every slow one, and of the happy ones about a tenth, so
 # fewer traces in all than checkouts sent. For the CI workflow's hosted runner.
 #
-#   GATEWAY_URL, JAEGER_URL, TRACECTL as scripts/check-stack.sh
+#   GATEWAY_URL, JAEGER_URL, TRACECTL, OUT: scripts/check-common.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GATEWAY_URL=${GATEWAY_URL:-http://localhost:3000}
-JAEGER_URL=${JAEGER_URL:-http://localhost:16686}
-TRACECTL=${TRACECTL:-target/release/tracectl}
-OUT=${OUT:-target/stack-check}
-mkdir -p "$OUT"
+# shellcheck source=scripts/check-common.sh
+source scripts/check-common.sh
 
 scripts/load.sh --count 100 --concurrency 8 --mix happy=8,stripe-outage=1,slow-stripe=1 | tee "$OUT/tail-load.txt"
 count() { sed -n "s/^$1 .* $2×\\([0-9]*\\).*/\\1/p" "$OUT/tail-load.txt"; }
