@@ -133,7 +133,8 @@ trap 'stop_all $?' EXIT
 
 if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
   "$BIN_DIR/tracectl" listen --addr "$TRACECTL_ADDR" --events --store "$TRACE_STORE" &
-  pids+=($!)
+  tracectl_pid=$!
+  pids+=("$tracectl_pid")
   export OTEL_EXPORTER_OTLP_ENDPOINT="http://$TRACECTL_ADDR"
   # A trace is drawn once it has been quiet for 1.5 s: export faster than that.
   export OTEL_BSP_SCHEDULE_DELAY=${OTEL_BSP_SCHEDULE_DELAY:-500}
@@ -143,9 +144,14 @@ else
   traces_at="at $OTEL_EXPORTER_OTLP_ENDPOINT (your collector)"
 fi
 
-wait_healthy() { # name port pid
+wait_healthy() { # name port pid log-lines-before: healthy once *this* process says it listens
+  # on the port and /health answers there (another program on a port picked free meanwhile
+  # could answer /health too: this process then fails to bind and exits, said below).
   for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$2/health" >/dev/null 2>&1; then return 0; fi
+    if tail -n +"$(($4 + 1))" "$LOG_DIR/$1.log" | grep -q "listening address=127.0.0.1:$2\b" &&
+      curl -fsS "http://127.0.0.1:$2/health" >/dev/null 2>&1; then
+      return 0
+    fi
     if ! kill -0 "$3" 2>/dev/null; then
       echo "$1 exited during start-up; its log:" >&2
       cat "$LOG_DIR/$1.log" >&2
@@ -167,11 +173,12 @@ start() { # name port [VAR=value...]
 }
 
 launch() { # name: starts it with its port and settings, appending to its log
-  local name=$1
+  local name=$1 before
+  before=$(wc -l <"$LOG_DIR/$name.log")
   # shellcheck disable=SC2086 # the settings are VAR=value words, split on purpose
   env HOST=127.0.0.1 PORT="${port[$name]}" ${settings[$name]} "$BIN_DIR/$name" >>"$LOG_DIR/$name.log" 2>&1 &
   if [ -n "${index[$name]:-}" ]; then pids[${index[$name]}]=$!; else index[$name]=${#pids[@]}; pids+=($!); fi
-  wait_healthy "$name" "${port[$name]}" "$!"
+  wait_healthy "$name" "${port[$name]}" "$!" "$before"
 }
 
 # What another terminal's --restart / --crash asks for (in $LOG_DIR/control).
@@ -195,6 +202,12 @@ start payment-service "$PAYMENT_PORT"
 start order-service "$ORDER_PORT" PAYMENT_SERVICE_URL="http://127.0.0.1:$PAYMENT_PORT"
 # No Jaeger here, so no Jaeger link in the gateway's answers or on its page: the trace id only.
 start gateway "$GATEWAY_PORT" ORDER_SERVICE_URL="http://127.0.0.1:$ORDER_PORT" JAEGER_UI_URL="${JAEGER_UI_URL:-none}"
+
+# tracectl binds its port at once: if it has exited, that port was taken.
+if [ -n "${tracectl_pid:-}" ] && ! kill -0 "$tracectl_pid" 2>/dev/null; then
+  echo "tracectl exited at start-up: is $TRACECTL_ADDR in use?" >&2
+  exit 1
+fi
 
 cat <<INFO
 Ready: gateway on http://localhost:$GATEWAY_PORT (logs in $LOG_DIR/).

@@ -691,7 +691,8 @@ async fn run_page(page: &str) {
                 if !waterfalls.iter().any(|real| is_subsequence(&rows, real))
                     && let Some(running) = &stack
                 {
-                    let _ = running.wait_until("the waterfall shown", |drawn| drawn_with(drawn)).await;
+                    let what = format!("{at}: the waterfall shown, {first}");
+                    let _ = running.wait_until(&what, |drawn| drawn_with(drawn)).await;
                     waterfalls = waterfalls_in(&format!("{terminal_one}{}", running.printed()));
                 }
                 assert!(
