@@ -99,10 +99,6 @@ pub struct Analysis {
     pub lint: Vec<crate::lint::Finding>,
 }
 
-fn span_ref(trace: &Trace, i: usize) -> SpanRef {
-    SpanRef::from(&trace.spans[i])
-}
-
 /// `[start, end)` intervals merged into disjoint, sorted ones.
 fn union(mut intervals: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
     intervals.retain(|(s, e)| e > s);
@@ -254,7 +250,7 @@ pub fn analyze(trace: &Trace) -> Analysis {
         *by_operation.entry(format!("{} {}", span.service_name, span.name)).or_default() += self_time;
         if !trace.children[i].is_empty() {
             gaps.extend(free.into_iter().filter(|(s, e)| e - s >= MIN_GAP_NANOS).map(|(s, e)| Gap {
-                span: span_ref(trace, i),
+                span: SpanRef::from(&trace.spans[i]),
                 start_nanos: s - t0,
                 nanos: e - s,
             }));
@@ -270,7 +266,7 @@ pub fn analyze(trace: &Trace) -> Analysis {
             (
                 span.end_unix_nano,
                 ErrorOrigin {
-                    span: span_ref(trace, i),
+                    span: SpanRef::from(&trace.spans[i]),
                     message: span.status_message.clone(),
                     error_type: span.str_attribute("error.type").map(str::to_owned),
                 },
@@ -286,7 +282,11 @@ pub fn analyze(trace: &Trace) -> Analysis {
         orphans: trace.orphan.iter().filter(|o| **o).count(),
         critical_path: path
             .iter()
-            .map(|&(i, s, e)| Section { span: span_ref(trace, i), start_nanos: s - t0, end_nanos: e - t0 })
+            .map(|&(i, s, e)| Section {
+                span: SpanRef::from(&trace.spans[i]),
+                start_nanos: s - t0,
+                end_nanos: e - t0,
+            })
             .collect(),
         bottlenecks: shares(on_path, duration),
         self_time_by_service: shares(by_service, duration),

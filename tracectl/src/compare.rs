@@ -16,7 +16,7 @@ use crate::{
     model::StatusCode,
     report::millis,
     trace::Trace,
-    waterfall::value_text,
+    waterfall::{selected, value_text},
 };
 
 /// A span's place: `(service, name, ordinal among same-named siblings)` from the root down.
@@ -157,7 +157,7 @@ pub fn compare_with(a: &Trace, b: &Trace, attributes: Option<&[String]>) -> Comp
             names.dedup();
             names
                 .into_iter()
-                .filter(|name| prefixes.is_empty() || prefixes.iter().any(|p| name.starts_with(p.as_str())))
+                .filter(|name| selected(name, prefixes))
                 .map(|name| {
                     let value = |attrs: Option<&BTreeMap<String, crate::model::Value>>| {
                         attrs.and_then(|attrs| attrs.get(name)).map(value_text)

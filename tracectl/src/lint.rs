@@ -145,10 +145,6 @@ impl Finding {
     }
 }
 
-fn span_ref(span: &Span) -> SpanRef {
-    SpanRef::from(span)
-}
-
 /// Every finding in `traces`, trace by trace in the order given, each check in turn.
 pub fn lint(traces: &[Trace], thresholds: &Thresholds) -> Vec<Finding> {
     check(traces, None, thresholds)
@@ -203,7 +199,7 @@ fn orphans(trace: &Trace, findings: &mut Vec<Finding>) {
             findings.push(Finding::new(
                 Check::Orphan,
                 vec![trace.trace_id.clone()],
-                vec![span_ref(span)],
+                vec![SpanRef::from(span)],
                 format!("its parent {parent}, in the same process, never arrived"),
             ));
         }
@@ -239,7 +235,7 @@ fn detached(
         findings.push(Finding::new(
             Check::Detached,
             vec![trace.trace_id.clone(), open.trace_id.clone()],
-            vec![span_ref(root), span_ref(open)],
+            vec![SpanRef::from(root), SpanRef::from(open)],
             format!(
                 "a trace rooted at {:?} span {:?}, made while {:?} of trace {} was open in the same process",
                 root.kind, root.name, open.name, open.trace_id
@@ -276,7 +272,7 @@ fn split(trace: &Trace, traces: &[Trace], thresholds: &Thresholds, findings: &mu
             findings.push(Finding::new(
                 Check::Split,
                 vec![trace.trace_id.clone(), callee.trace_id.clone()],
-                vec![span_ref(client), span_ref(callee)],
+                vec![SpanRef::from(client), SpanRef::from(callee)],
                 format!(
                     "{:?} called {peer}, which started a trace of its own ({}) during the call",
                     client.name, callee.trace_id
@@ -312,7 +308,7 @@ fn wrong_parents(trace: &Trace, thresholds: &Thresholds, findings: &mut Vec<Find
             findings.push(Finding::new(
                 Check::WrongParent,
                 vec![trace.trace_id.clone()],
-                vec![span_ref(child), span_ref(ancestor)],
+                vec![SpanRef::from(child), SpanRef::from(ancestor)],
                 format!(
                     "{:?} says {key}={value:?} under {:?}, which says {key}={theirs:?}",
                     child.name, ancestor.name
@@ -335,7 +331,7 @@ fn wrong_parents(trace: &Trace, thresholds: &Thresholds, findings: &mut Vec<Find
             findings.push(Finding::new(
                 Check::WrongParent,
                 vec![trace.trace_id.clone()],
-                vec![span_ref(child), span_ref(parent)],
+                vec![SpanRef::from(child), SpanRef::from(parent)],
                 format!(
                     "{:?} {when} {:.1} ms {side} its parent {:?}",
                     child.name,
@@ -366,7 +362,7 @@ fn too_many_spans(trace: &Trace, thresholds: &Thresholds, findings: &mut Vec<Fin
     findings.push(Finding::new(
         Check::TooManySpans,
         vec![trace.trace_id.clone()],
-        vec![span_ref(example)],
+        vec![SpanRef::from(example)],
         format!(
             "{} spans, {short} of them shorter than {} ms; {count} are {service} {name:?}",
             spans.len(),
@@ -385,7 +381,7 @@ fn unrecorded_errors(trace: &Trace, findings: &mut Vec<Finding>) {
             findings.push(Finding::new(
                 Check::UnrecordedError,
                 vec![trace.trace_id.clone()],
-                vec![span_ref(span)],
+                vec![SpanRef::from(span)],
                 format!("{:?} {verb} HTTP {code}, and its status is unset", span.name),
             ));
         }
@@ -434,7 +430,7 @@ fn unbounded_names(traces: &[Trace], thresholds: &Thresholds, findings: &mut Vec
         findings.push(Finding::new(
             Check::UnboundedNames,
             trace_ids,
-            examples.iter().map(|s| span_ref(s)).collect(),
+            examples.iter().map(|s| SpanRef::from(*s)).collect(),
             format!("{} names of {service} are one template, {template:?}", names.len()),
         ));
     }

@@ -177,12 +177,15 @@ pub fn render(trace: &Trace, options: Options) -> String {
 /// `key = value` lines for the attributes whose key starts with one of `prefixes` (all, for none),
 /// keys padded to one width; a string as it is, any other value as JSON.
 fn attribute_lines(attributes: &BTreeMap<String, Value>, prefixes: &[String]) -> Vec<String> {
-    let shown: Vec<(&String, &Value)> = attributes
-        .iter()
-        .filter(|(key, _)| prefixes.is_empty() || prefixes.iter().any(|p| key.starts_with(p.as_str())))
-        .collect();
+    let shown: Vec<(&String, &Value)> =
+        attributes.iter().filter(|(key, _)| selected(key, prefixes)).collect();
     let width = shown.iter().map(|(key, _)| key.chars().count()).max().unwrap_or(0);
     shown.into_iter().map(|(key, value)| format!("{key:<width$} = {}", value_text(value))).collect()
+}
+
+/// Whether `--attrs PREFIXES` shows the attribute `key`: every one for no prefix.
+pub(crate) fn selected(key: &str, prefixes: &[String]) -> bool {
+    prefixes.is_empty() || prefixes.iter().any(|p| key.starts_with(p.as_str()))
 }
 
 /// A value as a reader wants it: a string as it is, anything else as JSON.
