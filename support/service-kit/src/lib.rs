@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`server`]: a hardened serve loop (header timeout, body limit, request timeout) that drains
 //!   on SIGTERM / Ctrl-C, and [`server::Server`], what a service's `build` returns.
+//! - [`linger`]: a body left unread by an early answer is read after it (lingering close).
 //! - [`settings`]: a service's typed settings, read once from the environment.
 //! - [`error_body`]: `{"error": {"code", "message", "trace_id"}}`, the shape of every error.
 //! - [`json`]: [`json::ApiJson`], axum's JSON extractor with rejections in that shape.
@@ -20,5 +21,6 @@ pub mod error_body;
 pub mod exit;
 pub mod idempotency;
 pub mod json;
+pub mod linger;
 pub mod server;
 pub mod settings;

@@ -14,7 +14,7 @@ use axum::{
     response::Response,
 };
 
-use crate::error_body::ErrorBody;
+use crate::{error_body::ErrorBody, linger::linger};
 use tokio::net::TcpListener;
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -124,6 +124,8 @@ pub async fn serve(
 
 /// The protections every API router gets, whatever its routes:
 /// - a body over [`MAX_BODY_BYTES`] is refused with `413`, up front when its length is announced;
+/// - a body the answer came before (a `404`, `405`, `413`, `415`…) is read after it, so a client
+///   still writing sees the answer rather than a reset ([`linger`]);
 /// - a request that takes longer than `request_timeout` (a client trickling its body, a handler
 ///   stuck on something without its own timeout) is answered `408` rather than held forever;
 /// - an unknown path is a JSON `404`, a wrong method a JSON `405`, like every other error here.
@@ -145,74 +147,32 @@ where
                 Err(_) => request_timed_out(request_timeout),
             }
         }))
-        // Refuse a body announced as too large from its Content-Length, rather than after
-        // reading 2 MiB of it (which is what the body limit alone would do).
         .layer(middleware::from_fn(refuse_oversized))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outermost: whatever answered, a body left unread is read after the answer.
+        .layer(middleware::from_fn(linger))
 }
 
 /// The largest request body any service accepts (axum's default, stated here so it is visible).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The most of a refused body read (and thrown away) so that its client can read the `413`.
-pub const MAX_DISCARDED_BYTES: u64 = 16 * 1024 * 1024;
-
-/// How long a refused body may take to arrive before the connection is closed on it.
-pub const DISCARD_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A body announced as larger than [`MAX_BODY_BYTES`] gets a `413` without being used. How the
-/// client learns it depends on whether it is already sending:
-/// - a client that asked first (`Expect: 100-continue`, as curl does) is answered at once, and
-///   never sends the body;
-/// - a client that sends the body straight after the headers (Node's `fetch`, Python's urllib)
-///   would see its connection reset, not the answer, if the server closed while it was still
-///   writing: unread data at close makes TCP send a reset, which can destroy the answer in
-///   flight. So the body is read and thrown away first, up to [`MAX_DISCARDED_BYTES`] and for at
-///   most [`DISCARD_TIMEOUT`]; past either bound the answer goes out at once and the connection
-///   closes (`Connection: close`).
+/// A body announced as larger than [`MAX_BODY_BYTES`] gets a `413` from its `Content-Length`
+/// alone, rather than after reading 2 MiB of it (which is what the body limit alone would do).
+/// The client still sees it, whether it asked first or is already sending (see [`linger`]).
 async fn refuse_oversized(request: Request, next: Next) -> Response {
-    use axum::http::header;
-    use http_body_util::BodyExt as _;
     let announced = request
         .headers()
-        .get(header::CONTENT_LENGTH)
+        .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let Some(length) = announced.filter(|length| *length > MAX_BODY_BYTES as u64) else {
-        return next.run(request).await;
-    };
-    let refusal = || {
-        ErrorBody::new(
+    match announced.filter(|length| *length > MAX_BODY_BYTES as u64) {
+        Some(length) => ErrorBody::new(
             "payload_too_large",
             format!("the body is {length} bytes; the limit is {MAX_BODY_BYTES}"),
         )
-        .into_response_with(StatusCode::PAYLOAD_TOO_LARGE)
-    };
-    let asked_first = request
-        .headers()
-        .get(header::EXPECT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
-    if asked_first {
-        return refusal();
+        .into_response_with(StatusCode::PAYLOAD_TOO_LARGE),
+        None => next.run(request).await,
     }
-    let discarded = length <= MAX_DISCARDED_BYTES
-        && tokio::time::timeout(DISCARD_TIMEOUT, async {
-            let mut body = request.into_body();
-            while let Some(frame) = body.frame().await {
-                if frame.is_err() {
-                    return false;
-                }
-            }
-            true
-        })
-        .await
-        .unwrap_or(false);
-    let mut response = refusal();
-    if !discarded {
-        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
-    }
-    response
 }
 
 fn request_timed_out(limit: Duration) -> Response {

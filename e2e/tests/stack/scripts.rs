@@ -1,7 +1,9 @@
 //! The README's scripts, run for real: `scripts/checkout.sh` against running services, and
 //! `scripts/run-local.sh` (the no-Docker path) from start to stop, with its terminal waterfall.
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::{process::Stdio, time::Duration};
+
+use checks::repo;
 
 use crate::support::*;
 use nix::{sys::signal, unistd::Pid};
@@ -9,10 +11,6 @@ use tokio::{
     io::{AsyncBufReadExt as _, BufReader, Lines},
     process::{ChildStdout, Command},
 };
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 async fn checkout_sh(gateway_url: &str, body: Option<&str>) -> (bool, String) {
     let mut command = Command::new("bash");
@@ -77,7 +75,7 @@ async fn read_until(lines: &mut Lines<BufReader<ChildStdout>>, seen: &mut String
 #[tokio::test(flavor = "multi_thread")]
 async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_when_told_to() {
     // Arrange: the binaries this test run already built, on free ports.
-    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_gateway")).parent().unwrap().to_owned();
+    let bin_dir = bin_dir();
     assert!(bin_dir.join("tracectl").exists(), "run with `cargo test --workspace` so tracectl is built");
     let gateway_port = free_port();
     let db_path = fresh_db_path();

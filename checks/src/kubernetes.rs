@@ -16,7 +16,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::{compose_file::compose, jaeger_config::check_config};
+use crate::{compose::compose, jaeger_config::check_config, repo};
 
 /// The Kubernetes version the manifests are validated for: the kind node image the workflow runs
 /// (kindest/node v1.36.4, kind v0.33.0's release notes).
@@ -38,10 +38,6 @@ const CONTRIB: [(&str, &[&str]); 5] = [
     ("exporters", &["debug", "otlp", "otlphttp", "loadbalancing"]),
     ("connectors", &["forward", "spanmetrics"]),
 ];
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 /// A deployment tool: in `target/deploy-tools/bin` (scripts/deploy-tools.sh), else on PATH. `None`,
 /// with the reason printed, when it is missing and the tests may skip (`REQUIRE_DEPLOY_TOOLS`

@@ -19,7 +19,7 @@
 //! - after each command that printed a trace id, the test waits until run-local's `tracectl` has
 //!   drawn that trace (so it is in the store), as a reader sees it drawn before going on;
 //! - `docker compose …` cannot run here: its profiles, services and variables are checked against
-//!   `docker-compose.yml` (parsed as Compose would, [`crate::compose_file`]) and `jaeger/`, and a
+//!   `docker-compose.yml` (parsed as Compose would, [`checks::compose`]) and `jaeger/`, and a
 //!   `docker compose … up` starts `run-local.sh` in its place, for the commands after it (the same
 //!   services, with `tracectl` where Jaeger would be); `cargo …` is what runs this test, and
 //!   `git clone` and `cd` how the reader got here: they are left alone;
@@ -39,7 +39,7 @@
 //! Set `DOCS_TRANSCRIPT=DIR` to keep each page's commands and what they printed in `DIR`.
 
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     process::Stdio,
     sync::{Arc, Mutex},
     time::Duration,
@@ -52,10 +52,12 @@ use tokio::{
     sync::Notify,
 };
 
-use crate::{
-    compose_file::{active_services, compose_with},
-    support::{POOL_WAIT, fresh_db_path},
+use checks::{
+    compose::{active_services, compose_with},
+    repo,
 };
+
+use crate::support::{POOL_WAIT, bin_dir, fresh_db_path};
 
 /// The pages, all run by the test at the end.
 const PAGES: [&str; 24] = [
@@ -89,10 +91,6 @@ const PAGES: [&str; 24] = [
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a trace may take to be drawn after its checkout answered (it takes about 2 s).
 const DRAWN_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
 
 /// A ` ```sh ` block: its first line in the page, its commands, and the outputs shown after it.
 #[derive(Debug, Default)]
@@ -238,10 +236,6 @@ impl Drop for LocalStack {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn bin_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_gateway")).parent().unwrap().to_owned()
 }
 
 /// What a stack's output says once `run-local.sh` has closed it: it exited.

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::compose_file::{active_services, compose, compose_with};
+use crate::compose::{active_services, compose, compose_with};
 
 /// The component types of the pinned Jaeger build (jaegertracing/jaeger `cmd/jaeger/builder.yaml`,
 /// the manifest that "reproduces the default Jaeger distribution", as the search index holds it:
@@ -42,7 +42,7 @@ const BUILD: [(&str, &[&str]); 5] = [
 ];
 
 fn jaeger_file(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/../jaeger/{name}", env!("CARGO_MANIFEST_DIR")))
+    std::fs::read_to_string(crate::repo().join("jaeger").join(name))
         .unwrap_or_else(|e| panic!("jaeger/{name}: {e}"))
 }
 

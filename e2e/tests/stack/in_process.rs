@@ -85,13 +85,13 @@ impl Gateway for InProcess {
 }
 
 /// A service's configuration, read from `env` as its `main` reads it from the process's.
-fn config<C: FromSettings>(env: &HashMap<String, String>) -> C {
+pub fn config<C: FromSettings>(env: &HashMap<String, String>) -> C {
     C::from_settings(&Settings::new(|name| env.get(name).cloned())).unwrap()
 }
 
 /// Runs a service's server (the hardened serve loop its `main` runs) on this thread, for as long
 /// as the test runs; returns its port.
-fn run(server: Server) -> u16 {
+pub fn run(server: Server) -> u16 {
     let port = server.port();
     tokio::spawn(server.run_until_stopped(std::future::pending()));
     port

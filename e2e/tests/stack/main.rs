@@ -1,4 +1,4 @@
-//! The gateway's integration tests, one binary, in two kinds:
+//! The stack's end-to-end tests, one binary, in two kinds:
 //! - in process ([`in_process::InProcess`]): the three services' servers in this test process,
 //!   their spans caught in memory, for trace shapes, scenarios, error mapping and hostile input
 //!   (`scenarios`, `errors`, `hostile_input`);
@@ -11,10 +11,8 @@
 
 mod support;
 
-mod architecture;
 mod canary;
 mod collector_trouble;
-mod compose_file;
 mod crash;
 mod docs;
 mod e2e_checkout;
@@ -23,10 +21,9 @@ mod exporters;
 mod fixes;
 mod hostile_input;
 mod in_process;
-mod jaeger_config;
-mod kubernetes;
 mod lint;
 mod mistakes;
+mod order_service;
 mod orders;
 mod production;
 mod remote_sampling;
@@ -34,4 +31,3 @@ mod scenarios;
 mod scripts;
 mod settings;
 mod web_page;
-mod workflow;

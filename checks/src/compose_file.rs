@@ -2,63 +2,14 @@
 //! machines): the compose file is parsed and validated by `compose_spec`, a typed implementation of
 //! the Compose specification, and the wiring it declares is checked against the services' contract.
 
-use std::{collections::BTreeSet, path::PathBuf};
-
-use compose_spec::Compose;
 use serde_json::Value;
 
-fn repo_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
-}
+use std::collections::BTreeSet;
 
-/// The compose file, parsed as Docker Compose would with no variables set (YAML merge keys
-/// applied, `${VAR:-default}` interpolated), validated, and returned as JSON for easy reading.
-pub fn compose() -> Value {
-    compose_with(&[])
-}
-
-/// Like [`compose`], with the shell's variables `vars` (e.g. `OTLP_HOST=tail-sampler`).
-pub fn compose_with(vars: &[(&str, &str)]) -> Value {
-    let text = interpolate(&std::fs::read_to_string(repo_file("docker-compose.yml")).unwrap(), vars);
-    let mut yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    yaml.apply_merge().unwrap();
-    let compose: Compose = serde_yaml::from_value(yaml).expect("docker-compose.yml follows the Compose spec");
-    compose.validate_all().expect("docker-compose.yml references only what it defines");
-    serde_json::to_value(&compose).unwrap()
-}
-
-/// Compose's interpolation, the forms this file uses: `${VAR:-default}` (the default when VAR is
-/// unset or empty) and `${VAR}`. An unterminated `${` is left as it is, so a parse notices it.
-fn interpolate(text: &str, vars: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let Some(len) = rest[start..].find('}') else { break };
-        let expression = &rest[start + 2..start + len];
-        let (name, default) = expression.split_once(":-").unwrap_or((expression, ""));
-        let set = vars.iter().find(|(k, _)| *k == name).map(|(_, v)| *v).filter(|v| !v.is_empty());
-        out.push_str(set.unwrap_or(default));
-        rest = &rest[start + len + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The services `docker compose --profile <profiles>` starts: those without profiles, and those
-/// in one of `profiles`.
-pub fn active_services(compose: &Value, profiles: &[&str]) -> BTreeSet<String> {
-    compose["services"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, service)| match service["profiles"].as_array() {
-            None => true,
-            Some(theirs) => theirs.iter().any(|p| profiles.contains(&p.as_str().unwrap())),
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
-}
+use crate::{
+    compose::{active_services, compose, compose_with},
+    repo,
+};
 
 fn env<'a>(compose: &'a Value, service: &str, key: &str) -> Option<&'a str> {
     compose["services"][service]["environment"][key].as_str()
@@ -194,18 +145,18 @@ fn services_start_in_dependency_order_behind_healthchecks_of_their_own_port() {
 #[test]
 fn each_service_image_is_built_from_the_dockerfile_for_its_own_binary() {
     let compose = compose();
-    let dockerfile = std::fs::read_to_string(repo_file("Dockerfile")).unwrap();
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
     for service in ["gateway", "order-service", "payment-service"] {
         let build = &compose["services"][service]["build"];
         assert_eq!(build["args"]["SERVICE"], service, "{service}");
-        assert!(repo_file(&format!("{service}/src/main.rs")).exists(), "{service} is a workspace binary");
+        assert!(repo().join(format!("{service}/src/main.rs")).exists(), "{service} is a workspace binary");
         assert!(dockerfile.contains(&format!("--bin {service}")), "the Dockerfile builds {service}");
     }
 }
 
 #[test]
 fn the_dockerfile_is_multi_stage_caches_dependencies_and_runs_as_non_root() {
-    let dockerfile = std::fs::read_to_string(repo_file("Dockerfile")).unwrap();
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
     let instructions: Vec<&str> =
         dockerfile.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     let froms = instructions.iter().filter(|l| l.starts_with("FROM ")).count();
@@ -224,7 +175,7 @@ fn the_dockerfile_is_multi_stage_caches_dependencies_and_runs_as_non_root() {
 
 /// The runtime stage's instructions (after the last `FROM`), comments and blank lines left out.
 fn runtime_stage() -> Vec<String> {
-    let dockerfile = std::fs::read_to_string(repo_file("Dockerfile")).unwrap();
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
     let instructions: Vec<String> = dockerfile
         .lines()
         .map(str::trim)
@@ -252,7 +203,7 @@ fn the_runtime_stage_all_three_images_share_declares_no_volume_and_installs_befo
 #[test]
 fn the_build_context_leaves_out_what_git_leaves_out() {
     let ignored = |name: &str| -> Vec<String> {
-        let text = std::fs::read_to_string(repo_file(name)).unwrap();
+        let text = std::fs::read_to_string(repo().join(name)).unwrap();
         text.lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -289,7 +240,7 @@ fn orders_and_stripes_ledger_are_stored_on_named_volumes_the_non_root_user_can_w
         names.insert(name.to_owned());
         // A new named volume copies ownership from the image's directory: the image must create it
         // for the user the service runs as.
-        let dockerfile = std::fs::read_to_string(repo_file("Dockerfile")).unwrap();
+        let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
         assert!(
             dockerfile.contains(&format!("chown app {target}")),
             "the Dockerfile creates {target} for app"

@@ -1,14 +1,66 @@
-//! The trace of `POST /orders`, in process: order-service's router and payment-service's behind
-//! it, their spans caught in memory (`shared_tracing_testing`). Which span is whose child, of
-//! which kind, with which attributes and events: the shape README.md draws, without a process.
+//! order-service's `POST /orders` with the real payment-service behind it, in process: the two
+//! routers traced into memory (`shared_tracing_testing`), for the order that is paid and the shape
+//! of its trace: which span is whose child, of which kind, with which attributes and events, as
+//! README.md draws it. (order-service's tests of its own, which need no payment-service, are in
+//! order-service.)
 
-use axum::http::StatusCode;
+use std::collections::HashMap;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use http_body_util::BodyExt as _;
 use opentelemetry::trace::{SpanId, SpanKind};
 use opentelemetry_sdk::trace::SpanData;
-use serde_json::json;
+use serde_json::{Value, json};
+use shared_tracing::{EdgeTracer, remote::RemoteSystem};
 use shared_tracing_testing::TestTelemetry;
+use tower::ServiceExt as _;
 
-use crate::{config, payment_service_with, post_order_with};
+use crate::{
+    in_process::{config, run},
+    support::base_env,
+};
+
+/// The settings the process tests give, with `payment_service_url` behind order-service.
+fn settings(payment_service_url: &str) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = base_env("unused").into_iter().collect();
+    env.insert("PAYMENT_SERVICE_URL".into(), payment_service_url.to_owned());
+    env
+}
+
+/// Serves the real payment-service on a free port, its spans made with `tracer`, Stripe's with
+/// `stripe`; returns its URL.
+async fn payment_service_with(tracer: EdgeTracer, stripe: RemoteSystem) -> String {
+    let server = payment_service::build(config(&settings("unused")), tracer, stripe).await.unwrap();
+    format!("http://127.0.0.1:{}", run(server))
+}
+
+/// `POST /orders` to order-service's router (payment-service at `payment_service_url`), its
+/// spans made with `tracer`.
+async fn post_order_with(payment_service_url: &str, tracer: EdgeTracer, body: Value) -> (StatusCode, Value) {
+    let request = Request::post("/orders")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let router = order_service::router(config(&settings(payment_service_url)), tracer).unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn an_order_is_priced_from_the_catalog_paid_and_confirmed() {
+    let payments = payment_service_with(EdgeTracer::disabled(), RemoteSystem::disabled("stripe")).await;
+    let order = json!({"customer_id": "cust-42", "items": [{"sku": "sku-mug", "quantity": 3}], "card_token": "tok_visa"});
+    let (status, body) = post_order_with(&payments, EdgeTracer::disabled(), order).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "confirmed");
+    assert_eq!(body["total_cents"], 3 * 1_250);
+    assert!(body["payment_id"].as_str().unwrap().starts_with("pay_"));
+}
 
 fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry::Value> {
     span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
@@ -31,7 +83,7 @@ async fn an_order_is_a_server_span_over_validation_inventory_queries_and_the_pay
     });
 
     // Act
-    let (status, body) = post_order_with(config(payments), telemetry.tracer(), two_items).await;
+    let (status, body) = post_order_with(&payments, telemetry.tracer(), two_items).await;
 
     // Assert: status, then the tree, parent by parent.
     assert_eq!(status, StatusCode::CREATED, "{body}");

@@ -62,14 +62,20 @@ pub async fn receiver() -> RunningReceiver {
     tracectl::receiver::spawn("127.0.0.1:0".parse().unwrap(), SpanStore::default()).await.unwrap()
 }
 
-/// The path of a workspace binary. `cargo test --workspace` builds all of them (every package has
-/// integration tests); they sit beside this package's own binary.
+/// Where cargo put the workspace's binaries: `target/debug`, the parent of the `deps/` folder
+/// this test binary runs from.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|deps| deps.parent()).unwrap().to_owned()
+}
+
+/// The path of a workspace binary. `cargo test --workspace` builds all of them (every binary's
+/// package has integration tests of its own, which is when cargo builds a package's binary).
 ///
-/// Beware `cargo test -p gateway`: it rebuilds only the gateway, and the other services would be
-/// whatever an earlier build left behind. Always run these tests with `--workspace`.
+/// Beware `cargo test -p e2e`: it builds none of them, and the services would be whatever an
+/// earlier build left behind. Always run these tests with `--workspace`.
 pub fn binary(name: &str) -> PathBuf {
-    let gateway = PathBuf::from(env!("CARGO_BIN_EXE_gateway"));
-    let path = gateway.with_file_name(name);
+    let path = bin_dir().join(name);
     assert!(path.exists(), "{} is missing: run the tests with `cargo test --workspace`", path.display());
     path
 }

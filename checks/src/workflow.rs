@@ -11,7 +11,7 @@ use std::{path::Path, process::Command};
 
 use serde_json::Value;
 
-use crate::kubernetes::{repo, tool};
+use crate::{kubernetes::tool, repo};
 
 fn workflow() -> (String, Value) {
     let text = std::fs::read_to_string(repo().join(".github/workflows/ci.yml")).unwrap();

@@ -9,9 +9,7 @@ use std::{
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
+use crate::repo;
 
 /// The rows of ARCHITECTURE.md's "The crates" table: a crate's directory and what it may
 /// depend on (the crates named in the last column).
