@@ -162,6 +162,36 @@ fn a_loop(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
     graph.keys().find_map(|module| visit(graph, module, &mut Vec::new(), &mut done))
 }
 
+/// The workspace crates `dir` is built from, itself and every crate it depends on, however far.
+fn built_from(crates: &BTreeMap<String, BTreeSet<String>>, dir: &str) -> BTreeSet<String> {
+    let by_name = |name: &str| crates.keys().find(|d| d.rsplit('/').next() == Some(name)).cloned();
+    let mut seen = BTreeSet::from([dir.to_owned()]);
+    let mut todo = vec![dir.to_owned()];
+    while let Some(next) = todo.pop() {
+        for dep in &crates[&next] {
+            let dep = by_name(dep).unwrap();
+            if seen.insert(dep.clone()) {
+                todo.push(dep);
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_lesson_crate_and_the_copy_guide_are_built_without_hardening_and_the_services_with_it() {
+    // From `cargo metadata`: what the compiler links, not what the text says.
+    let crates = workspace_crates();
+    for plain in ["shared-tracing", "examples/traced-service"] {
+        let from = built_from(&crates, plain);
+        assert!(!from.contains("shared-tracing-hardening"), "{plain} is built from {from:?}");
+    }
+    for service in ["gateway", "order-service", "payment-service"] {
+        assert!(built_from(&crates, service).contains("shared-tracing-hardening"), "{service}");
+    }
+    assert!(crates["shared-tracing-hardening"].contains("shared-tracing"), "hardening sits above");
+}
+
 #[test]
 fn the_modules_of_each_crate_form_layers_with_no_loop() {
     let mut checked = 0;

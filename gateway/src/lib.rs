@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`config`]: settings from the environment, read once in `main`.
 //! - [`startup`]: the router, and [`startup::build`], which binds it into a ready server.
+//! - [`edge`]: the caller's context at the edge: allow-listed baggage only, `?scenario=` as baggage.
 //! - [`state`]: [`state::AppState`], what every handler can reach (built by `startup`).
 //! - [`domain`]: parse-don't-validate newtypes for a checkout (`CustomerId`, `Sku`, `Quantity`…).
 //! - [`checkout`]: the `POST /api/checkout` handler.
@@ -16,6 +17,7 @@
 pub mod checkout;
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod page;
 pub mod startup;

@@ -4,13 +4,10 @@ use std::sync::Arc;
 
 use axum::{Router, routing::get, routing::post};
 use service_kit::server::{self, Server, StartError};
-use shared_tracing::{
-    EdgeTracer,
-    hardening::edge_policy::{EdgePolicy, traced_edge},
-    outbound::TracedClient,
-};
+use shared_tracing::{EdgeTracer, inbound, outbound::TracedClient};
+use shared_tracing_hardening::edge_policy::EdgePolicy;
 
-use crate::{checkout, config::Config, page::Page, state::AppState};
+use crate::{checkout, config::Config, edge, page::Page, state::AppState};
 
 /// The HTTP API, its SERVER and CLIENT spans made with `tracer`. `GET /health` is added after the
 /// tracing layer, so health checks make no spans.
@@ -21,7 +18,7 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
         &config.order_service_url,
         config.order_service_timeout,
     )?;
-    let edge = EdgePolicy::allow_baggage(config.baggage_allowlist.clone());
+    let policy = EdgePolicy::allow_baggage(config.baggage_allowlist.clone());
     let api = server::hardened(
         Router::new()
             .route("/api/checkout", post(checkout::checkout))
@@ -30,10 +27,12 @@ pub fn router(config: Config, tracer: EdgeTracer) -> Result<Router, StartError> 
     );
     let page = Page::new(config.jaeger_ui_url.as_deref());
     let state = AppState { config: Arc::new(config), orders };
-    // The gateway is the edge: the only service that filters what clients send (see EdgePolicy).
+    // The gateway is the edge: the only service that filters what clients send, and where
+    // `?scenario=` becomes baggage (see `edge.rs`), before the SERVER span starts.
     // The page, the two lists it loads and `/health` are added after the tracing layer: opening
     // the page makes no spans, only the checkouts it sends do.
-    Ok(traced_edge(api, edge, tracer)
+    let parent = move |request: &_, cx| edge::parent(&policy, request, cx);
+    Ok(inbound::traced_with(api, tracer, parent)
         .route("/", get(move || std::future::ready(page.response())))
         .route("/api/scenarios", get(checkout::scenarios))
         .route("/api/mistakes", get(checkout::mistakes))

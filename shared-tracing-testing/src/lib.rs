@@ -79,7 +79,8 @@ impl TestTelemetry {
     where
         P: SpanProcessor + 'static,
     {
-        shared_tracing::propagation::install(&Propagators::w3c());
+        let w3c = shared_tracing::propagation::composite(&Propagators::w3c());
+        shared_tracing::propagation::install(w3c);
         let wrap: Wrap = Arc::new(move |next| NextProcessor::new(wrap(next)));
         let main = Exported::new(&wrap, Resource::builder().build());
         let subscriber = tracing_subscriber::registry()

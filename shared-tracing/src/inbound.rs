@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use axum::{
     Router,
-    extract::{ConnectInfo, MatchedPath, Request, State},
+    extract::{ConnectInfo, MatchedPath, Request},
     http::{HeaderMap, Method, Version, header},
     middleware::{self, Next},
     response::Response,
@@ -37,23 +37,33 @@ pub fn traced<S>(router: Router<S>, tracer: EdgeTracer) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    traced_with(router, tracer, |_, cx| cx)
+}
+
+/// Like [`traced`], with the caller's context passed through `parent` before the SERVER span
+/// starts under it: what a service at the edge of its system does to decide what outside context
+/// it trusts, or to add baggage of its own that every span of the request (and every hop after
+/// it) sees from the start.
+pub fn traced_with<S>(
+    router: Router<S>,
+    tracer: EdgeTracer,
+    parent: impl Fn(&Request, Context) -> Context + Clone + Send + Sync + 'static,
+) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     // `Router::layer` wraps each route (after routing), so `MatchedPath` is already known here.
-    router.layer(middleware::from_fn_with_state(tracer, trace_request))
+    router.layer(middleware::from_fn(move |request: Request, next: Next| {
+        let (tracer, parent) = (tracer.clone(), parent.clone());
+        async move {
+            let cx = parent(&request, propagation::extract(request.headers()));
+            serve_in_span(&tracer, request, next, cx).await
+        }
+    }))
 }
 
-async fn trace_request(State(tracer): State<EdgeTracer>, request: Request, next: Next) -> Response {
-    let parent = propagation::extract(request.headers());
-    serve_in_span(&tracer, request, next, parent).await
-}
-
-/// Serves `request` inside a SERVER span whose parent is `parent`: what [`traced`] does with the
-/// context its caller sent, and what a layer that first filters that context calls.
-pub(crate) async fn serve_in_span(
-    tracer: &EdgeTracer,
-    request: Request,
-    next: Next,
-    parent: Context,
-) -> Response {
+/// Serves `request` inside a SERVER span whose parent is `parent`.
+async fn serve_in_span(tracer: &EdgeTracer, request: Request, next: Next, parent: Context) -> Response {
     // The caller's context is the parent: this is where two services join into one trace.
     let span = tracer.start(&parent, SpanKind::Server, || server_span(&request));
 

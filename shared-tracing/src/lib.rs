@@ -1,7 +1,7 @@
 //! Distributed tracing for an axum service, and nothing else: what any service needs to take part
 //! in a trace, from the `OTEL_*` variables to the flush at shutdown. It knows nothing of any one
-//! service: a service adds its own span processors, and an extension such as this crate's
-//! hardening, through [`Telemetry::builder`].
+//! service: a service adds its own span processors, and an [`telemetry::Extension`] such as
+//! `shared-tracing-hardening`'s, through [`Telemetry::builder`].
 //!
 //! # Layout
 //! The lesson path, in the order a request meets it:
@@ -24,11 +24,12 @@
 //! - Its test support is a crate of its own, `shared-tracing-testing`: spans in memory, for
 //!   in-process tests of a service's trace.
 //!
-//! Off the lesson path:
-//! - [`hardening`] (a first reading can skip it), which a service switches on with
-//!   `Telemetry::builder(config).with_extension(Hardening::default())`: the export queue watched,
-//!   new traces shed while it is full or the collector fails, a redaction rule applied to every
-//!   span and log line, the edge's baggage allow-list. No lesson module names it (a test checks).
+//! Off the lesson path, in a crate of its own above this one: `shared-tracing-hardening`
+//! (the export queue watched, new traces shed while it is full or the collector fails, a
+//! redaction rule on every span and log line, the edge's baggage allow-list, W3C headers read as
+//! strictly as the official suite asks), which a service switches on with
+//! `Telemetry::builder(config).with_extension(Hardening::default())`. This crate does not depend
+//! on it: the compiler keeps the lesson path plain.
 //!
 //! Depends on the OpenTelemetry crates, `tracing`, axum and reqwest; nothing in the workspace
 //! depends the other way round on anything but this crate's public API.
@@ -44,7 +45,6 @@ pub mod bridge;
 pub mod config;
 pub mod edge;
 pub mod export;
-pub mod hardening;
 pub mod inbound;
 pub mod logging;
 pub mod outbound;

@@ -18,12 +18,16 @@
 //!
 //! That is the whole of it, the SDK's pipeline as the SDK's documentation builds it. A service may
 //! switch on an [`Extension`] as well, which plugs into the same places (the processor in front of
-//! the exporter, the sampler, a `tracing` layer, the log lines): this crate has one that keeps
-//! tracing cheap and safe when the collector fails.
+//! the exporter, the sampler, a `tracing` layer, the log lines, the propagator): the crate
+//! `shared-tracing-hardening`, above this one, has one that keeps tracing cheap and safe when the
+//! collector fails, and reads trace headers as strictly as the W3C suite does.
 
 use std::{borrow::Cow, io::IsTerminal as _, sync::Arc, time::Duration};
 
-use opentelemetry::{InstrumentationScope, KeyValue, global, trace::TracerProvider as _};
+use opentelemetry::{
+    InstrumentationScope, KeyValue, global, propagation::TextMapCompositePropagator,
+    trace::TracerProvider as _,
+};
 use opentelemetry_http::HttpClient;
 use opentelemetry_sdk::{
     Resource,
@@ -37,7 +41,7 @@ use tracing_subscriber::{
     EnvFilter, Layer, Registry, filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _,
 };
 
-use crate::config::{RemoteSampling, RootSampler, TelemetryConfig};
+use crate::config::{Propagators, RemoteSampling, RootSampler, TelemetryConfig};
 use crate::edge::EdgeTracer;
 use crate::export::SelectedExporters;
 use crate::logging::{LineRule, TraceAwareFormat};
@@ -104,6 +108,12 @@ pub trait Extension: Send + Sync + std::fmt::Debug {
     /// The rule every log line passes through before it is written.
     fn log_rule(&self) -> LineRule {
         |line| Cow::Borrowed(line)
+    }
+
+    /// The propagator behind [`crate::propagation::extract`] and [`crate::propagation::inject`],
+    /// given the `OTEL_PROPAGATORS` list. Plain: the SDK's ([`crate::propagation::composite`]).
+    fn propagator(&self, choice: &Propagators) -> TextMapCompositePropagator {
+        crate::propagation::composite(choice)
     }
 
     /// The HTTP client Jaeger's remote sampler polls its endpoint with.
@@ -228,7 +238,7 @@ impl TelemetryBuilder {
     /// Must be called from inside a multi-threaded Tokio runtime: the gRPC exporter needs one.
     pub fn init(self) -> Result<Telemetry, TelemetryError> {
         let Self { mut config, mut pipeline } = self;
-        crate::propagation::install(&config.propagators);
+        crate::propagation::install(pipeline.extension.propagator(&config.propagators));
         if !config.sdk_disabled {
             let mut warnings = Vec::new();
             pipeline.sampler = sampler(&config, &*pipeline.extension, &mut warnings);

@@ -303,7 +303,7 @@ async fn a_failed_export_stops_export_until_a_probe_gets_through_and_export_resu
     let (status, order_logs) = order.stop_with_logs().await;
     assert!(status.success() && payment.stop().await.success());
     let made = OUTAGE_CHECKOUTS * order_spans_per_checkout;
-    let probes = 2 * shared_tracing::hardening::export_queue::PROBE_SPANS as u64;
+    let probes = 2 * shared_tracing_hardening::export_queue::PROBE_SPANS as u64;
     let dropped: Vec<u64> =
         log_fields(&order_logs, TOTAL).iter().map(|f| f["dropped_spans_total"].as_u64().unwrap()).collect();
     assert!(

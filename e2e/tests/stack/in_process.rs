@@ -32,6 +32,9 @@ impl InProcess {
     /// as in production.
     pub async fn start(extra: &[(&str, &str)]) -> Self {
         let mut telemetry = TestTelemetry::start_with(ScenarioStamp::new);
+        // The services' propagators: the strict W3C layer their hardening switches on.
+        let w3c = shared_tracing_hardening::w3c::propagator(&shared_tracing::config::Propagators::w3c());
+        shared_tracing::propagation::install(w3c);
         let mut env: HashMap<String, String> = with_extra(base_env("unused"), extra).into_iter().collect();
         let (tracer, stripe) = (telemetry.service("payment-service"), telemetry.remote_system("stripe"));
         let payment = run(payment_service::build(config(&env), tracer, stripe).await.unwrap());

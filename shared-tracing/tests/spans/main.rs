@@ -5,4 +5,3 @@
 
 mod context_crossing;
 mod lesson_path;
-mod w3c_participant;

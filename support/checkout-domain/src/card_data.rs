@@ -1,6 +1,6 @@
 //! Defence in depth for card data: the rule that masks card numbers and card tokens in every
 //! exported span and log line (shared-tracing's redaction applies it: see
-//! `shared_tracing::hardening::redact`, and [`crate::telemetry`], which hands it over).
+//! `shared_tracing_hardening::redact`, and [`crate::telemetry`], which hands it over).
 //!
 //! The first line of defence is the type system ([`crate::sensitive::CardToken`] cannot be
 //! printed). This is the second: headers, paths and error messages carry whatever a client sent,

@@ -16,7 +16,8 @@
 //! - [`baggage`]: the baggage keys the services read and write.
 //! - [`telemetry`]: the telemetry every checkout service starts (shared-tracing, plus the two above).
 //!
-//! Depends on shared-tracing (to plug its span processor and its masking rule in) and on nothing
+//! Depends on shared-tracing and shared-tracing-hardening (to plug its span processor and its
+//! masking rule in) and on nothing
 //! of any service: a service wires this crate, the service kit and shared-tracing together.
 
 pub mod baggage;
@@ -27,14 +28,15 @@ pub mod sensitive;
 pub mod simulate;
 pub mod values;
 
-use shared_tracing::{Telemetry, TelemetryBuilder, TelemetryConfig, hardening::Hardening};
+use shared_tracing::{Telemetry, TelemetryBuilder, TelemetryConfig};
+use shared_tracing_hardening::Hardening;
 
 /// The `service.namespace` of the three services: the system they make up.
 pub const SERVICE_NAMESPACE: &str = "checkout";
 
 /// The telemetry every checkout service starts: shared-tracing's, from the standard `OTEL_*`
 /// variables, with `demo.scenario` stamped on every span ([`scenario::ScenarioStamp`]),
-/// `service.namespace=checkout`, and shared-tracing's hardening switched on, with card data masked
+/// `service.namespace=checkout`, and shared-tracing-hardening switched on, with card data masked
 /// in every span and log line ([`card_data::mask`]). Call `.init()` on it.
 pub fn telemetry(service_name: &str, version: &str) -> TelemetryBuilder {
     Telemetry::builder(TelemetryConfig::from_env(service_name, version))

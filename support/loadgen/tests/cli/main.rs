@@ -36,7 +36,7 @@ async fn serve(router: axum::Router) -> String {
 /// payment-service, order-service and the gateway, each calling the next; the gateway's URL.
 async fn checkout_stack() -> String {
     // No spans, but W3C context still travels: the scenario is chosen by baggage.
-    shared_tracing::propagation::install(&Propagators::w3c());
+    shared_tracing::propagation::install(shared_tracing::propagation::composite(&Propagators::w3c()));
     let untraced = EdgeTracer::disabled;
     let payment = payment_service::Config::from_settings(&settings(&zero_latencies())).unwrap();
     let payment_url =

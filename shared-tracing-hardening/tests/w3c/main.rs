@@ -3,7 +3,9 @@
 //! POSTs `[{"url", "arguments"}]` to `/test` with the headers of a case, and reads the headers of
 //! the callbacks the participant makes to it. Each case below restates one of the suite's
 //! (`test/test.py`), by its name there; the rules themselves are tested one by one in
-//! `shared_tracing::propagation`.
+//! `shared_tracing_hardening::w3c`. The participant runs with that strict layer, as its `main` does.
+
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 use std::sync::{Arc, Mutex};
 
@@ -76,6 +78,8 @@ fn trace_of(traceparent: &str) -> &str {
 #[tokio::test]
 async fn the_participant_passes_the_suites_cases() {
     let telemetry = TestTelemetry::start();
+    let strict = shared_tracing_hardening::w3c::propagator(&shared_tracing::config::Propagators::w3c());
+    shared_tracing::propagation::install(strict);
     let harness = Harness::start(&telemetry).await;
     let valid = format!("00-{TRACE}-{PARENT}-01");
 

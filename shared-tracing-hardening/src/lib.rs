@@ -1,19 +1,22 @@
-//! Production hardening: a first reading can skip this module. Nothing here is needed to trace a
-//! request; it is what keeps tracing cheap and safe when things go wrong. A service switches it on
-//! with one call, `Telemetry::builder(config).with_extension(Hardening::default())`, and it plugs
-//! in through the SDK's own extension points (a `SpanProcessor`, a `SpanExporter`, a `Sampler`)
-//! and the telemetry builder's [`Extension`] hooks, so the lesson path ([`crate::inbound`] →
-//! handler → [`crate::outbound`] → export) never mentions it. Without that call a service has the
-//! plain SDK pipeline: the batch processor, the sampler the environment names, the exporter.
+//! Production hardening above shared-tracing: a first reading can skip this crate. Nothing here is
+//! needed to trace a request; it is what keeps tracing cheap and safe when things go wrong. A
+//! service switches it on with one call, `Telemetry::builder(config).with_extension(Hardening::default())`,
+//! and it plugs in through the SDK's own extension points (a `SpanProcessor`, a `SpanExporter`, a
+//! `Sampler`, a `TextMapPropagator`) handed over by shared-tracing's [`Extension`] trait, so the
+//! lesson path (shared-tracing's `inbound` → handler → `outbound` → export) never mentions it: it
+//! does not even depend on this crate. Without that call a service has the plain SDK pipeline: the
+//! batch processor, the sampler the environment names, the exporter, the SDK's propagators.
 //!
 //! - [`export_queue`]: the batch processor's queue watched, spans that would overflow it dropped
 //!   and counted, a circuit breaker for a failing collector, and a rate-limited report (a
 //!   `SpanProcessor` in front of the batch processor, and a `SpanExporter` around the OTLP one).
 //! - [`shedding`]: while that queue refuses spans, new traces are not sampled (a `Sampler`).
 //! - [`unsampled`]: a `tracing` span the sampler would drop is not made (a global filter layer).
-//! - [`edge_policy`]: at the edge, outside baggage kept only where allow-listed (an inbound
-//!   layer of its own, [`edge_policy::traced_edge`], which the edge service uses instead of
-//!   [`crate::inbound::traced`]).
+//! - [`edge_policy`]: at the edge, outside baggage kept only where allow-listed (given to
+//!   shared-tracing's `inbound::traced_with`, which hands it the caller's context first).
+//! - [`w3c`]: W3C Trace Context Level 2 and W3C Baggage as strictly as the official suite asks,
+//!   around the SDK's propagators (a `TextMapPropagator`); `examples/w3c_tracecontext.rs` is the
+//!   suite's participant.
 //! - [`remote_sampling`]: the remote sampler's backend down, said once instead of every poll (its
 //!   HTTP client).
 //! - [`redact`]: a rule the service gives (card numbers, say) applied to every finished span
@@ -27,6 +30,7 @@ pub mod redact;
 pub mod remote_sampling;
 pub mod shedding;
 pub mod unsampled;
+pub mod w3c;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -34,14 +38,16 @@ use opentelemetry_http::HttpClient;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, ShouldSample};
 use tracing_subscriber::{Layer, Registry};
 
-use crate::{
-    config::RemoteSampling,
+use export_queue::{Admission, CountingExporter, ExportQueues};
+use opentelemetry::propagation::TextMapCompositePropagator;
+use redact::{Redacting, Redactor};
+use shared_tracing::{
+    NextProcessor,
+    config::{Propagators, RemoteSampling},
     export::SelectedExporters,
     logging::LineRule,
-    telemetry::{Extension, NextProcessor},
+    telemetry::Extension,
 };
-use export_queue::{Admission, CountingExporter, ExportQueues};
-use redact::{Redacting, Redactor};
 
 /// Every measure above, for every provider of the service (its own and each remote system's).
 #[derive(Debug)]
@@ -97,6 +103,11 @@ impl Extension for Hardening {
 
     fn log_rule(&self) -> LineRule {
         self.redactor
+    }
+
+    /// The W3C propagators as the specifications read them ([`w3c`]).
+    fn propagator(&self, choice: &Propagators) -> TextMapCompositePropagator {
+        w3c::propagator(choice)
     }
 
     /// A client that says an outage of the sampling endpoint once.
