@@ -41,6 +41,7 @@ use std::{
     time::Duration,
 };
 
+use crate::redact::Redactor;
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
@@ -293,19 +294,26 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 }
 
 /// A span processor in front of the batch processor: a finished span takes a place in the export
-/// queue, or is dropped and counted when there is none (see [`QueueGauge::admit`]). At shutdown it
-/// stops the periodic report and says the queue's total.
+/// queue, masked by the service's redaction rule, or is dropped and counted when there is none
+/// (see [`QueueGauge::admit`]). At shutdown it stops the periodic report and says the queue's
+/// total.
+///
+/// It wraps the batch processor rather than sitting beside it: the SDK hands each processor of a
+/// provider its own copy of a span, so a processor beside could neither keep a span out of the
+/// queue nor change what is exported.
 #[derive(Debug)]
 pub struct Admission<P> {
     next: P,
     gauge: Arc<QueueGauge>,
     queues: Arc<Mutex<ExportQueues>>,
+    redact: Redactor,
 }
 
 impl<P> Admission<P> {
-    /// Admits spans into `next` (the batch processor) while `gauge`, one of `queues`, has room.
-    pub fn new(next: P, gauge: Arc<QueueGauge>, queues: Arc<Mutex<ExportQueues>>) -> Self {
-        Self { next, gauge, queues }
+    /// Admits spans into `next` (the batch processor) while `gauge`, one of `queues`, has room,
+    /// each masked with `redact`.
+    pub fn new(next: P, gauge: Arc<QueueGauge>, queues: Arc<Mutex<ExportQueues>>, redact: Redactor) -> Self {
+        Self { next, gauge, queues, redact }
     }
 }
 
@@ -314,8 +322,9 @@ impl<P: SpanProcessor> SpanProcessor for Admission<P> {
         self.next.on_start(span, parent);
     }
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
         if self.gauge.admit() {
+            crate::redact::redact_span(&mut span, self.redact);
             self.next.on_end(span);
         }
     }

@@ -8,8 +8,9 @@
 //! batch processor, the sampler the environment names, the exporter, the SDK's propagators.
 //!
 //! - [`export_queue`]: the batch processor's queue watched, spans that would overflow it dropped
-//!   and counted, a circuit breaker for a failing collector, and a rate-limited report (a
-//!   `SpanProcessor` in front of the batch processor, and a `SpanExporter` around the OTLP one).
+//!   and counted, a circuit breaker for a failing collector, and a rate-limited report (the OTLP
+//!   exporter's `SpanProcessor`: admission in front of the batch processor, and a `SpanExporter`
+//!   around the OTLP one).
 //! - [`shedding`]: while that queue refuses spans, new traces are not sampled (a `Sampler`).
 //! - [`unsampled`]: a `tracing` span the sampler would drop is not made (a global filter layer).
 //! - [`edge_policy`]: at the edge, outside baggage kept only where allow-listed (given to
@@ -20,7 +21,7 @@
 //! - [`remote_sampling`]: the remote sampler's backend down, said once instead of every poll (its
 //!   HTTP client).
 //! - [`redact`]: a rule the service gives (card numbers, say) applied to every finished span
-//!   before it is queued (a `SpanProcessor`) and to every log line.
+//!   before it is queued for OTLP (by the admission above) and to every log line.
 //!
 //! BENCHMARKS.md measures what each one buys.
 
@@ -35,16 +36,17 @@ pub mod w3c;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use opentelemetry_http::HttpClient;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, ShouldSample};
+use opentelemetry_otlp::SpanExporter as OtlpExporter;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, ShouldSample, TracerProviderBuilder,
+};
 use tracing_subscriber::{Layer, Registry};
 
 use export_queue::{Admission, CountingExporter, ExportQueues};
 use opentelemetry::propagation::TextMapCompositePropagator;
-use redact::{Redacting, Redactor};
+use redact::Redactor;
 use shared_tracing::{
-    NextProcessor,
     config::{Propagators, RemoteSampling},
-    export::SelectedExporters,
     logging::LineRule,
     telemetry::Extension,
 };
@@ -75,17 +77,23 @@ impl Hardening {
 }
 
 impl Extension for Hardening {
-    /// The batch processor, its exporter counting what leaves the queue, behind redaction and the
-    /// queue's admission: a span that finds no room is dropped before it is masked, so no work is
-    /// spent on a span that is not exported. Needs a Tokio runtime (the drop report is a task).
-    fn processor(&self, service: &str, exporter: SelectedExporters) -> NextProcessor {
+    /// The batch processor, its exporter counting what leaves the queue, behind the queue's
+    /// admission, which masks what it admits: a span that finds no room is dropped before it is
+    /// masked, so no work is spent on a span that is not exported. Needs a Tokio runtime (the drop
+    /// report is a task).
+    fn export(
+        &self,
+        service: &str,
+        provider: TracerProviderBuilder,
+        exporter: OtlpExporter,
+    ) -> TracerProviderBuilder {
         let mut queues = self.queues();
         let gauge = queues.new_gauge(service);
         queues.start_reporting();
         let exporter = CountingExporter::new(exporter, gauge.clone());
         let batch = BatchConfigBuilder::default().with_max_queue_size(queues.size()).build();
         let batch = BatchSpanProcessor::builder(exporter).with_batch_config(batch).build();
-        NextProcessor::new(Admission::new(Redacting::new(batch, self.redactor), gauge, self.queues.clone()))
+        provider.with_span_processor(Admission::new(batch, gauge, self.queues.clone(), self.redactor))
     }
 
     /// `sampler`, with new traces shed while `service`'s queue refuses spans.

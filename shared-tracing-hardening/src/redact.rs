@@ -6,58 +6,13 @@
 //! escapes it. The rule borrows when there is nothing to mask, which is nearly always: it runs on
 //! every string of every span.
 
-use std::{borrow::Cow, time::Duration};
+use std::borrow::Cow;
 
 use opentelemetry::{Array, KeyValue, StringValue, Value, trace::Status};
-use opentelemetry_sdk::{
-    Resource,
-    error::OTelSdkResult,
-    trace::{Span, SpanData, SpanProcessor},
-};
+use opentelemetry_sdk::trace::SpanData;
 
 /// A redaction rule: `text` with what must not leave the process masked (borrowed when clean).
 pub type Redactor = fn(&str) -> Cow<'_, str>;
-
-/// A span processor that applies `rule` to a finished span (its name, attributes, events and
-/// status message) and passes it on to `next`.
-///
-/// It wraps `next` rather than sitting beside it: the SDK hands each processor of a provider its
-/// own copy of a span, so a processor beside the exporter's could not change what is exported.
-#[derive(Debug)]
-pub struct Redacting<P> {
-    next: P,
-    rule: Redactor,
-}
-
-impl<P> Redacting<P> {
-    /// Masks spans with `rule` on their way to `next`.
-    pub fn new(next: P, rule: Redactor) -> Self {
-        Self { next, rule }
-    }
-}
-
-impl<P: SpanProcessor> SpanProcessor for Redacting<P> {
-    fn on_start(&self, span: &mut Span, parent: &opentelemetry::Context) {
-        self.next.on_start(span, parent);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
-        redact_span(&mut span, self.rule);
-        self.next.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.next.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.next.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.next.set_resource(resource);
-    }
-}
 
 fn redact_string(s: &mut StringValue, rule: Redactor) {
     if let Cow::Owned(clean) = rule(s.as_str()) {

@@ -60,8 +60,11 @@ impl HttpClient for QuietWhenDown {
         };
         let kept = last().clone();
         // The first poll can run before the service's logging is installed; a warning then would
-        // be lost, so the outage is marked (and said) from the first poll that can say it.
-        if tracing::dispatcher::has_been_set() && !self.down.swap(true, Ordering::Relaxed) {
+        // be lost, so the outage is marked (and said) from the first poll that can say it. (Not
+        // `dispatcher::has_been_set()`: a scoped subscriber on another thread sets it too, before
+        // the service's own is installed.)
+        let can_say = tracing::dispatcher::get_default(|d| !d.is::<tracing::subscriber::NoSubscriber>());
+        if can_say && !self.down.swap(true, Ordering::Relaxed) {
             let keeping =
                 if kept.is_some() { "the last strategy it sent" } else { "the initial sampling rate" };
             tracing::warn!(

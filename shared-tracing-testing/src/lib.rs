@@ -22,22 +22,25 @@ use std::{
 use opentelemetry::trace::{SpanId, TracerProvider as _};
 use opentelemetry_sdk::{
     Resource,
-    trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor, SpanData, SpanProcessor},
+    trace::{
+        InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor, SpanData, SpanProcessor,
+        TracerProviderBuilder,
+    },
 };
 use tracing::{Dispatch, subscriber::NoSubscriber};
 use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
 
 use shared_tracing::{
-    EdgeTracer, NextProcessor, config::Propagators, remote::RemoteSystem, span_events::SpanEvents,
-    telemetry::span_filter,
+    EdgeTracer, config::Propagators, remote::RemoteSystem, span_events::SpanEvents, telemetry::span_filter,
 };
 
-/// The service's span processor in front of the exporter (see [`TestTelemetry::start_with`]).
-type Wrap = Arc<dyn Fn(NextProcessor) -> NextProcessor + Send + Sync>;
+/// Adds the service's span processor, made anew, ahead of the exporter (see
+/// [`TestTelemetry::start_with`]).
+type AddProcessor = Arc<dyn Fn(TracerProviderBuilder) -> TracerProviderBuilder + Send + Sync>;
 
 /// Telemetry for one test: spans exported synchronously, as they end, to memory.
 pub struct TestTelemetry {
-    wrap: Wrap,
+    add: AddProcessor,
     /// The provider of [`TestTelemetry::tracer`] and of the `tracing` bridge.
     main: Exported,
     /// One provider per service or remote system, each under its own `service.name`.
@@ -52,12 +55,11 @@ struct Exported {
 }
 
 impl Exported {
-    /// A provider whose spans pass through `wrap`, then are exported to memory as they end.
-    fn new(wrap: &Wrap, resource: Resource) -> Self {
+    /// A provider with the service's processor (`add`), then one exporting to memory as spans end.
+    fn new(add: &AddProcessor, resource: Resource) -> Self {
         let exporter = InMemorySpanExporter::default();
-        let export = NextProcessor::new(SimpleSpanProcessor::new(exporter.clone()));
-        let provider =
-            SdkTracerProvider::builder().with_span_processor(wrap(export)).with_resource(resource).build();
+        let provider = add(SdkTracerProvider::builder().with_resource(resource));
+        let provider = provider.with_span_processor(SimpleSpanProcessor::new(exporter.clone())).build();
         Self { provider, exporter }
     }
 
@@ -69,20 +71,23 @@ impl Exported {
 impl TestTelemetry {
     /// Installs the W3C propagators and, on this thread, the bridge and span-events layers.
     pub fn start() -> Self {
-        Self::start_with(|next| next)
+        Self::from_parts(Arc::new(|provider| provider))
     }
 
-    /// Like [`TestTelemetry::start`], with a span processor of the service's own in front of the
+    /// Like [`TestTelemetry::start`], with a span processor of the service's own ahead of the
     /// exporter, as [`shared_tracing::TelemetryBuilder::with_span_processor`] adds it in production:
-    /// `TestTelemetry::start_with(ScenarioStamp::new)`. Every provider's spans pass through it.
-    pub fn start_with<P>(wrap: impl Fn(NextProcessor) -> P + Send + Sync + 'static) -> Self
+    /// `TestTelemetry::start_with(|| ScenarioStamp)`. Every provider gets one.
+    pub fn start_with<P>(make: impl Fn() -> P + Send + Sync + 'static) -> Self
     where
         P: SpanProcessor + 'static,
     {
+        Self::from_parts(Arc::new(move |provider| provider.with_span_processor(make())))
+    }
+
+    fn from_parts(add: AddProcessor) -> Self {
         let w3c = shared_tracing::propagation::composite(&Propagators::w3c());
         shared_tracing::propagation::install(w3c);
-        let wrap: Wrap = Arc::new(move |next| NextProcessor::new(wrap(next)));
-        let main = Exported::new(&wrap, Resource::builder().build());
+        let main = Exported::new(&add, Resource::builder().build());
         let subscriber = tracing_subscriber::registry()
             .with(shared_tracing::bridge::layer(main.provider.tracer("test")).with_filter(span_filter()))
             .with(SpanEvents.with_filter(span_filter()));
@@ -94,7 +99,7 @@ impl TestTelemetry {
         static IDLE: LazyLock<Dispatch> = LazyLock::new(|| Dispatch::new(NoSubscriber::default()));
         LazyLock::force(&IDLE);
         let guard = tracing::subscriber::set_default(subscriber);
-        Self { wrap, main, named: Vec::new(), _subscriber: guard }
+        Self { add, main, named: Vec::new(), _subscriber: guard }
     }
 
     /// The tracer to give the router and clients under test.
@@ -106,7 +111,7 @@ impl TestTelemetry {
     /// several services' routers in one process. (`tracing` spans all go through the one bridge;
     /// [`TestTelemetry::spans_by_service`] gives each the service of the edge span it sits under.)
     pub fn service(&mut self, name: &'static str) -> EdgeTracer {
-        let exported = Exported::new(&self.wrap, Resource::builder_empty().with_service_name(name).build());
+        let exported = Exported::new(&self.add, Resource::builder_empty().with_service_name(name).build());
         let tracer = EdgeTracer::new(exported.provider.tracer(name));
         self.named.push((name, exported));
         tracer

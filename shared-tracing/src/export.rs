@@ -18,30 +18,17 @@
 
 use std::time::Duration;
 
-use opentelemetry_otlp::{SpanExporter as SdkOtlpExporter, WithExportConfig as _, WithHttpConfig as _};
-use opentelemetry_sdk::{
-    Resource,
-    error::OTelSdkResult,
-    trace::{SpanData, SpanExporter},
-};
-
 use crate::{
-    TelemetryConfig, TelemetryError,
+    TelemetryError,
     config::{Protocol, otlp_setting},
     tls::Tls,
 };
-
-/// The exporters `config` names, as one.
-pub(crate) fn selected(config: &TelemetryConfig) -> Result<SelectedExporters, TelemetryError> {
-    let otlp = config.exporters.otlp.then(|| otlp(config.protocol)).transpose()?;
-    let console = config.exporters.console.then(opentelemetry_stdout::SpanExporter::default);
-    Ok(SelectedExporters { otlp, console })
-}
+use opentelemetry_otlp::{SpanExporter as SdkOtlpExporter, WithExportConfig as _, WithHttpConfig as _};
 
 /// opentelemetry-otlp's exporter over `protocol`, with the TLS the `OTEL_EXPORTER_OTLP_*` files
 /// ask for. The protocol is given, not left to the exporter to read: `config` has already read it
 /// (and warned about a value it does not know, or one this build lacks the feature for).
-fn otlp(protocol: Protocol) -> Result<SdkOtlpExporter, TelemetryError> {
+pub(crate) fn otlp(protocol: Protocol) -> Result<SdkOtlpExporter, TelemetryError> {
     let tls = Tls::from_env()?;
     #[cfg(feature = "grpc")]
     if protocol == Protocol::Grpc {
@@ -75,45 +62,4 @@ fn export_timeout() -> Duration {
     otlp_setting("TIMEOUT", |v| std::env::var(v).ok())
         .and_then(|(_, ms)| ms.parse::<u64>().ok())
         .map_or(Duration::from_secs(10), Duration::from_millis)
-}
-
-/// The exporters `OTEL_TRACES_EXPORTER` named, as one [`SpanExporter`]: each batch is printed
-/// (console), then sent (OTLP); with neither, it is dropped.
-#[derive(Debug)]
-pub struct SelectedExporters {
-    pub(crate) otlp: Option<SdkOtlpExporter>,
-    pub(crate) console: Option<opentelemetry_stdout::SpanExporter>,
-}
-
-impl SpanExporter for SelectedExporters {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        let printed = self.console.as_ref().map(|console| console.export(batch.clone()));
-        let sent = self.otlp.as_ref().map(|otlp| otlp.export(batch));
-        async move {
-            if let Some(printed) = printed {
-                printed.await?;
-            }
-            match sent {
-                Some(sent) => sent.await,
-                None => Ok(()),
-            }
-        }
-    }
-
-    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
-        self.otlp.as_ref().map_or(Ok(()), |otlp| otlp.shutdown_with_timeout(timeout))
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.otlp.as_ref().map_or(Ok(()), SpanExporter::force_flush)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        if let Some(otlp) = &mut self.otlp {
-            otlp.set_resource(resource);
-        }
-        if let Some(console) = &mut self.console {
-            console.set_resource(resource);
-        }
-    }
 }

@@ -56,4 +56,4 @@ mod tls;
 
 pub use config::TelemetryConfig;
 pub use edge::EdgeTracer;
-pub use telemetry::{NextProcessor, Telemetry, TelemetryBuilder, TelemetryError, init};
+pub use telemetry::{Telemetry, TelemetryBuilder, TelemetryError, init};

@@ -6,8 +6,9 @@
 //! ```text
 //! edge spans (inbound, outbound, remote) ──► EdgeTracer ─┐
 //! #[instrument] / info_span!  ──► tracing-opentelemetry ─┴► SdkTracerProvider (sampler: OTEL_TRACES_SAMPLER)
-//!                                   layer (own filter)        └─ the service's span processors, if any
-//!                                                                └─ BatchSpanProcessor (own thread) ──► exporter
+//!                                   layer (own filter)        ├─ the service's span processors, if any
+//!                                                             ├─ BatchSpanProcessor (own thread) ──► OTLP
+//!                                                             └─ BatchSpanProcessor ──► console (if chosen)
 //! tracing::info!/warn!  ──► tracing-subscriber Registry
 //!                            ├─ fmt layer (filtered by RUST_LOG)      ──► stdout, with trace_id/span_id
 //!                            ├─ tracing-opentelemetry layer           ──► events inside a `tracing` span
@@ -17,8 +18,8 @@
 //! but must not silently take spans and events out of the trace.
 //!
 //! That is the whole of it, the SDK's pipeline as the SDK's documentation builds it. A service may
-//! switch on an [`Extension`] as well, which plugs into the same places (the processor in front of
-//! the exporter, the sampler, a `tracing` layer, the log lines, the propagator): the crate
+//! switch on an [`Extension`] as well, which plugs into the same places (the OTLP exporter's
+//! processor, the sampler, a `tracing` layer, the log lines, the propagator): the crate
 //! `shared-tracing-hardening`, above this one, has one that keeps tracing cheap and safe when the
 //! collector fails, and reads trace headers as strictly as the W3C suite does.
 
@@ -29,12 +30,12 @@ use opentelemetry::{
     trace::TracerProvider as _,
 };
 use opentelemetry_http::HttpClient;
+use opentelemetry_otlp::SpanExporter as OtlpExporter;
 use opentelemetry_sdk::{
     Resource,
-    error::OTelSdkResult,
     resource::{EnvResourceDetector, TelemetryResourceDetector},
     runtime,
-    trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor},
+    trace::{Sampler, SdkTracerProvider, ShouldSample, SpanProcessor, TracerProviderBuilder},
 };
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::{
@@ -43,7 +44,6 @@ use tracing_subscriber::{
 
 use crate::config::{Propagators, RemoteSampling, RootSampler, TelemetryConfig};
 use crate::edge::EdgeTracer;
-use crate::export::SelectedExporters;
 use crate::logging::{LineRule, TraceAwareFormat};
 use crate::remote::RemoteSystem;
 use crate::span_events::SpanEvents;
@@ -89,10 +89,16 @@ pub enum TelemetryError {
 /// [`TelemetryBuilder::with_extension`]. Each method is one place it plugs in, the SDK's own
 /// extension points first; each default is what the plain pipeline does there.
 pub trait Extension: Send + Sync + std::fmt::Debug {
-    /// The span processor that takes the finished spans of `service` (a provider's
-    /// `service.name`) to `exporter`. Plain: the SDK's batch processor, configured by `OTEL_BSP_*`.
-    fn processor(&self, _service: &str, exporter: SelectedExporters) -> NextProcessor {
-        NextProcessor::new(BatchSpanProcessor::builder(exporter).build())
+    /// Adds to `provider` the span processor that takes the finished spans of `service` (a
+    /// provider's `service.name`) to the OTLP `exporter`. Plain: the SDK's batch processor,
+    /// configured by `OTEL_BSP_*`. (The console exporter, a look at a terminal, is not handed over.)
+    fn export(
+        &self,
+        _service: &str,
+        provider: TracerProviderBuilder,
+        exporter: OtlpExporter,
+    ) -> TracerProviderBuilder {
+        provider.with_batch_exporter(exporter)
     }
 
     /// The sampler of `service`'s provider, given the one `OTEL_TRACES_SAMPLER` names.
@@ -143,44 +149,14 @@ pub struct Telemetry {
     pipeline: Pipeline,
 }
 
-/// A span processor in a box: what a processor added with [`TelemetryBuilder::with_span_processor`]
-/// passes spans on to.
-#[derive(Debug)]
-pub struct NextProcessor(Box<dyn SpanProcessor>);
+/// Adds one of the service's span processors, made anew, to a provider.
+type AddProcessor = Arc<dyn Fn(TracerProviderBuilder) -> TracerProviderBuilder + Send + Sync>;
 
-impl NextProcessor {
-    /// Boxes `processor`.
-    pub fn new(processor: impl SpanProcessor + 'static) -> Self {
-        Self(Box::new(processor))
-    }
-}
-
-impl SpanProcessor for NextProcessor {
-    fn on_start(&self, span: &mut Span, parent: &opentelemetry::Context) {
-        self.0.on_start(span, parent);
-    }
-    fn on_end(&self, span: SpanData) {
-        self.0.on_end(span);
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-    fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
-    }
-}
-
-/// Wraps the rest of the pipeline in one of the service's span processors.
-type Wrap = Arc<dyn Fn(NextProcessor) -> NextProcessor + Send + Sync>;
-
-/// What every provider is built from: the service's processors (outermost first), in front of
-/// the extension's processor; the sampler.
+/// What every provider is built from: the service's processors, ahead of the exporters'; the
+/// extension; the sampler.
 #[derive(Clone)]
 struct Pipeline {
-    processors: Vec<Wrap>,
+    processors: Vec<AddProcessor>,
     extension: Arc<dyn Extension>,
     /// `service.namespace` of the service's resource.
     namespace: Option<&'static str>,
@@ -191,11 +167,7 @@ struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let processors = self.processors.len();
-        f.debug_struct("Pipeline")
-            .field("processors", &processors)
-            .field("extension", &self.extension)
-            .finish()
+        f.debug_struct("Pipeline").field("processors", &self.processors.len()).finish_non_exhaustive()
     }
 }
 
@@ -208,15 +180,14 @@ pub struct TelemetryBuilder {
 }
 
 impl TelemetryBuilder {
-    /// Adds a span processor in front of the exporter: `wrap` gets the rest of the pipeline and
-    /// returns a processor that passes every span on to it (so it may change a finished span:
-    /// a processor registered *beside* the exporter would only get a copy). Processors added
-    /// first see spans first. Used for every provider, the remote systems' included.
-    pub fn with_span_processor<P>(mut self, wrap: impl Fn(NextProcessor) -> P + Send + Sync + 'static) -> Self
+    /// Adds a span processor ahead of the exporters', on every provider (the remote systems'
+    /// included: `make` makes one for each). The SDK calls a provider's processors in the order
+    /// they were added, so what this one sets on a span in `on_start` every exporter sees.
+    pub fn with_span_processor<P>(mut self, make: impl Fn() -> P + Send + Sync + 'static) -> Self
     where
         P: SpanProcessor + 'static,
     {
-        self.pipeline.processors.push(Arc::new(move |next| NextProcessor::new(wrap(next))));
+        self.pipeline.processors.push(Arc::new(move |provider| provider.with_span_processor(make())));
         self
     }
 
@@ -470,29 +441,31 @@ impl HttpClient for Polling {
     }
 }
 
-/// The provider of `service` (a `service.name`): its resource, the pipeline's processors in front
-/// of the extension's processor and the exporters `config` names, its sampler.
+/// The provider of `service` (a `service.name`): its resource, the pipeline's processors, then one
+/// processor per exporter `config` names, and its sampler.
 fn build_provider(
     config: &TelemetryConfig,
     service: &str,
     resource: Resource,
     pipeline: &Pipeline,
 ) -> Result<SdkTracerProvider, TelemetryError> {
-    // The batch processor exports from its own thread, so a slow or missing collector never adds
+    // The SDK's builder reads `OTEL_TRACES_SAMPLER` once more, and warns about the values it cannot
+    // build itself: the Jaeger remote samplers among them, which it has (built in `init` and given
+    // below). `config` has said what is wrong with the variable already, so the builder's own
+    // reading is silenced rather than left to contradict it.
+    let provider = tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        SdkTracerProvider::builder().with_resource(resource)
+    });
+    let mut provider = pipeline.processors.iter().fold(provider, |provider, add| add(provider));
+    // A batch processor exports from its own thread, so a slow or missing collector never adds
     // latency to a request; its queue (OTEL_BSP_MAX_QUEUE_SIZE) bounds memory, and spans beyond it
     // are dropped rather than waited for.
-    let exporting = pipeline.extension.processor(service, crate::export::selected(config)?);
-    let processor = pipeline.processors.iter().rev().fold(exporting, |next, wrap| wrap(next));
-    let sampler = pipeline.extension.sampler(service, pipeline.sampler.clone());
-    // The SDK's builder reads `OTEL_TRACES_SAMPLER` once more, and warns about the values it cannot
-    // build itself: the Jaeger remote samplers among them, which it has (built above and given
-    // here). `config` has said what is wrong with the variable already, so the builder's own
-    // reading is silenced rather than left to contradict it.
-    Ok(tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-        SdkTracerProvider::builder()
-            .with_span_processor(processor)
-            .with_sampler(sampler)
-            .with_resource(resource)
-            .build()
-    }))
+    if config.exporters.otlp {
+        provider = pipeline.extension.export(service, provider, crate::export::otlp(config.protocol)?);
+    }
+    if config.exporters.console {
+        provider = provider.with_batch_exporter(opentelemetry_stdout::SpanExporter::default());
+    }
+    // After the exporters: the extension's sampler may watch what its exporter's processor does.
+    Ok(provider.with_sampler(pipeline.extension.sampler(service, pipeline.sampler.clone())).build())
 }

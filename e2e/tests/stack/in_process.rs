@@ -31,7 +31,7 @@ impl InProcess {
     /// process tests give (`base_env`) plus `extra` (which wins), with `demo.scenario` stamped
     /// as in production.
     pub async fn start(extra: &[(&str, &str)]) -> Self {
-        let mut telemetry = TestTelemetry::start_with(ScenarioStamp::new);
+        let mut telemetry = TestTelemetry::start_with(|| ScenarioStamp);
         // The services' propagators: the strict W3C layer their hardening switches on.
         let w3c = shared_tracing_hardening::w3c::propagator(&shared_tracing::config::Propagators::w3c());
         shared_tracing::propagation::install(w3c);

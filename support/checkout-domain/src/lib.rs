@@ -41,6 +41,6 @@ pub const SERVICE_NAMESPACE: &str = "checkout";
 pub fn telemetry(service_name: &str, version: &str) -> TelemetryBuilder {
     Telemetry::builder(TelemetryConfig::from_env(service_name, version))
         .with_service_namespace(SERVICE_NAMESPACE)
-        .with_span_processor(scenario::ScenarioStamp::new)
+        .with_span_processor(|| scenario::ScenarioStamp)
         .with_extension(Hardening::default().with_redaction(card_data::mask))
 }
