@@ -187,11 +187,6 @@ impl Span {
     pub fn duration_nanos(&self) -> u64 {
         self.end_unix_nano.saturating_sub(self.start_unix_nano)
     }
-
-    /// Whether an event with this name was recorded.
-    pub fn has_event(&self, name: &str) -> bool {
-        self.events.iter().any(|e| e.name == name)
-    }
 }
 
 fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, Value> {

@@ -196,7 +196,7 @@ async fn out_of_stock_is_a_409_and_payment_is_never_called() {
     );
     assert_eq!(spans.len(), 7, "and no order is stored");
     let refs: Vec<&Span> = spans.iter().collect();
-    let sold_out: Vec<&&Span> = refs.iter().filter(|s| s.has_event("Out of stock")).collect();
+    let sold_out: Vec<&&Span> = refs.iter().filter(|s| has_event(s, "Out of stock")).collect();
     assert_eq!(sold_out.len(), 1);
     assert_eq!(sold_out[0].str_attribute("product.sku"), Some("sku-book"));
     assert_every_span_says(&spans, "out-of-stock");

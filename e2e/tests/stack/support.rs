@@ -329,6 +329,11 @@ pub async fn post_checkout_with(stack: &impl Gateway, header: &str, value: &str)
     http().post(stack.checkout_url()).header(header, value).json(&checkout_body()).send().await.unwrap()
 }
 
+/// Whether `span` recorded an event named `name`.
+pub fn has_event(span: &Span, name: &str) -> bool {
+    span.events.iter().any(|e| e.name == name)
+}
+
 /// The spans of one trace.
 pub fn of_trace<'a>(spans: &'a [Span], trace_id: &str) -> Vec<&'a Span> {
     spans.iter().filter(|s| s.trace_id == trace_id).collect()
