@@ -1,11 +1,12 @@
-//! The Jaeger config files in jaeger/, checked without a Jaeger (none can run here) against what
-//! the pinned Jaeger accepts: every pipeline names components that are defined, every component
-//! type is one the pinned build includes, a connector joins two pipelines, the listening
-//! endpoints bind 0.0.0.0 inside the container and match what compose publishes and what the
-//! other services are told, and the files they read are where compose mounts them.
+//! The Jaeger config files in jaeger/, read as files against what the pinned Jaeger (2.22.0, the
+//! image compose and Kubernetes run) accepts: every pipeline names components that are defined,
+//! every component type is one the pinned build includes, a connector joins two pipelines, the
+//! listening endpoints bind 0.0.0.0 inside the container and match what compose publishes and what
+//! the other services are told, and the files they read are where compose mounts them.
 //!
-//! What Jaeger does with them at run time (that it starts, samples, serves the Monitor tab) is
-//! not exercised here: no container engine runs on these machines.
+//! What Jaeger does with them at run time is the e2e crate's (`e2e/tests/stack/real_jaeger/`:
+//! Jaeger 2.12.0, natively, with their settings moved to loopback); the containers themselves are
+//! not run here: no container engine runs on these machines.
 
 use std::collections::BTreeSet;
 
@@ -46,10 +47,35 @@ fn jaeger_file(name: &str) -> String {
         .unwrap_or_else(|e| panic!("jaeger/{name}: {e}"))
 }
 
-/// A Collector config file, as JSON.
+/// A Collector config file, as JSON, as Jaeger reads it where none of its variables is set:
+/// compose and Kubernetes set none, and the tests that run the real Jaeger natively set them.
 fn config(name: &str) -> Value {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&jaeger_file(name)).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&with_defaults(name, &jaeger_file(name))).unwrap();
     serde_json::to_value(yaml).unwrap()
+}
+
+/// `text` with each `${env:NAME:-default}` replaced by its default, as the Collector's `env`
+/// config provider expands it when `NAME` is unset (collector `confmap/provider/envprovider`).
+/// Every reference in `file` must have a default: the file must mean today's values where nobody
+/// sets anything.
+fn with_defaults(file: &str, text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end =
+            rest[start..].find('}').map(|e| start + e).unwrap_or_else(|| panic!("{file}: unclosed ${{"));
+        let reference = &rest[start + 2..end];
+        let (name, default) = reference
+            .strip_prefix("env:")
+            .and_then(|r| r.split_once(":-"))
+            .unwrap_or_else(|| panic!("{file}: ${{{reference}}} is not ${{env:NAME:-default}}"));
+        assert!(name.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{file}: {name}");
+        out.push_str(default);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A component id's type: `metrics/spanmetrics` is a `metrics` pipeline, `otlp/2` an `otlp`.

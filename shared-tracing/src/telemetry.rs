@@ -427,7 +427,16 @@ fn remote_sampler(
     })
 }
 
-/// The remote sampler's HTTP client, whichever it is (the SDK's sampler takes a type, not a box).
+/// The remote sampler's HTTP client, whichever it is (the SDK's sampler takes a type, not a box),
+/// with Jaeger's answer made readable to the SDK. Jaeger serves the legacy Thrift JSON over HTTP,
+/// `"strategyType":0` (its v2 `remote_sampling` extension registers only that encoder:
+/// `cmd/jaeger/internal/extension/remotesampling/extension.go` at v2.12.0); the SDK's sampler
+/// reads the field as a name (`"PROBABILISTIC"`, opentelemetry_sdk 0.33 `jaeger_remote/remote.rs`),
+/// fails on the number and keeps its initial rate for ever. The field is legacy and readers are
+/// told to ignore it (open-telemetry/opentelemetry-specification#3126, on the two JSON formats;
+/// open-telemetry/opentelemetry-rust#954 asks which server the sampler was tested against), so it
+/// becomes the name the SDK reads (`RATELIMITING` also for proto JSON's `RATE_LIMITING`). The
+/// test against the real Jaeger (`e2e/tests/stack/real_jaeger/sampling.rs`) fails without it.
 #[derive(Debug)]
 struct Polling(Box<dyn HttpClient>);
 
@@ -437,7 +446,16 @@ impl HttpClient for Polling {
         &self,
         request: opentelemetry_http::Request<opentelemetry_http::Bytes>,
     ) -> Result<opentelemetry_http::Response<opentelemetry_http::Bytes>, opentelemetry_http::HttpError> {
-        self.0.send_bytes(request).await
+        let mut response = self.0.send_bytes(request).await?;
+        if let Ok(mut answer) = serde_json::from_slice::<serde_json::Value>(response.body())
+            && let Some(legacy) =
+                answer.get("strategyType").filter(|t| t.is_number() || *t == "RATE_LIMITING")
+        {
+            let rate_limiting = *legacy == 1 || *legacy == "RATE_LIMITING";
+            answer["strategyType"] = if rate_limiting { "RATELIMITING" } else { "PROBABILISTIC" }.into();
+            *response.body_mut() = answer.to_string().into();
+        }
+        Ok(response)
     }
 }
 
@@ -468,4 +486,45 @@ fn build_provider(
     }
     // After the exporters: the extension's sampler may watch what its exporter's processor does.
     Ok(provider.with_sampler(pipeline.extension.sampler(service, pipeline.sampler.clone())).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
+
+    use super::Polling;
+
+    /// An endpoint that answers `body`.
+    #[derive(Debug)]
+    struct Answers(&'static str);
+
+    #[async_trait::async_trait]
+    impl HttpClient for Answers {
+        async fn send_bytes(&self, _request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+            Ok(Response::new(Bytes::from_static(self.0.as_bytes())))
+        }
+    }
+
+    async fn polled(body: &'static str) -> serde_json::Value {
+        let response = Polling(Box::new(Answers(body))).send_bytes(Request::new(Bytes::new())).await.unwrap();
+        serde_json::from_slice(response.body()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn jaegers_legacy_strategy_type_reaches_the_sampler_as_the_name_it_reads() {
+        // What Jaeger 2.12.0's remote_sampling extension answers over HTTP (encodeThriftLegacy).
+        let probabilistic =
+            polled(r#"{"strategyType":0,"probabilisticSampling":{"samplingRate":0.25}}"#).await;
+        assert_eq!(probabilistic["strategyType"], "PROBABILISTIC");
+        assert_eq!(probabilistic["probabilisticSampling"]["samplingRate"], 0.25, "the rest untouched");
+        let limited = polled(r#"{"strategyType":1,"rateLimitingSampling":{"maxTracesPerSecond":2}}"#).await;
+        assert_eq!(limited["strategyType"], "RATELIMITING");
+        // Proto JSON (the gRPC gateway's): the names, of which the SDK reads only one as sent.
+        assert_eq!(polled(r#"{"strategyType":"RATE_LIMITING"}"#).await["strategyType"], "RATELIMITING");
+        assert_eq!(polled(r#"{"strategyType":"PROBABILISTIC"}"#).await["strategyType"], "PROBABILISTIC");
+        // Not a strategy: passed on as it came, for the SDK to refuse.
+        let response =
+            Polling(Box::new(Answers("[1]"))).send_bytes(Request::new(Bytes::new())).await.unwrap();
+        assert_eq!(response.body().as_ref(), b"[1]");
+    }
 }

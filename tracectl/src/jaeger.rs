@@ -44,11 +44,6 @@ pub enum JaegerError {
         /// The start of the body.
         body: String,
     },
-    /// A Jaeger older than 2.19, which reads none of the search parameters `tracectl` sends.
-    #[error(
-        "the Jaeger at {0} is older than 2.19: tracectl search needs Jaeger 2.19 or later (docker-compose.yml pins 2.22.0)"
-    )]
-    TooOld(String),
     /// The answer is not what the v3 API returns.
     #[error("Jaeger's answer to {path} is not the expected JSON: {cause}")]
     Malformed {
@@ -129,6 +124,16 @@ impl SearchQuery {
     }
 }
 
+/// The answer to a search: the spans of the traces that match, as Jaeger sent them, and whether
+/// some of what Jaeger sent did not match (a Jaeger before 2.19 ignores `--errors`' attribute query).
+#[derive(Debug)]
+pub struct Found {
+    /// The spans of the traces that match.
+    pub spans: Vec<Span>,
+    /// Whether traces were taken out here.
+    pub filtered_here: bool,
+}
+
 /// A Jaeger query service.
 #[derive(Debug, Clone)]
 pub struct Jaeger {
@@ -197,45 +202,60 @@ impl Jaeger {
         Ok(spans)
     }
 
-    /// The spans of the traces matching `query` (Jaeger answers 404 when nothing matches).
+    /// The traces matching `query` (Jaeger answers 404 when nothing matches), as spans.
     ///
-    /// The parameters are the canonical names of Jaeger 2.19 and later
-    /// (`cmd/jaeger/internal/extension/jaegerquery/internal/apiv3/query_parser.go`), which the
-    /// pinned 2.22.0 reads; 2.18 and older know only the snake_case ones and no
-    /// `query.attributes`, and answer this search with a 400, reported as [`JaegerError::TooOld`].
-    pub async fn search(&self, query: &SearchQuery) -> Result<Vec<Span>, JaegerError> {
+    /// Every parameter goes under both of the names Jaeger 2.x has read it by, so every release
+    /// reads the search (`cmd/jaeger/internal/extension/jaegerquery/internal/apiv3/`): the
+    /// snake_case ones (`query.service_name`, `query.start_time_min`, `query.num_traces`, …) of
+    /// `http_gateway.go` up to 2.18, and the camelCase ones of `query_parser.go` from 2.19 on, which
+    /// win there over the snake_case ones it keeps as deprecated aliases. `--errors` is Jaeger's
+    /// `error=true` attribute query, which the HTTP API reads from 2.19 on only; so the answer is
+    /// held to `query` here as well (as Jaeger's memory store would, [`SearchQuery::matches`]),
+    /// and [`Found::filtered_here`] says when that took traces out: the Jaeger ignored the filter,
+    /// and the failed traces shown are those among the newest `limit` it sent.
+    pub async fn search(&self, query: &SearchQuery) -> Result<Found, JaegerError> {
         let path = "/api/v3/traces";
         let now = SystemTime::now();
         let since = now.checked_sub(query.lookback).unwrap_or(SystemTime::UNIX_EPOCH);
         let mut params = vec![
-            ("query.serviceName", query.service.clone()),
-            ("query.startTimeMin", humantime::format_rfc3339_nanos(since).to_string()),
-            ("query.startTimeMax", humantime::format_rfc3339_nanos(now).to_string()),
+            (["query.serviceName", "query.service_name"], query.service.clone()),
+            (
+                ["query.startTimeMin", "query.start_time_min"],
+                humantime::format_rfc3339_nanos(since).to_string(),
+            ),
+            (
+                ["query.startTimeMax", "query.start_time_max"],
+                humantime::format_rfc3339_nanos(now).to_string(),
+            ),
             // How many traces to return: the most recent ones that match, up to this many.
-            ("query.searchDepth", query.limit.to_string()),
+            (["query.searchDepth", "query.num_traces"], query.limit.to_string()),
         ];
         if let Some(operation) = &query.operation {
-            params.push(("query.operationName", operation.clone()));
+            params.push((["query.operationName", "query.operation_name"], operation.clone()));
         }
         if let Some(min) = query.min_duration {
-            params.push(("query.durationMin", go_duration(min)));
+            params.push((["query.durationMin", "query.duration_min"], go_duration(min)));
         }
+        let mut params: Vec<(&str, String)> =
+            params.into_iter().flat_map(|(names, value)| names.map(|name| (name, value.clone()))).collect();
         if query.errors {
             // A JSON map of tags; `error` is matched against the span's status, not a tag.
             params.push(("query.attributes", r#"{"error":"true"}"#.to_owned()));
         }
         let (status, body) = self.get(path, &params).await?;
-        match status {
+        let spans = match status {
             200 => {
-                parse_otlp_json(&body).map_err(|cause| JaegerError::Malformed { path: path.into(), cause })
+                parse_otlp_json(&body).map_err(|cause| JaegerError::Malformed { path: path.into(), cause })?
             }
-            404 => Ok(Vec::new()),
-            // The old parser's answer to a search without its snake_case time range.
-            400 if String::from_utf8_lossy(&body).contains("query.start_time_min and") => {
-                Err(JaegerError::TooOld(self.base.to_string().trim_end_matches('/').to_owned()))
-            }
-            _ => Err(Self::fail(path, status, &body)),
-        }
+            404 => Vec::new(),
+            _ => return Err(Self::fail(path, status, &body)),
+        };
+        let traces = crate::trace::Trace::group(spans.clone());
+        let matching: std::collections::HashSet<&str> =
+            traces.iter().filter(|trace| query.matches(trace)).map(|trace| trace.trace_id.as_str()).collect();
+        let filtered_here = matching.len() < traces.len();
+        let spans = spans.into_iter().filter(|span| matching.contains(span.trace_id.as_str())).collect();
+        Ok(Found { spans, filtered_here })
     }
 
     /// The operations (span names) Jaeger has seen for `service`, of one span kind if given

@@ -67,7 +67,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         store: Option<std::path::PathBuf>,
         /// The store's size cap, in MiB; past it the oldest exports are dropped.
-        #[arg(long, default_value_t = 64, requires = "store")]
+        #[arg(long, default_value_t = tracectl::store::DEFAULT_MAX_BYTES >> 20, requires = "store")]
         store_max_mb: u64,
     },
     /// Fetch a trace from Jaeger (or a store file) and draw it as a waterfall.
@@ -396,7 +396,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     traces.truncate(query.limit);
                     traces
                 }
-                None => Trace::group(Jaeger::new(&source.jaeger.url)?.search(&query).await?),
+                None => {
+                    let found = Jaeger::new(&source.jaeger.url)?.search(&query).await?;
+                    if found.filtered_here {
+                        eprintln!(
+                            "note: this Jaeger ignores the error filter (its HTTP API reads it from 2.19 on): \
+                             shown are the failed traces among the newest {} it sent; raise --limit to look further back",
+                            query.limit
+                        );
+                    }
+                    Trace::group(found.spans)
+                }
             };
             let mut rows: Vec<TraceSummary> = traces.iter().map(TraceSummary::of).collect();
             rows.sort_by(|a, b| b.duration_nanos.cmp(&a.duration_nanos).then(a.trace_id.cmp(&b.trace_id)));
@@ -435,7 +445,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                             limit: limit.max(1),
                             errors: false,
                         };
-                        spans.extend(jaeger.search(&query).await?);
+                        spans.extend(jaeger.search(&query).await?.spans);
                     }
                     spans
                 }

@@ -26,6 +26,7 @@ mod mistakes;
 mod order_service;
 mod orders;
 mod production;
+mod real_jaeger;
 mod remote_sampling;
 mod scenarios;
 mod scripts;

@@ -1,12 +1,15 @@
 //! Remote sampling over real processes: the services poll a sampling endpoint for their strategy
 //! (`OTEL_TRACES_SAMPLER=parentbased_jaeger_remote`) and follow it without a restart.
 //!
-//! The endpoint is a stand-in written from Jaeger's own handler (jaegertracing/jaeger
+//! The endpoint is a stand-in, for what the real Jaeger cannot be made to do on demand (answer
+//! 500, count polls); `real_jaeger::sampling` runs the same loop against the real one. It is
+//! written from Jaeger's own handler at v2.12.0 (jaegertracing/jaeger
 //! `internal/sampling/http/handler.go`, `serveSamplingHTTP` and `serviceFromRequest`: the `service`
-//! query parameter exactly once, else 400; the strategy encoded by `SamplingStrategyResponseToJSON`,
-//! proto JSON with `strategyType` emitted even when it is the zero value `PROBABILISTIC`, as
-//! application/json). What the remote_sampling extension serves from a strategies file with
-//! `"type": "probabilistic"` is that shape. A real Jaeger is not run here.
+//! query parameter exactly once, else 400; and, because the `remote_sampling` extension registers
+//! its routes with `RegisterRoutesWithHTTP` (`cmd/jaeger/internal/extension/remotesampling/
+//! extension.go`), the legacy encoder `encodeThriftLegacy`: Thrift JSON with the strategy type as a
+//! number, `{"strategyType":0,"probabilisticSampling":{"samplingRate":1}}`, as application/json:
+//! the real 2.12.0 answers exactly that; the SDK's sampler reads the number as its enum's index).
 
 use std::sync::{Arc, Mutex};
 
@@ -66,7 +69,8 @@ async fn sampling(
     let rate = *strategies.rate.lock().unwrap();
     match rate {
         Some(rate) => {
-            let body = serde_json::json!({"strategyType": "PROBABILISTIC", "probabilisticSampling": {"samplingRate": rate}});
+            let body =
+                serde_json::json!({"strategyType": 0, "probabilisticSampling": {"samplingRate": rate}});
             ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
         }
         None => (StatusCode::INTERNAL_SERVER_ERROR, "collector error: no strategy").into_response(),
@@ -93,7 +97,7 @@ fn remote_sampler(endpoint: &str, initial_rate: &str) -> [(&'static str, String)
 }
 
 /// The `sampled` flag the gateway answered with in `traceresponse`, and the trace id.
-async fn checkout_sampled(stack: &Stack) -> (bool, String) {
+pub(crate) async fn checkout_sampled(stack: &Stack) -> (bool, String) {
     let response = post_checkout(stack).await;
     assert_eq!(response.status(), 201);
     let flags = response.headers()["traceresponse"].to_str().unwrap()[53..].to_owned();

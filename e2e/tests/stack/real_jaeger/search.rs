@@ -1,0 +1,91 @@
+//! `tracectl`'s Jaeger client against the real Jaeger 2.12.0 (whose search parser every release
+//! up to 2.18 shares): `services`, `operations` and every `search` flag, each answer checked
+//! against the checkouts the test sent.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{Jaeger, poll_json, tool};
+use crate::support::*;
+
+/// `tracectl --json <args> --jaeger <url>`'s answer, which must succeed.
+fn tracectl(args: &[&str], jaeger: &str) -> (Value, String) {
+    let output = std::process::Command::new(binary("tracectl"))
+        .arg("--json")
+        .args(args)
+        .args(["--jaeger", jaeger])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "tracectl {args:?}: {stderr}");
+    (serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}")), stderr)
+}
+
+fn trace_ids(rows: &Value) -> BTreeSet<String> {
+    rows.as_array().unwrap().iter().map(|r| r["trace_id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tracectl_search_services_and_operations_answer_what_was_sent_to_the_real_jaeger() {
+    let Some(jaeger) = tool("jaeger") else { return };
+    let store = Jaeger::start(&jaeger, "config.yaml", &[]).await;
+    // Over OTLP/gRPC, as compose's services can too (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`).
+    let grpc = [("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")];
+    let stack = Stack::start(&store.url("JAEGER_OTLP_GRPC_PORT"), &grpc).await;
+    // Three happy checkouts, one that fails (Stripe down), one slow (Stripe slow, retried).
+    let mut sent = Vec::new();
+    for baggage in [None, None, None, Some("scenario=stripe-outage"), Some("scenario=slow-stripe")] {
+        let response = match baggage {
+            Some(value) => post_checkout_with(&stack, "baggage", value).await,
+            None => post_checkout(&stack).await,
+        };
+        let failed = !response.status().is_success();
+        sent.push((trace_id_of(&response.json().await.unwrap()), failed, baggage));
+    }
+    // Every span flushed at exit; then each trace's root (the gateway's SERVER span, which ends
+    // last) in Jaeger's store before any search: a bounded poll of its API.
+    stack.stop().await;
+    let query = store.url("JAEGER_QUERY_HTTP_PORT");
+    for (trace_id, _, _) in &sent {
+        poll_json(&format!("{query}/api/v3/traces/{trace_id}"), SPANS_TIMEOUT, has_root).await;
+    }
+    let all: BTreeSet<String> = sent.iter().map(|(id, _, _)| id.clone()).collect();
+    let failed: BTreeSet<String> = sent.iter().filter(|(_, f, _)| *f).map(|(id, _, _)| id.clone()).collect();
+    assert_eq!(failed.len(), 1, "{sent:?}");
+
+    let (services, _) = tracectl(&["services"], &query);
+    let services: BTreeSet<&str> = services.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(services, BTreeSet::from(["gateway", "order-service", "payment-service", "stripe"]));
+    let (operations, _) = tracectl(&["operations", "--service", "gateway"], &query);
+    assert!(operations.to_string().contains("POST /api/checkout"), "{operations}");
+
+    let (rows, _) = tracectl(&["search", "--service", "gateway"], &query);
+    assert_eq!(trace_ids(&rows), all, "every checkout");
+    let (rows, _) =
+        tracectl(&["search", "--service", "gateway", "--operation", "POST /api/checkout"], &query);
+    assert_eq!(trace_ids(&rows), all, "every checkout is a POST /api/checkout");
+    let (rows, _) = tracectl(&["search", "--service", "gateway", "--operation", "GET /health"], &query);
+    assert!(trace_ids(&rows).is_empty(), "no health check was traced: {rows}");
+    let (rows, note) = tracectl(&["search", "--service", "gateway", "--errors"], &query);
+    assert_eq!(trace_ids(&rows), failed, "only the failed checkout");
+    assert!(note.contains("ignores the error filter"), "2.12 has no attribute search over HTTP: {note}");
+    let (rows, _) = tracectl(&["search", "--service", "gateway", "--limit", "2"], &query);
+    assert_eq!(trace_ids(&rows).len(), 2, "{rows}");
+    // The slowest checkout (Stripe slow, retried) is found by a duration just under its own.
+    let (rows, _) = tracectl(&["search", "--service", "gateway"], &query);
+    let slowest = &rows[0];
+    let nanos = slowest["duration_nanos"].as_u64().unwrap();
+    let min = format!("{}us", nanos / 1000 - 1);
+    let (rows, _) = tracectl(&["search", "--service", "gateway", "--min-duration", &min], &query);
+    assert_eq!(trace_ids(&rows), BTreeSet::from([slowest["trace_id"].as_str().unwrap().to_owned()]), "{min}");
+    store.stop().await;
+}
+
+/// Whether an api_v3 answer (OTLP JSON under `result`) holds a span without a parent.
+fn has_root(answer: &Value) -> bool {
+    let resource_spans = answer["result"]["resourceSpans"].as_array().into_iter().flatten();
+    let scope_spans = resource_spans.flat_map(|r| r["scopeSpans"].as_array().into_iter().flatten());
+    let mut spans = scope_spans.flat_map(|s| s["spans"].as_array().into_iter().flatten());
+    spans.any(|span| span["parentSpanId"].as_str().is_none_or(str::is_empty))
+}
