@@ -30,9 +30,11 @@ fn trace_ids(rows: &Value) -> BTreeSet<String> {
 async fn tracectl_search_services_and_operations_answer_what_was_sent_to_the_real_jaeger() {
     let Some(jaeger) = tool("jaeger") else { return };
     let store = Jaeger::start(&jaeger, "config.yaml", &[]).await;
-    // Over OTLP/gRPC, as compose's services can too (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`).
-    let grpc = [("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")];
-    let stack = Stack::start(&store.url("JAEGER_OTLP_GRPC_PORT"), &grpc).await;
+    // Over OTLP/gRPC, as compose's services can too (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`), with
+    // each checkout's `trace_url` pointing at this Jaeger.
+    let query = store.url("JAEGER_QUERY_HTTP_PORT");
+    let settings = [("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), ("JAEGER_UI_URL", &query)];
+    let stack = Stack::start(&store.url("JAEGER_OTLP_GRPC_PORT"), &settings).await;
     // Three happy checkouts, one that fails (Stripe down), one slow (Stripe slow, retried).
     let mut sent = Vec::new();
     for baggage in [None, None, None, Some("scenario=stripe-outage"), Some("scenario=slow-stripe")] {
@@ -41,12 +43,18 @@ async fn tracectl_search_services_and_operations_answer_what_was_sent_to_the_rea
             None => post_checkout(&stack).await,
         };
         let failed = !response.status().is_success();
-        sent.push((trace_id_of(&response.json().await.unwrap()), failed, baggage));
+        let body: Value = response.json().await.unwrap();
+        let trace_id = trace_id_of(&body);
+        // A confirmed order names the UI's route for its trace (an error, only the trace id); the
+        // API holds the trace at /api/v3/traces/<id>, polled below.
+        if !failed {
+            assert_eq!(body["trace_url"], format!("{query}/trace/{trace_id}"), "{body}");
+        }
+        sent.push((trace_id, failed, baggage));
     }
     // Every span flushed at exit; then each trace's root (the gateway's SERVER span, which ends
-    // last) in Jaeger's store before any search: a bounded poll of its API.
+    // last) in Jaeger's store, where its `trace_url` names it, before any search: a bounded poll.
     stack.stop().await;
-    let query = store.url("JAEGER_QUERY_HTTP_PORT");
     for (trace_id, _, _) in &sent {
         poll_json(&format!("{query}/api/v3/traces/{trace_id}"), SPANS_TIMEOUT, has_root).await;
     }
