@@ -10,6 +10,10 @@
 //! [`MAX_DISCARDED_BYTES`] and for at most [`DISCARD_TIMEOUT`], while the answer goes out; past
 //! either bound the connection closes. A client that asked first (`Expect: 100-continue`, as curl
 //! does) never sent its body, so nothing is read (reading would invite it to send).
+//!
+//! A body hyper cannot decode (sent as `Transfer-Encoding: chunked` but not chunk-encoded) ends
+//! the connection inside hyper, before [`linger`] can read it: for that, [`close_lingering`] does
+//! the same at the socket once hyper is done with it, as nginx does at its socket.
 
 use std::{
     pin::Pin,
@@ -102,4 +106,32 @@ impl http_body::Body for Slot {
         let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
         slot.as_ref().map_or_else(|| http_body::SizeHint::with_exact(0), http_body::Body::size_hint)
     }
+}
+
+/// Lingering close at the socket, once hyper is done with the connection (`socket` is a second
+/// handle on it, so the socket stays open after hyper's is dropped): the write side is shut, so
+/// the client sees the end of the answer, then whatever the client still sends is read and
+/// dropped, up to [`MAX_DISCARDED_BYTES`], until it closes or for at most [`DISCARD_TIMEOUT`].
+/// Only then is the socket closed, with nothing unread: no reset destroys the answer. A client
+/// that closed first costs one read.
+pub async fn close_lingering(socket: std::os::fd::OwnedFd) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let socket = std::net::TcpStream::from(socket);
+    let Ok(mut socket) = socket.set_nonblocking(true).and_then(|()| tokio::net::TcpStream::from_std(socket))
+    else {
+        return;
+    };
+    let _ = socket.shutdown().await;
+    let mut buffer = vec![0; 64 * 1024];
+    let mut discarded = 0;
+    let _ = tokio::time::timeout(DISCARD_TIMEOUT, async {
+        while discarded < MAX_DISCARDED_BYTES {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => discarded += read as u64,
+            }
+        }
+    })
+    .await;
 }

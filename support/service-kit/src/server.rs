@@ -101,12 +101,17 @@ pub async fn serve(
             request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             tower::ServiceExt::oneshot(router.clone(), request)
         }));
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        // A second handle on the socket, for the lingering close once hyper is done with it.
+        let socket = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned();
+        let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             // A client hanging up mid-request is ordinary; nothing to report above debug.
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");
+            }
+            if let Ok(socket) = socket {
+                crate::linger::close_lingering(socket).await;
             }
         });
     }
