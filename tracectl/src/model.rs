@@ -189,6 +189,23 @@ impl Span {
     }
 }
 
+/// A span's events in time order. A backend need not keep the order they were recorded in: the
+/// real Jaeger 2.12 answers a span's events in another order than the exporter sent (found by
+/// `e2e/tests/stack/real_jaeger/views.rs`); the time order is the one both agree on. Stable, so
+/// events of one instant keep the order they came in.
+fn events(events: &[opentelemetry_proto::tonic::trace::v1::span::Event]) -> Vec<Event> {
+    let mut events: Vec<Event> = events
+        .iter()
+        .map(|e| Event {
+            name: e.name.clone(),
+            time_unix_nano: e.time_unix_nano,
+            attributes: attributes(&e.attributes),
+        })
+        .collect();
+    events.sort_by_key(|e| e.time_unix_nano);
+    events
+}
+
 fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, Value> {
     kvs.iter()
         .map(|kv| (kv.key.clone(), kv.value.as_ref().map(Value::from).unwrap_or(Value::Empty)))
@@ -248,15 +265,7 @@ pub fn accepted_spans(request: &ExportTraceServiceRequest) -> (Vec<Span>, u64) {
                     end_unix_nano: s.end_time_unix_nano,
                     attributes: attributes(&s.attributes),
                     resource: resource.clone(),
-                    events: s
-                        .events
-                        .iter()
-                        .map(|e| Event {
-                            name: e.name.clone(),
-                            time_unix_nano: e.time_unix_nano,
-                            attributes: attributes(&e.attributes),
-                        })
-                        .collect(),
+                    events: events(&s.events),
                     links: s
                         .links
                         .iter()
@@ -288,5 +297,33 @@ pub struct SpanRef {
 impl From<&Span> for SpanRef {
     fn from(span: &Span) -> Self {
         Self { span_id: span.span_id.clone(), service: span.service_name.clone(), name: span.name.clone() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan, span::Event};
+
+    use super::*;
+
+    #[test]
+    fn a_spans_events_are_read_in_time_order_whatever_order_they_came_in() {
+        let event = |name: &str, time| Event { name: name.into(), time_unix_nano: time, ..Event::default() };
+        let span = OtlpSpan {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            events: vec![event("second", 20), event("first", 10), event("also second", 20)],
+            ..OtlpSpan::default()
+        };
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans { spans: vec![span], ..ScopeSpans::default() }],
+                ..ResourceSpans::default()
+            }],
+        };
+        let (spans, rejected) = accepted_spans(&request);
+        assert_eq!(rejected, 0);
+        let names: Vec<&str> = spans[0].events.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["first", "second", "also second"], "by time, ties as they came");
     }
 }

@@ -12,6 +12,7 @@
 mod configs;
 mod sampling;
 mod search;
+mod views;
 
 use std::{
     net::TcpListener,
