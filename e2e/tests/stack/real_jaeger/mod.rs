@@ -12,6 +12,7 @@
 mod configs;
 mod sampling;
 mod search;
+mod tail;
 mod views;
 
 use std::{
