@@ -15,6 +15,16 @@
 #   RUN_LOCAL_DIR                              default target/run-local: the logs, the store
 #   any service setting from the README table (STRIPE_LATENCY_MS, ...) is passed through
 #
+# With Jaeger, natively (no Docker):
+#   scripts/run-local.sh --jaeger              start the `jaeger` binary found on PATH (or
+#                                              JAEGER_BIN) with jaeger/config.yaml on loopback;
+#                                              the services export to it, trace_url links to it,
+#                                              and tracectl draws each trace from Jaeger's API.
+#                                              scripts/real-jaeger.sh builds one (API only);
+#                                              Jaeger's release archive has one with its UI.
+#   JAEGER_OTLP_HTTP_PORT / JAEGER_QUERY_HTTP_PORT / JAEGER_HEALTH_PORT / ... (jaeger/config.yaml
+#   names them all)                            default 4318 / 16686 / 13133 / ...
+#
 # From another terminal, while it runs:
 #   scripts/run-local.sh --restart NAME        stop one service (SIGTERM: it drains) and start it
 #                                              again on the same port and files
@@ -102,6 +112,21 @@ if [ "${1:-}" = --restart ] || [ "${1:-}" = --crash ]; then
   finish 1
 fi
 
+JAEGER_MODE=""
+if [ "${1:-}" = --jaeger ]; then
+  JAEGER_MODE=1
+  JAEGER_BIN=${JAEGER_BIN:-$(command -v jaeger || true)}
+  if [ -z "$JAEGER_BIN" ] || [ ! -x "$JAEGER_BIN" ]; then
+    echo "run-local.sh --jaeger: no jaeger binary on PATH (or JAEGER_BIN): build one with" >&2
+    echo "  PATH=\"\$(scripts/real-jaeger.sh):\$PATH\" scripts/run-local.sh --jaeger" >&2
+    echo "or take one, with its UI, from Jaeger's release archive (README, \"Tests\")" >&2
+    exit 2
+  fi
+  JAEGER_OTLP_HTTP_PORT=${JAEGER_OTLP_HTTP_PORT:-4318}
+  JAEGER_QUERY_HTTP_PORT=${JAEGER_QUERY_HTTP_PORT:-16686}
+  JAEGER_HEALTH_PORT=${JAEGER_HEALTH_PORT:-13133}
+fi
+
 if [ -z "${SKIP_BUILD:-}" ]; then
   echo "Building (the first build takes a few minutes)..."
   if [ "$PROFILE" = release ]; then cargo build --release --bins; else cargo build --bins; fi
@@ -131,7 +156,34 @@ stop_all() { # exit code
 trap 'stop_all 0' INT TERM
 trap 'stop_all $?' EXIT
 
-if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
+if [ -n "$JAEGER_MODE" ]; then
+  # Jaeger first (stopped last), on loopback, with the project's config and strategies file.
+  JAEGER_LISTEN_HOST=127.0.0.1 JAEGER_SAMPLING_STRATEGIES=jaeger/sampling-strategies.json \
+    JAEGER_OTLP_HTTP_PORT=$JAEGER_OTLP_HTTP_PORT JAEGER_QUERY_HTTP_PORT=$JAEGER_QUERY_HTTP_PORT \
+    JAEGER_HEALTH_PORT=$JAEGER_HEALTH_PORT "$JAEGER_BIN" --config jaeger/config.yaml >"$LOG_DIR/jaeger.log" 2>&1 &
+  jaeger_pid=$!
+  pids+=("$jaeger_pid")
+  for _ in $(seq 1 300); do
+    curl -fsS "http://127.0.0.1:$JAEGER_HEALTH_PORT/status" >/dev/null 2>&1 && break
+    if ! kill -0 "$jaeger_pid" 2>/dev/null; then
+      echo "jaeger exited during start-up (a port in use?); its log:" >&2
+      cat "$LOG_DIR/jaeger.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  curl -fsS "http://127.0.0.1:$JAEGER_HEALTH_PORT/status" >/dev/null 2>&1 ||
+    { echo "jaeger did not become healthy; see $LOG_DIR/jaeger.log" >&2; exit 1; }
+  # Jaeger holds the OTLP ports: tracectl follows its API instead, and draws each trace the same.
+  "$BIN_DIR/tracectl" listen --jaeger "http://127.0.0.1:$JAEGER_QUERY_HTTP_PORT" --events &
+  tracectl_pid=$!
+  pids+=("$tracectl_pid")
+  export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_HTTP_PORT"
+  export OTEL_BSP_SCHEDULE_DELAY=${OTEL_BSP_SCHEDULE_DELAY:-500}
+  JAEGER_UI_URL=${JAEGER_UI_URL:-http://localhost:$JAEGER_QUERY_HTTP_PORT}
+  traces_at="in Jaeger ($JAEGER_UI_URL; its log in $LOG_DIR/jaeger.log), and below, drawn by
+tracectl from Jaeger's API as each checkout completes (tracectl show <trace-id> reads it again)"
+elif [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
   "$BIN_DIR/tracectl" listen --addr "$TRACECTL_ADDR" --events --store "$TRACE_STORE" &
   tracectl_pid=$!
   pids+=("$tracectl_pid")
@@ -200,7 +252,8 @@ echo $$ >"$LOG_DIR/run-local.pid"
 trap control USR1
 start payment-service "$PAYMENT_PORT"
 start order-service "$ORDER_PORT" PAYMENT_SERVICE_URL="http://127.0.0.1:$PAYMENT_PORT"
-# No Jaeger here, so no Jaeger link in the gateway's answers or on its page: the trace id only.
+# No Jaeger (without --jaeger), so no Jaeger link in the gateway's answers or on its page: the
+# trace id only.
 start gateway "$GATEWAY_PORT" ORDER_SERVICE_URL="http://127.0.0.1:$ORDER_PORT" JAEGER_UI_URL="${JAEGER_UI_URL:-none}"
 
 # tracectl binds its port at once: if it has exited, that port was taken.

@@ -158,6 +158,11 @@ impl Jaeger {
         Ok(Self { base, http })
     }
 
+    /// The Jaeger's address, as given.
+    pub fn url(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<(u16, Vec<u8>), JaegerError> {
         let mut url = self.base.clone();
         url.set_path(&format!("{}{path}", self.base.path().trim_end_matches('/')));

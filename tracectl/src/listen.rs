@@ -52,6 +52,9 @@ pub struct ListenOptions {
     /// Also keep every export in this file (`--store`), for `show`, `analyze`, `compare` and
     /// `search` to read with `--file`.
     pub store: Option<FileStore>,
+    /// Follow this Jaeger's query API (`--jaeger`) instead of receiving OTLP: where Jaeger holds
+    /// the OTLP ports, each trace it receives is drawn all the same.
+    pub follow: Option<crate::jaeger::Jaeger>,
 }
 
 /// What the receiver feeds: the spans to draw, and the store file if there is one.
@@ -127,7 +130,6 @@ pub async fn run(
     }
     let store = SpanStore::default();
     let received = Received { spans: store.clone(), file: options.store.clone() };
-    let running = receiver::spawn(options.addr, received.clone()).await?;
     let mut banner = |text: String| -> std::io::Result<()> {
         // With --json, stdout carries only JSON lines; the banner goes to the log on stderr.
         if options.json {
@@ -137,8 +139,19 @@ pub async fn run(
             writeln!(out, "tracectl: {text}")
         }
     };
-    banner(format!("receiving OTLP/HTTP traces on {}/v1/traces", running.endpoint()))?;
-    let _grpc = match options.grpc_addr {
+    // Either a receiver, or a task following Jaeger; each feeds `store`, drained below.
+    let (_running, _following) = match &options.follow {
+        Some(jaeger) => {
+            banner(format!("following the traces Jaeger receives, through its API at {}", jaeger.url()))?;
+            (None, Some(AbortOnDrop(tokio::spawn(follow(jaeger.clone(), store.clone())))))
+        }
+        None => {
+            let running = receiver::spawn(options.addr, received.clone()).await?;
+            banner(format!("receiving OTLP/HTTP traces on {}/v1/traces", running.endpoint()))?;
+            (Some(running), None)
+        }
+    };
+    let _grpc = match options.grpc_addr.filter(|_| options.follow.is_none()) {
         Some(addr) => {
             let grpc = crate::grpc::spawn(addr, received.clone()).await?;
             banner(format!("receiving OTLP/gRPC traces on {}", grpc.endpoint()))?;
@@ -307,6 +320,75 @@ fn print_traces(
         }
     }
     out.flush()
+}
+
+/// How often `--jaeger` asks Jaeger for new spans.
+const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+
+/// The `service.name` Jaeger traces itself under (`service.telemetry.resource` in jaeger/*.yaml,
+/// and Jaeger's own default).
+const JAEGERS_OWN_SERVICE: &str = "jaeger";
+
+/// A task aborted when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `--jaeger`: every [`FOLLOW_EVERY`], the traces of every service Jaeger knows that started since
+/// this began (the newest 100 of each), and each span not seen before pushed into `store`, as a
+/// receiver would push it, so the quiet rule draws each trace once it stops growing. A Jaeger that
+/// does not answer is said once, and again when it answers. Jaeger's own spans (it traces its
+/// query API, as service `jaeger`) are left out: each poll would make more of them to draw.
+async fn follow(jaeger: crate::jaeger::Jaeger, store: SpanStore) {
+    let started = std::time::SystemTime::now();
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut down = false;
+    let mut tick = tokio::time::interval(FOLLOW_EVERY);
+    loop {
+        tick.tick().await;
+        let lookback = started.elapsed().unwrap_or_default() + Duration::from_secs(60);
+        let spans = async {
+            let mut spans = Vec::new();
+            for service in jaeger.services().await?.into_iter().filter(|s| s != JAEGERS_OWN_SERVICE) {
+                let query = crate::jaeger::SearchQuery {
+                    service,
+                    operation: None,
+                    min_duration: None,
+                    lookback,
+                    limit: 100,
+                    errors: false,
+                };
+                spans.extend(jaeger.search(&query).await?.spans);
+            }
+            Ok::<_, crate::jaeger::JaegerError>(spans)
+        };
+        match spans.await {
+            Ok(spans) => {
+                if std::mem::take(&mut down) {
+                    tracing::info!("Jaeger answers again");
+                }
+                let new: Vec<Span> = spans
+                    .into_iter()
+                    .filter(|s| seen.insert((s.trace_id.clone(), s.span_id.clone())))
+                    .collect();
+                if !new.is_empty() {
+                    store.push(new);
+                }
+            }
+            Err(e) if !down => {
+                down = true;
+                tracing::warn!(
+                    "Jaeger does not answer: {e}; asking again every {} ms",
+                    FOLLOW_EVERY.as_millis()
+                );
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -69,6 +69,10 @@ enum Command {
         /// The store's size cap, in MiB; past it the oldest exports are dropped.
         #[arg(long, default_value_t = tracectl::store::DEFAULT_MAX_BYTES >> 20, requires = "store")]
         store_max_mb: u64,
+        /// Receive nothing: follow the traces this Jaeger receives, through its query API (for
+        /// when Jaeger holds the OTLP ports), and draw each the same way.
+        #[arg(long, value_name = "URL", conflicts_with_all = ["grpc_addr", "store", "stats"])]
+        jaeger: Option<String>,
     },
     /// Fetch a trace from Jaeger (or a store file) and draw it as a waterfall.
     Show {
@@ -303,6 +307,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             stats,
             store,
             store_max_mb,
+            jaeger,
         } => {
             let store = match store {
                 Some(path) => Some(
@@ -324,6 +329,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 json: cli.json,
                 stats,
                 store,
+                follow: jaeger.as_deref().map(Jaeger::new).transpose()?,
             };
             let stop = shutdown_signal();
             let found = listen::run(options, std::io::stdout(), stop).await?;

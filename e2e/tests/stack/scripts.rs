@@ -12,7 +12,7 @@ use tokio::{
     process::{ChildStdout, Command},
 };
 
-async fn checkout_sh(gateway_url: &str, body: Option<&str>) -> (bool, String) {
+pub(crate) async fn checkout_sh(gateway_url: &str, body: Option<&str>) -> (bool, String) {
     let mut command = Command::new("bash");
     command.arg(repo().join("scripts/checkout.sh")).env("GATEWAY_URL", gateway_url);
     if let Some(body) = body {
@@ -45,7 +45,7 @@ async fn checkout_sh_prints_the_order_and_where_to_find_its_trace() {
 }
 
 /// Stops the script (and, through its trap, everything it started) if the test fails midway.
-struct StopOnDrop(u32);
+pub(crate) struct StopOnDrop(pub(crate) u32);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
@@ -57,7 +57,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn read_until(lines: &mut Lines<BufReader<ChildStdout>>, seen: &mut String, needle: &str) {
+pub(crate) async fn read_until(lines: &mut Lines<BufReader<ChildStdout>>, seen: &mut String, needle: &str) {
     let found = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await.unwrap() {
             seen.push_str(&line);

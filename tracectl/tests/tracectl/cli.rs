@@ -1097,3 +1097,31 @@ async fn listen_stores_every_export_and_show_analyze_search_and_compare_read_the
     assert_eq!(missing.stderr.trim(), format!("tracectl: no trace {BROKEN} in {file}"));
     let _ = std::fs::remove_file(store);
 }
+
+#[tokio::test]
+async fn listen_follows_a_jaeger_and_draws_each_trace_it_holds_once() {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+    let (url, _) = jaeger().await;
+    let mut listen = Command::new(env!("CARGO_BIN_EXE_tracectl"))
+        .args(["--json", "listen", "--jaeger", &url, "--quiet-ms", "100"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(listen.stdout.take().unwrap()).lines();
+    let mut drawn = Vec::new();
+    while drawn.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap();
+        let trace: Value = serde_json::from_str(&line.expect("a trace drawn")).unwrap();
+        drawn.push(trace["trace_id"].as_str().unwrap().to_owned());
+    }
+    nix_kill(listen.id().unwrap());
+    assert!(listen.wait().await.unwrap().success());
+    // Polled again and again, each trace is drawn once: nothing more was printed.
+    assert_eq!(lines.next_line().await.unwrap(), None);
+    drawn.sort();
+    let mut expected = vec![CHECKOUT.to_owned(), PAYMENT_DOWN.to_owned()];
+    expected.sort();
+    assert_eq!(drawn, expected);
+}

@@ -11,6 +11,7 @@
 
 mod configs;
 mod monitor;
+mod run_local;
 mod sampling;
 mod search;
 mod tail;
@@ -47,7 +48,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 }
 
 /// The ports one Jaeger listens on, each a setting of its config (`${env:NAME:-default}`).
-const PORT_SETTINGS: [&str; 9] = [
+pub(super) const PORT_SETTINGS: [&str; 9] = [
     "JAEGER_OTLP_GRPC_PORT",
     "JAEGER_OTLP_HTTP_PORT",
     "JAEGER_QUERY_HTTP_PORT",
@@ -153,7 +154,7 @@ impl Jaeger {
 }
 
 /// Ports free on loopback now, all different (the listeners are held until every one is chosen).
-fn free_ports() -> Vec<u16> {
+pub(super) fn free_ports() -> Vec<u16> {
     let listeners: Vec<TcpListener> =
         PORT_SETTINGS.iter().map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
     listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
