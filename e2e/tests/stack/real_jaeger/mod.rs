@@ -139,6 +139,40 @@ impl Jaeger {
         format!("http://127.0.0.1:{}", self.port(name))
     }
 
+    /// Waits until Jaeger has stored every span it accepted, by its own count (the Collector's
+    /// metrics on `JAEGER_METRICS_PORT`: `otelcol_receiver_accepted_spans_total`, summed over
+    /// receivers, equal to the storage exporter's `otelcol_exporter_sent_spans_total`, and not 0):
+    /// after the senders have exited, nothing is left on its way to the store.
+    pub async fn wait_stored(&self) {
+        let url = format!("http://127.0.0.1:{}/metrics", self.port("JAEGER_METRICS_PORT"));
+        let total = |text: &str, prefix: &str| -> f64 {
+            let lines = text.lines().filter(|l| l.starts_with(prefix));
+            lines.filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+        };
+        let client = http();
+        let mut last = String::new();
+        let waited = tokio::time::timeout(crate::support::SPANS_TIMEOUT, async {
+            loop {
+                if let Ok(response) = client.get(&url).send().await
+                    && let Ok(text) = response.text().await
+                {
+                    let accepted = total(&text, "otelcol_receiver_accepted_spans_total");
+                    let sent = total(
+                        &text,
+                        "otelcol_exporter_sent_spans_total{exporter=\"jaeger_storage_exporter\"",
+                    );
+                    if accepted > 0.0 && accepted == sent {
+                        return;
+                    }
+                    last = format!("accepted {accepted}, stored {sent}");
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "Jaeger did not store what it accepted: {last}");
+    }
+
     /// What it logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

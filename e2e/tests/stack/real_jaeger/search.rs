@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use axum::{Router, extract::RawQuery, routing::get};
+use jaeger_stand_in::{Parser, Store, find_traces};
 use serde_json::Value;
 
 use super::{Jaeger, poll_json, tool};
@@ -52,9 +54,10 @@ async fn tracectl_search_services_and_operations_answer_what_was_sent_to_the_rea
         }
         sent.push((trace_id, failed, baggage));
     }
-    // Every span flushed at exit; then each trace's root (the gateway's SERVER span, which ends
-    // last) in Jaeger's store, where its `trace_url` names it, before any search: a bounded poll.
+    // Every span flushed at exit, and stored by Jaeger (its own counts agree); each trace's root
+    // (the gateway's SERVER span) is where its `trace_url` names it, before any search.
     stack.stop().await;
+    store.wait_stored().await;
     for (trace_id, _, _) in &sent {
         poll_json(&format!("{query}/api/v3/traces/{trace_id}"), SPANS_TIMEOUT, has_root).await;
     }
@@ -87,7 +90,50 @@ async fn tracectl_search_services_and_operations_answer_what_was_sent_to_the_rea
     let min = format!("{}us", nanos / 1000 - 1);
     let (rows, _) = tracectl(&["search", "--service", "gateway", "--min-duration", &min], &query);
     assert_eq!(trace_ids(&rows), BTreeSet::from([slowest["trace_id"].as_str().unwrap().to_owned()]), "{min}");
+
+    // The stand-in that tracectl's own tests play Jaeger with, holding the very traces the real
+    // one holds (read back from it, in the order sent), answers every search above the same,
+    // with either of Jaeger's parsers: the one of 2.12 (as the real one) and that of 2.19+.
+    let mut held = Vec::new();
+    for (trace_id, _, _) in &sent {
+        held.push(poll_json(&format!("{query}/api/v3/traces/{trace_id}"), SPANS_TIMEOUT, has_root).await);
+    }
+    let searches: [&[&str]; 6] = [
+        &[],
+        &["--operation", "POST /api/checkout"],
+        &["--operation", "GET /health"],
+        &["--errors"],
+        &["--limit", "2"],
+        &["--min-duration", &min],
+    ];
+    for parser in [Parser::HttpGateway, Parser::QueryParser] {
+        let stand_in = stand_in(parser, Store::of(&held)).await;
+        for extra in searches {
+            let args: Vec<&str> =
+                ["search", "--service", "gateway"].iter().copied().chain(extra.iter().copied()).collect();
+            let (real, real_note) = tracectl(&args, &query);
+            let (played, played_note) = tracectl(&args, &stand_in);
+            assert_eq!(trace_ids(&played), trace_ids(&real), "{parser:?} {extra:?}");
+            if matches!(parser, Parser::HttpGateway) {
+                assert_eq!(played_note, real_note, "{extra:?}: the same note, or none");
+            }
+        }
+    }
     store.stop().await;
+}
+
+/// Serves `store` as Jaeger's `/api/v3/traces` search, read by `parser`; its URL.
+async fn stand_in(parser: Parser, store: Store) -> String {
+    let store = std::sync::Arc::new(store);
+    let search = move |RawQuery(query): RawQuery| {
+        let store = store.clone();
+        async move { find_traces(parser, &store, &query.unwrap_or_default()) }
+    };
+    let app = Router::new().route("/api/v3/traces", get(search));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
 }
 
 /// Whether an api_v3 answer (OTLP JSON under `result`) holds a span without a parent.
