@@ -10,6 +10,7 @@
 //! `REQUIRE_REAL_JAEGER=1`, and there a missing binary fails the test.
 
 mod configs;
+mod lessons;
 mod monitor;
 mod run_local;
 mod sampling;
