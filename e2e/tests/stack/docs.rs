@@ -769,8 +769,23 @@ fn every_lesson_page_is_run() {
     let mut lessons: Vec<String> = std::fs::read_dir(repo().join("lessons"))
         .unwrap()
         .map(|e| format!("lessons/{}", e.unwrap().file_name().to_string_lossy()))
+        .filter(|path| path.ends_with(".md"))
         .collect();
     lessons.sort();
+    // Every picture a page shows is there, and every picture there is shown by a page.
+    let text: String =
+        lessons.iter().map(|page| std::fs::read_to_string(repo().join(page)).unwrap()).collect();
+    let shown: Vec<&str> =
+        text.split("](images/").skip(1).filter_map(|rest| rest.split(')').next()).collect();
+    let mut kept: Vec<String> = std::fs::read_dir(repo().join("lessons/images"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    let mut shown_sorted: Vec<String> = shown.iter().map(|s| s.to_string()).collect();
+    shown_sorted.sort();
+    shown_sorted.dedup();
+    assert_eq!(shown_sorted, kept, "lessons/images/ and the pictures the pages show");
     let mut listed: Vec<String> =
         PAGES.iter().filter(|p| p.starts_with("lessons/")).map(|p| p.to_string()).collect();
     listed.sort();
