@@ -1,29 +1,16 @@
-//! gateway binary: the life of the service, in order. Telemetry starts first (so start-up
-//! problems are logged) and shuts down last (the server has drained, so every finished span is
-//! in the queue to flush).
+//! gateway binary: the life of the service, in order (`service_kit::exit::run`): telemetry, the
+//! signal handlers, the configuration and the server, serving until SIGTERM, the drain, the flush.
 
-use std::{error::Error, process::ExitCode};
+use std::process::ExitCode;
 
 use gateway::{Config, SERVICE_NAME};
-use service_kit::{exit, server::shutdown_signal, settings::FromSettings as _};
-use shared_tracing::EdgeTracer;
+use service_kit::settings::FromSettings as _;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let telemetry = match checkout_domain::telemetry(SERVICE_NAME, env!("CARGO_PKG_VERSION")).init() {
-        Ok(telemetry) => telemetry,
-        Err(e) => return exit::failed_to_start(SERVICE_NAME, &e),
-    };
-    let outcome = serve(telemetry.tracer()).await;
-    telemetry.shutdown().await;
-    exit::exit_code(SERVICE_NAME, outcome)
-}
-
-/// Reads the configuration, then serves until SIGTERM or Ctrl-C and the drain that follows.
-async fn serve(tracer: EdgeTracer) -> Result<(), Box<dyn Error>> {
-    // Signal handlers first: from here on, SIGTERM means "drain and flush", never "die".
-    let stop = shutdown_signal();
-    let server = gateway::build(Config::from_env()?, tracer).await?;
-    server.run_until_stopped(stop).await?;
-    Ok(())
+    let telemetry = checkout_domain::telemetry(SERVICE_NAME, env!("CARGO_PKG_VERSION"));
+    service_kit::exit::run(SERVICE_NAME, telemetry, async |telemetry| {
+        Ok(gateway::build(Config::from_env()?, telemetry.tracer()).await?)
+    })
+    .await
 }

@@ -16,6 +16,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // 1. Telemetry first: logs with trace ids, W3C propagation, export, from the OTEL_* variables.
     let telemetry =
         shared_tracing::init(TelemetryConfig::from_env("traced-service", env!("CARGO_PKG_VERSION")))?;
+    // The stop signals' handlers at once: from here on SIGTERM means "drain and flush", not "die".
+    let stop = stop_signal()?;
 
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
@@ -33,7 +35,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .with_state(client);
 
     tracing::info!(%address, "listening");
-    axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
+    axum::serve(listener, app).with_graceful_shutdown(stop).await?;
 
     // 4. The flush, last: the server has drained, so every finished span is exported.
     telemetry.shutdown().await;
@@ -65,16 +67,16 @@ async fn ask_downstream(client: &TracedClient) -> String {
     }
 }
 
-/// SIGTERM (`docker stop`, Kubernetes) or Ctrl-C.
-async fn stop_signal() {
+/// SIGTERM (`docker stop`, Kubernetes) or Ctrl-C (SIGINT). The handlers are installed when this is
+/// called, not when the future is first polled: a signal arriving in between would meet the
+/// default action and end the process before it flushed its spans.
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => tokio::select! {
+    let (mut terminate, mut interrupt) = (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?);
+    Ok(async move {
+        tokio::select! {
             _ = terminate.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        },
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+            _ = interrupt.recv() => {}
         }
-    }
+    })
 }
