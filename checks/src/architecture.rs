@@ -77,7 +77,8 @@ fn the_crate_table_names_every_crate_and_exactly_its_dependencies_on_the_others(
 }
 
 /// The modules of the crate at `src`, each with the sibling modules its code (not its comments or
-/// its tests) names through `crate::`.
+/// its tests) names through `crate::`, a name the crate root re-exports (`pub use module::Name`)
+/// counting as its module: `crate::TelemetryError` is `error`'s.
 fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     let mut dirs = vec![src.to_owned()];
@@ -98,6 +99,7 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     };
     let modules: BTreeSet<String> =
         files.iter().map(|f| module_of(f)).filter(|m| m != "lib" && m != "main").collect();
+    let reexported = reexports(&src.join("lib.rs"));
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in &files {
         let module = module_of(file);
@@ -123,6 +125,7 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             };
             for word in inside.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')) {
                 let first = word.split("::").next().unwrap();
+                let first = reexported.get(first).map_or(first, String::as_str);
                 if modules.contains(first) && first != module {
                     names.insert(first.to_owned());
                 }
@@ -130,6 +133,21 @@ fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         }
     }
     graph
+}
+
+/// What the crate root at `lib` re-exports: each name of a `pub use module::…;`, with its module.
+fn reexports(lib: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(lib).unwrap_or_default();
+    let mut names = BTreeMap::new();
+    for (at, _) in text.match_indices("pub use ") {
+        let statement = &text[at + "pub use ".len()..];
+        let statement = &statement[..statement.find(';').unwrap_or(statement.len())];
+        let Some((module, rest)) = statement.split_once("::") else { continue };
+        for name in rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|n| !n.is_empty()) {
+            names.insert(name.to_owned(), module.trim().to_owned());
+        }
+    }
+    names
 }
 
 /// A loop in `graph`, if there is one, as the modules along it.
@@ -211,6 +229,14 @@ fn the_modules_of_each_crate_form_layers_with_no_loop() {
         ("state".to_owned(), BTreeSet::from(["startup".to_owned()])),
     ]);
     assert_eq!(a_loop(&looped).map(|c| c.len()), Some(4));
+    // And follows re-exports: shared-tracing's `tls` names `crate::…::TelemetryError`, its
+    // `telemetry` names the re-exported `crate::TelemetryConfig`, which is `config`'s.
+    let shared_tracing = module_graph(&repo().join("shared-tracing/src"));
+    assert!(shared_tracing["tls"].contains("error"), "{shared_tracing:?}");
+    assert_eq!(
+        reexports(&repo().join("shared-tracing/src/lib.rs")).get("TelemetryConfig").map(String::as_str),
+        Some("config")
+    );
     // And reads `use crate::{…}` groups: order-service's storage reads the catalog's types.
     let order_service = module_graph(&repo().join("order-service/src"));
     assert!(order_service["db"].contains("catalog"), "{order_service:?}");

@@ -19,8 +19,8 @@
 use std::time::Duration;
 
 use crate::{
-    TelemetryError,
     config::{Protocol, otlp_setting},
+    error::TelemetryError,
     tls::Tls,
 };
 use opentelemetry_otlp::{SpanExporter as SdkOtlpExporter, WithExportConfig as _, WithHttpConfig as _};

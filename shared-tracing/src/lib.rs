@@ -44,6 +44,7 @@
 pub mod bridge;
 pub mod config;
 pub mod edge;
+pub mod error;
 pub mod export;
 pub mod inbound;
 pub mod logging;
@@ -56,4 +57,5 @@ mod tls;
 
 pub use config::TelemetryConfig;
 pub use edge::EdgeTracer;
-pub use telemetry::{Telemetry, TelemetryBuilder, TelemetryError, init};
+pub use error::TelemetryError;
+pub use telemetry::{Telemetry, TelemetryBuilder, init};

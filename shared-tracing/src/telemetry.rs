@@ -44,6 +44,7 @@ use tracing_subscriber::{
 
 use crate::config::{Propagators, RemoteSampling, RootSampler, TelemetryConfig};
 use crate::edge::EdgeTracer;
+use crate::error::TelemetryError;
 use crate::logging::{LineRule, TraceAwareFormat};
 use crate::remote::RemoteSystem;
 use crate::span_events::SpanEvents;
@@ -68,21 +69,6 @@ pub fn span_filter() -> Targets {
     TRANSPORT_CRATES.iter().fold(Targets::new().with_default(LevelFilter::INFO), |targets, krate| {
         targets.with_target(*krate, LevelFilter::OFF)
     })
-}
-
-/// Why telemetry could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum TelemetryError {
-    /// The OTLP exporter could not be built (for example, a malformed endpoint URL).
-    #[error("could not build the OTLP span exporter: {0}")]
-    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
-    /// The certificate to trust for the collector (`OTEL_EXPORTER_OTLP_CERTIFICATE`) is unusable:
-    /// `VARIABLE=path: why`.
-    #[error("{0}")]
-    Certificate(String),
-    /// A global `tracing` subscriber was already installed.
-    #[error("could not install the tracing subscriber: {0}")]
-    Subscriber(#[from] tracing_subscriber::util::TryInitError),
 }
 
 /// An addition to the pipeline above, which a service switches on with

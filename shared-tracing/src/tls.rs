@@ -13,7 +13,7 @@ pub(crate) use with_tls::Tls;
 #[cfg(not(feature = "tls"))]
 pub(crate) use without_tls::Tls;
 
-use crate::{TelemetryError, config::otlp_setting};
+use crate::{config::otlp_setting, error::TelemetryError};
 
 /// The file `OTEL_EXPORTER_OTLP_(TRACES_)<name>` names: the variable (`VAR=path`, for messages)
 /// and its path; `None` when neither is set.
