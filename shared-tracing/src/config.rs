@@ -234,128 +234,12 @@ impl TelemetryConfig {
 
         let service_name = get("OTEL_SERVICE_NAME").unwrap_or_else(|| default_service_name.to_owned());
 
-        let sdk_disabled = match get("OTEL_SDK_DISABLED").map(|v| v.to_ascii_lowercase()) {
-            None => false,
-            Some(v) if v == "true" => true,
-            Some(v) if v == "false" => false,
-            Some(v) => {
-                warnings.push(format!("OTEL_SDK_DISABLED={v:?} is not true or false; telemetry stays on"));
-                false
-            }
-        };
-
-        let protocol = match otlp_setting("PROTOCOL", get) {
-            None => Protocol::HttpProtobuf,
-            Some((variable, value)) => match value.as_str() {
-                "http/protobuf" => Protocol::HttpProtobuf,
-                "http/json"
-                    if built("http-json", &variable, &value, "using http/protobuf", &mut warnings) =>
-                {
-                    Protocol::HttpJson
-                }
-                "grpc" if built("grpc", &variable, &value, "using http/protobuf", &mut warnings) => {
-                    Protocol::Grpc
-                }
-                "http/json" | "grpc" => Protocol::HttpProtobuf,
-                other => {
-                    warnings.push(format!(
-                        "{variable}={other:?} is not supported (use http/protobuf, http/json or grpc); using http/protobuf"
-                    ));
-                    Protocol::HttpProtobuf
-                }
-            },
-        };
-        // Read and applied by the exporter; only checked here (see the module's documentation).
-        if let Some((variable, value)) = otlp_setting("COMPRESSION", get) {
-            let uncompressed = "spans are sent uncompressed";
-            match value.to_ascii_lowercase().as_str() {
-                "none" => {}
-                // Over gRPC both come with the `grpc` feature.
-                "gzip" | "zstd" if protocol == Protocol::Grpc => {}
-                name @ ("gzip" | "zstd") => {
-                    built(name, &variable, &value, uncompressed, &mut warnings);
-                }
-                _ => warnings.push(format!(
-                    "{variable}={value:?} is not supported (use gzip, zstd or none); {uncompressed}"
-                )),
-            }
-        }
-        if let Some((variable, value)) =
-            otlp_setting("ENDPOINT", get).filter(|(_, url)| url.starts_with("https:"))
-        {
-            built("tls", &variable, &value, "exports will fail", &mut warnings);
-        }
-
-        // The specification's known values (`sdk-environment-variables.md`, "Exporter Selection"):
-        // otlp, zipkin, console, logging (deprecated, SHOULD NOT be supported), none.
-        let exporters = match get("OTEL_TRACES_EXPORTER") {
-            None => Exporters { otlp: true, console: false },
-            Some(list) => {
-                let mut e = Exporters { otlp: false, console: false };
-                let mut named = false;
-                for name in list.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()) {
-                    match name.as_str() {
-                        "otlp" => (e.otlp, named) = (true, true),
-                        "console" => (e.console, named) = (true, true),
-                        "none" => named = true,
-                        other => warnings.push(format!(
-                            "OTEL_TRACES_EXPORTER entry {other:?} is not supported here (otlp, console, none); ignored"
-                        )),
-                    }
-                }
-                if !named {
-                    warnings.push(format!(
-                        "OTEL_TRACES_EXPORTER={list:?} names no supported exporter; using otlp"
-                    ));
-                    e.otlp = true;
-                }
-                e
-            }
-        };
-
-        let log_format = match get("LOG_FORMAT").map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("text") | Some("pretty") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                warnings.push(format!("LOG_FORMAT={other:?} is not text or json; using text"));
-                LogFormat::Text
-            }
-        };
-
-        let propagators = match get("OTEL_PROPAGATORS") {
-            None => Propagators::w3c(),
-            Some(list) => {
-                let mut chosen = Vec::new();
-                for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let propagator = match name {
-                        "tracecontext" => Propagator::TraceContext,
-                        "baggage" => Propagator::Baggage,
-                        "b3" | "b3multi"
-                            if !built("b3", "OTEL_PROPAGATORS", name, "ignored", &mut warnings) =>
-                        {
-                            continue;
-                        }
-                        "b3" => Propagator::B3,
-                        "b3multi" => Propagator::B3Multi,
-                        "none" => continue,
-                        // `jaeger` (uber-trace-id) has no propagator crate of this OpenTelemetry
-                        // version (opentelemetry-jaeger-propagator stops at 0.32); `xray` and
-                        // `ottrace` none at all.
-                        other => {
-                            warnings.push(format!(
-                                "OTEL_PROPAGATORS entry {other:?} is not supported here (tracecontext, baggage, b3, b3multi, none); ignored"
-                            ));
-                            continue;
-                        }
-                    };
-                    if !chosen.contains(&propagator) {
-                        chosen.push(propagator);
-                    }
-                }
-                Propagators(chosen)
-            }
-        };
-
+        let sdk_disabled = sdk_disabled(&get, &mut warnings);
+        let protocol = protocol(&get, &mut warnings);
+        check_compression_and_tls(&get, protocol, &mut warnings);
+        let exporters = exporters(&get, &mut warnings);
+        let log_format = log_format(&get, &mut warnings);
+        let propagators = propagators(&get, &mut warnings);
         let sampling = match get("OTEL_TRACES_SAMPLER") {
             None => Sampling::DEFAULT,
             Some(name) => Sampling::from_env(&name, get("OTEL_TRACES_SAMPLER_ARG"), &mut warnings),
@@ -373,6 +257,129 @@ impl TelemetryConfig {
             warnings,
         }
     }
+}
+
+/// A variable's value, trimmed; empty counts as unset, as the specification asks.
+type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// `OTEL_SDK_DISABLED`: `true` or `false`, anything else warned about (telemetry stays on).
+fn sdk_disabled(get: Get<'_>, warnings: &mut Vec<String>) -> bool {
+    match get("OTEL_SDK_DISABLED").map(|v| v.to_ascii_lowercase()) {
+        None => false,
+        Some(v) if v == "true" => true,
+        Some(v) if v == "false" => false,
+        Some(v) => {
+            warnings.push(format!("OTEL_SDK_DISABLED={v:?} is not true or false; telemetry stays on"));
+            false
+        }
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`, as this build can speak it.
+fn protocol(get: Get<'_>, warnings: &mut Vec<String>) -> Protocol {
+    let Some((variable, value)) = otlp_setting("PROTOCOL", get) else { return Protocol::HttpProtobuf };
+    match value.as_str() {
+        "http/protobuf" => Protocol::HttpProtobuf,
+        "http/json" if built("http-json", &variable, &value, "using http/protobuf", warnings) => {
+            Protocol::HttpJson
+        }
+        "grpc" if built("grpc", &variable, &value, "using http/protobuf", warnings) => Protocol::Grpc,
+        "http/json" | "grpc" => Protocol::HttpProtobuf,
+        other => {
+            warnings.push(format!(
+                "{variable}={other:?} is not supported (use http/protobuf, http/json or grpc); using http/protobuf"
+            ));
+            Protocol::HttpProtobuf
+        }
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION`, read and applied by the exporter, and an `https`
+/// endpoint: only checked here, against what this build has (see the module's documentation).
+fn check_compression_and_tls(get: Get<'_>, protocol: Protocol, warnings: &mut Vec<String>) {
+    if let Some((variable, value)) = otlp_setting("COMPRESSION", get) {
+        let uncompressed = "spans are sent uncompressed";
+        match value.to_ascii_lowercase().as_str() {
+            "none" => {}
+            // Over gRPC both come with the `grpc` feature.
+            "gzip" | "zstd" if protocol == Protocol::Grpc => {}
+            name @ ("gzip" | "zstd") => {
+                built(name, &variable, &value, uncompressed, warnings);
+            }
+            _ => warnings.push(format!(
+                "{variable}={value:?} is not supported (use gzip, zstd or none); {uncompressed}"
+            )),
+        }
+    }
+    if let Some((variable, value)) =
+        otlp_setting("ENDPOINT", get).filter(|(_, url)| url.starts_with("https:"))
+    {
+        built("tls", &variable, &value, "exports will fail", warnings);
+    }
+}
+
+/// `OTEL_TRACES_EXPORTER`: the specification's known values (`sdk-environment-variables.md`,
+/// "Exporter Selection") are otlp, zipkin, console, logging (deprecated, SHOULD NOT be
+/// supported) and none; `otlp` when it names none this build has.
+fn exporters(get: Get<'_>, warnings: &mut Vec<String>) -> Exporters {
+    let Some(list) = get("OTEL_TRACES_EXPORTER") else { return Exporters { otlp: true, console: false } };
+    let mut e = Exporters { otlp: false, console: false };
+    let mut named = false;
+    for name in list.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()) {
+        match name.as_str() {
+            "otlp" => (e.otlp, named) = (true, true),
+            "console" => (e.console, named) = (true, true),
+            "none" => named = true,
+            other => warnings.push(format!(
+                "OTEL_TRACES_EXPORTER entry {other:?} is not supported here (otlp, console, none); ignored"
+            )),
+        }
+    }
+    if !named {
+        warnings.push(format!("OTEL_TRACES_EXPORTER={list:?} names no supported exporter; using otlp"));
+        e.otlp = true;
+    }
+    e
+}
+
+/// `LOG_FORMAT`: `text` (or `pretty`) or `json`.
+fn log_format(get: Get<'_>, warnings: &mut Vec<String>) -> LogFormat {
+    match get("LOG_FORMAT").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("text") | Some("pretty") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            warnings.push(format!("LOG_FORMAT={other:?} is not text or json; using text"));
+            LogFormat::Text
+        }
+    }
+}
+
+/// `OTEL_PROPAGATORS`, in its order, each once; `none` and what this build lacks left out.
+fn propagators(get: Get<'_>, warnings: &mut Vec<String>) -> Propagators {
+    let Some(list) = get("OTEL_PROPAGATORS") else { return Propagators::w3c() };
+    let mut chosen = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let propagator = match name {
+            "tracecontext" => Propagator::TraceContext,
+            "baggage" => Propagator::Baggage,
+            "b3" | "b3multi" if !built("b3", "OTEL_PROPAGATORS", name, "ignored", warnings) => continue,
+            "b3" => Propagator::B3,
+            "b3multi" => Propagator::B3Multi,
+            "none" => continue,
+            // `jaeger` (uber-trace-id) has no propagator crate of this OpenTelemetry version
+            // (opentelemetry-jaeger-propagator stops at 0.32); `xray` and `ottrace` none at all.
+            other => {
+                warnings.push(format!(
+                    "OTEL_PROPAGATORS entry {other:?} is not supported here (tracecontext, baggage, b3, b3multi, none); ignored"
+                ));
+                continue;
+            }
+        };
+        if !chosen.contains(&propagator) {
+            chosen.push(propagator);
+        }
+    }
+    Propagators(chosen)
 }
 
 #[cfg(test)]
