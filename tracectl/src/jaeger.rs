@@ -109,6 +109,16 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
+    /// Jaeger's search over the spans of a store file: the traces that [`SearchQuery::matches`],
+    /// the most recent `limit` of them (every stored trace is searched: no lookback).
+    pub fn over_store(&self, spans: Vec<Span>) -> Vec<crate::trace::Trace> {
+        let mut traces: Vec<_> =
+            crate::trace::Trace::group(spans).into_iter().filter(|trace| self.matches(trace)).collect();
+        traces.sort_by_key(|trace| std::cmp::Reverse(trace.start()));
+        traces.truncate(self.limit);
+        traces
+    }
+
     /// Whether `trace` is one Jaeger's search would find (for a store file, which has no Jaeger
     /// behind it): a span of the service, of the operation if one is given, at least
     /// `min_duration` long, with an error status if `errors` (Jaeger's memory store,
@@ -261,6 +271,23 @@ impl Jaeger {
         let filtered_here = matching.len() < traces.len();
         let spans = spans.into_iter().filter(|span| matching.contains(span.trace_id.as_str())).collect();
         Ok(Found { spans, filtered_here })
+    }
+
+    /// The spans of the newest `limit` traces of each of `services` that started within
+    /// `lookback` (what `lint --service` reads).
+    pub async fn spans_of(
+        &self,
+        services: Vec<String>,
+        lookback: Duration,
+        limit: usize,
+    ) -> Result<Vec<Span>, JaegerError> {
+        let mut spans = Vec::new();
+        for service in services {
+            let query =
+                SearchQuery { service, operation: None, min_duration: None, lookback, limit, errors: false };
+            spans.extend(self.search(&query).await?.spans);
+        }
+        Ok(spans)
     }
 
     /// The operations (span names) Jaeger has seen for `service`, of one span kind if given

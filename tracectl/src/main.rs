@@ -30,50 +30,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Receive OTLP traces (as Jaeger does on 4318) and draw each one as a waterfall.
-    Listen {
-        /// OTLP/HTTP address; point services at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://<addr>.
-        #[arg(long, default_value = "127.0.0.1:4318", env = "TRACECTL_ADDR")]
-        addr: SocketAddr,
-        /// Also receive OTLP/gRPC here (e.g. 127.0.0.1:4317), for OTEL_EXPORTER_OTLP_PROTOCOL=grpc.
-        #[arg(long)]
-        grpc_addr: Option<SocketAddr>,
-        /// Draw a trace once no span of it has arrived for this many milliseconds.
-        #[arg(long, default_value_t = 1_500)]
-        quiet_ms: u64,
-        /// Most traces held while waiting for them to go quiet.
-        #[arg(long, default_value_t = 1_000)]
-        max_traces: usize,
-        /// Also draw each span's events (log lines such as "Validating order").
-        #[arg(long)]
-        events: bool,
-        /// Also draw each span's attributes under it, and its events with theirs: every one, or
-        /// those whose key starts with one of PREFIXES (`--attrs demo.,db.`).
-        #[arg(long, value_name = "PREFIXES", num_args = 0..=1, default_missing_value = "")]
-        attrs: Option<String>,
-        /// Also analyse each trace (critical path, self time, errors, gaps, lint's findings).
-        #[arg(long)]
-        analyze: bool,
-        /// Also lint each trace (against the traces drawn before it), and exit 1 at the end
-        /// if anything was found: see `tracectl lint --help`.
-        #[arg(long)]
-        lint: bool,
-        #[command(flatten)]
-        thresholds: ThresholdArgs,
-        /// Draw nothing; at exit print how many spans and traces arrived (for benchmarks).
-        #[arg(long, conflicts_with_all = ["events", "analyze", "lint"])]
-        stats: bool,
-        /// Also keep every export in FILE (OTLP/JSON lines, as the OTLP file exporter writes
-        /// them), to read again with `show`, `analyze`, `compare` and `search --file FILE`.
-        #[arg(long, value_name = "FILE")]
-        store: Option<std::path::PathBuf>,
-        /// The store's size cap, in MiB; past it the oldest exports are dropped.
-        #[arg(long, default_value_t = tracectl::store::DEFAULT_MAX_BYTES >> 20, requires = "store")]
-        store_max_mb: u64,
-        /// Receive nothing: follow the traces this Jaeger receives, through its query API (for
-        /// when Jaeger holds the OTLP ports), and draw each the same way.
-        #[arg(long, value_name = "URL", conflicts_with_all = ["grpc_addr", "store", "stats"])]
-        jaeger: Option<String>,
-    },
+    Listen(ListenArgs),
     /// Fetch a trace from Jaeger (or a store file) and draw it as a waterfall.
     Show {
         /// The 32-hex-digit trace id (from a response's trace_id or a log line).
@@ -176,6 +133,53 @@ enum Command {
         #[command(flatten)]
         jaeger: JaegerArg,
     },
+}
+
+/// `tracectl listen`'s arguments.
+#[derive(Debug, clap::Args)]
+struct ListenArgs {
+    /// OTLP/HTTP address; point services at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://<addr>.
+    #[arg(long, default_value = "127.0.0.1:4318", env = "TRACECTL_ADDR")]
+    addr: SocketAddr,
+    /// Also receive OTLP/gRPC here (e.g. 127.0.0.1:4317), for OTEL_EXPORTER_OTLP_PROTOCOL=grpc.
+    #[arg(long)]
+    grpc_addr: Option<SocketAddr>,
+    /// Draw a trace once no span of it has arrived for this many milliseconds.
+    #[arg(long, default_value_t = 1_500)]
+    quiet_ms: u64,
+    /// Most traces held while waiting for them to go quiet.
+    #[arg(long, default_value_t = 1_000)]
+    max_traces: usize,
+    /// Also draw each span's events (log lines such as "Validating order").
+    #[arg(long)]
+    events: bool,
+    /// Also draw each span's attributes under it, and its events with theirs: every one, or
+    /// those whose key starts with one of PREFIXES (`--attrs demo.,db.`).
+    #[arg(long, value_name = "PREFIXES", num_args = 0..=1, default_missing_value = "")]
+    attrs: Option<String>,
+    /// Also analyse each trace (critical path, self time, errors, gaps, lint's findings).
+    #[arg(long)]
+    analyze: bool,
+    /// Also lint each trace (against the traces drawn before it), and exit 1 at the end
+    /// if anything was found: see `tracectl lint --help`.
+    #[arg(long)]
+    lint: bool,
+    #[command(flatten)]
+    thresholds: ThresholdArgs,
+    /// Draw nothing; at exit print how many spans and traces arrived (for benchmarks).
+    #[arg(long, conflicts_with_all = ["events", "analyze", "lint"])]
+    stats: bool,
+    /// Also keep every export in FILE (OTLP/JSON lines, as the OTLP file exporter writes
+    /// them), to read again with `show`, `analyze`, `compare` and `search --file FILE`.
+    #[arg(long, value_name = "FILE")]
+    store: Option<std::path::PathBuf>,
+    /// The store's size cap, in MiB; past it the oldest exports are dropped.
+    #[arg(long, default_value_t = tracectl::store::DEFAULT_MAX_BYTES >> 20, requires = "store")]
+    store_max_mb: u64,
+    /// Receive nothing: follow the traces this Jaeger receives, through its query API (for
+    /// when Jaeger holds the OTLP ports), and draw each the same way.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["grpc_addr", "store", "stats"])]
+    jaeger: Option<String>,
 }
 
 /// `lint`'s thresholds.
@@ -292,94 +296,36 @@ struct TraceJson<'a> {
     spans: &'a [tracectl::model::Span],
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+type Outcome = Result<ExitCode, Box<dyn std::error::Error>>;
+
+/// Each command, given its arguments: the library does the work, these print it.
+async fn run(cli: Cli) -> Outcome {
+    let json = cli.json;
     match cli.command {
-        Command::Listen {
-            addr,
-            grpc_addr,
-            quiet_ms,
-            max_traces,
-            events,
-            attrs,
-            analyze,
-            lint,
-            thresholds,
-            stats,
-            store,
-            store_max_mb,
-            jaeger,
-        } => {
-            let store = match store {
-                Some(path) => Some(
-                    tracectl::store::FileStore::open(&path, store_max_mb.max(1) << 20)
-                        .map_err(|e| format!("{}: {e}", path.display()))?,
-                ),
-                None => None,
-            };
-            let options = ListenOptions {
-                addr,
-                grpc_addr,
-                quiet: Duration::from_millis(quiet_ms),
-                max_traces,
-                events,
-                attributes: prefixes(attrs),
-                analyze,
-                lint: lint.then(|| thresholds.thresholds()),
-                colour: colour(),
-                json: cli.json,
-                stats,
-                store,
-                follow: jaeger.as_deref().map(Jaeger::new).transpose()?,
-            };
-            let stop = shutdown_signal();
-            let found = listen::run(options, std::io::stdout(), stop).await?;
-            if found > 0 {
-                return Ok(ExitCode::FAILURE);
-            }
-        }
+        Command::Listen(args) => listen(args, json).await,
         Command::Show { trace_id, events, attrs, span, source } => {
-            let trace = Trace::new(source.trace(&trace_id).await?);
-            if let Some(name) = span {
-                if cli.json {
-                    let spans: Vec<_> = trace.spans.iter().filter(|s| s.name == name).collect();
-                    if spans.is_empty() {
-                        return Err(format!("no span {name:?} in trace {}", trace.trace_id).into());
-                    }
-                    print_json(&spans)?;
-                } else {
-                    let text = waterfall::span_text(&trace, &name)
-                        .ok_or_else(|| format!("no span {name:?} in trace {}", trace.trace_id))?;
-                    emit(&text)?;
-                }
-            } else if cli.json {
-                print_json(&TraceJson {
-                    trace_id: &trace.trace_id,
-                    duration_nanos: trace.duration_nanos(),
-                    spans: &trace.spans,
-                })?;
-            } else {
-                let options = Options { events, attributes: prefixes(attrs), colour: colour() };
-                emit(&waterfall::render(&trace, options))?;
-            }
+            show(Trace::new(source.trace(&trace_id).await?), events, attrs, span, json)
         }
         Command::Analyze { trace_id, source } => {
             let trace = Trace::new(source.trace(&trace_id).await?);
             let analysis = analyze(&trace);
-            if cli.json {
+            if json {
                 print_json(&analysis)?;
             } else {
                 let drawing = waterfall::render(&trace, Options { colour: colour(), ..Options::default() });
                 emit(&format!("{drawing}\n{}", report::analysis_text(&analysis, colour())))?;
             }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Compare { a, b, attrs, source } => {
             let (a, b) = (Trace::new(source.trace(&a).await?), Trace::new(source.trace(&b).await?));
             let comparison = tracectl::compare::compare_with(&a, &b, prefixes(attrs).as_deref());
-            if cli.json {
+            if json {
                 print_json(&comparison)?;
             } else {
                 emit(&tracectl::compare::text(&comparison))?;
             }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Search { service, operation, min_duration, lookback, limit, errors, source } => {
             let query = SearchQuery {
@@ -390,115 +336,166 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 limit: limit.max(1),
                 errors,
             };
-            let traces = match &source.file {
-                // Jaeger's search, over the file: the conditions on one span, and the most
-                // recent `limit` traces that match. Every stored trace is searched (no lookback).
-                Some(file) => {
-                    let mut traces: Vec<Trace> = Trace::group(tracectl::store::read(file)?)
-                        .into_iter()
-                        .filter(|trace| query.matches(trace))
-                        .collect();
-                    traces.sort_by_key(|trace| std::cmp::Reverse(trace.start()));
-                    traces.truncate(query.limit);
-                    traces
-                }
-                None => {
-                    let found = Jaeger::new(&source.jaeger.url)?.search(&query).await?;
-                    if found.filtered_here {
-                        eprintln!(
-                            "note: this Jaeger ignores the error filter (its HTTP API reads it from 2.19 on): \
-                             shown are the failed traces among the newest {} it sent; raise --limit to look further back",
-                            query.limit
-                        );
-                    }
-                    Trace::group(found.spans)
-                }
-            };
-            let mut rows: Vec<TraceSummary> = traces.iter().map(TraceSummary::of).collect();
-            rows.sort_by(|a, b| b.duration_nanos.cmp(&a.duration_nanos).then(a.trace_id.cmp(&b.trace_id)));
-            if cli.json {
-                print_json(&rows)?;
-            } else {
-                emit(&report::search_text(&rows, colour()))?;
-            }
+            search(&query, &source, json).await
         }
         Command::Lint { trace_id, service, lookback, limit, thresholds, source } => {
-            let spans = match (&trace_id, &source.file) {
-                // One trace of a store is linted among the others (its split half, the request a
-                // detached trace left): the findings that name it are reported.
-                (Some(trace_id), Some(file)) => {
-                    let spans = tracectl::store::read(file)?;
-                    let id = tracectl::jaeger::parse_trace_id(trace_id)?;
-                    if !spans.iter().any(|s| s.trace_id == id) {
-                        return Err(format!("no trace {id} in {}", file.display()).into());
-                    }
-                    spans
-                }
-                (Some(trace_id), None) => source.trace(trace_id).await?,
-                (None, Some(file)) => tracectl::store::read(file)?,
-                (None, None) if service.is_empty() => {
-                    return Err("lint needs a trace id, --file FILE, or --service SERVICE to search".into());
-                }
-                (None, None) => {
-                    let jaeger = Jaeger::new(&source.jaeger.url)?;
-                    let mut spans = Vec::new();
-                    for service in service {
-                        let query = SearchQuery {
-                            service,
-                            operation: None,
-                            min_duration: None,
-                            lookback: lookback.into(),
-                            limit: limit.max(1),
-                            errors: false,
-                        };
-                        spans.extend(jaeger.search(&query).await?.spans);
-                    }
-                    spans
-                }
-            };
-            let traces = Trace::group(spans);
-            let (findings, linted) = match &trace_id {
-                Some(id) => {
-                    let id = tracectl::jaeger::parse_trace_id(id)?;
-                    (lint::lint_naming(&traces, &id, &thresholds.thresholds()), 1)
-                }
-                None => (lint::lint(&traces, &thresholds.thresholds()), traces.len()),
-            };
-            if cli.json {
-                print_json(&findings)?;
-            } else {
-                emit(&lint::text(&findings, linted))?;
-            }
-            if !findings.is_empty() {
-                return Ok(ExitCode::FAILURE);
-            }
+            lint(trace_id, service, lookback.into(), limit, &thresholds.thresholds(), &source, json).await
         }
-        Command::Services { jaeger } => {
-            let services = Jaeger::new(&jaeger.url)?.services().await?;
-            if cli.json {
-                print_json(&services)?;
-            } else {
-                emit(&services.iter().map(|s| format!("{s}\n")).collect::<String>())?;
-            }
-        }
+        Command::Services { jaeger } => services(&Jaeger::new(&jaeger.url)?, json).await,
         Command::Operations { service, span_kind, jaeger } => {
-            let operations = Jaeger::new(&jaeger.url)?.operations(&service, span_kind.as_deref()).await?;
-            if cli.json {
-                print_json(&operations)?;
-            } else if operations.is_empty() {
-                emit(&format!("no operations found for {service}\n"))?;
-            } else {
-                let width = operations.iter().map(|o| o.span_kind.len()).max().unwrap_or(0);
-                emit(
-                    &operations
-                        .iter()
-                        .map(|o| format!("{:width$}  {}\n", o.span_kind, o.name))
-                        .collect::<String>(),
-                )?;
+            operations(&Jaeger::new(&jaeger.url)?, &service, span_kind.as_deref(), json).await
+        }
+    }
+}
+
+/// `listen`: receive (or follow Jaeger) and draw; exit 1 when `--lint` found anything.
+async fn listen(args: ListenArgs, json: bool) -> Outcome {
+    let store = match &args.store {
+        Some(path) => Some(
+            tracectl::store::FileStore::open(path, args.store_max_mb.max(1) << 20)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let options = ListenOptions {
+        addr: args.addr,
+        grpc_addr: args.grpc_addr,
+        quiet: Duration::from_millis(args.quiet_ms),
+        max_traces: args.max_traces,
+        events: args.events,
+        attributes: prefixes(args.attrs),
+        analyze: args.analyze,
+        lint: args.lint.then(|| args.thresholds.thresholds()),
+        colour: colour(),
+        json,
+        stats: args.stats,
+        store,
+        follow: args.jaeger.as_deref().map(Jaeger::new).transpose()?,
+    };
+    let found = listen::run(options, std::io::stdout(), shutdown_signal()).await?;
+    Ok(if found > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `services`: the services Jaeger has seen, a line each.
+async fn services(jaeger: &Jaeger, json: bool) -> Outcome {
+    let services = jaeger.services().await?;
+    if json {
+        print_json(&services)?;
+    } else {
+        emit(&services.iter().map(|s| format!("{s}\n")).collect::<String>())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `operations`: a service's span names with their kinds, a line each.
+async fn operations(jaeger: &Jaeger, service: &str, span_kind: Option<&str>, json: bool) -> Outcome {
+    let operations = jaeger.operations(service, span_kind).await?;
+    if json {
+        print_json(&operations)?;
+    } else if operations.is_empty() {
+        emit(&format!("no operations found for {service}\n"))?;
+    } else {
+        let width = operations.iter().map(|o| o.span_kind.len()).max().unwrap_or(0);
+        let lines = operations.iter().map(|o| format!("{:width$}  {}\n", o.span_kind, o.name));
+        emit(&lines.collect::<String>())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `show`: the waterfall, or one span's every field (`--span`), or the trace as JSON.
+fn show(trace: Trace, events: bool, attrs: Option<String>, span: Option<String>, json: bool) -> Outcome {
+    let missing = |name: &str| format!("no span {name:?} in trace {}", trace.trace_id);
+    match (span, json) {
+        (Some(name), true) => {
+            let spans: Vec<_> = trace.spans.iter().filter(|s| s.name == name).collect();
+            if spans.is_empty() {
+                return Err(missing(&name).into());
             }
+            print_json(&spans)?;
+        }
+        (Some(name), false) => emit(&waterfall::span_text(&trace, &name).ok_or_else(|| missing(&name))?)?,
+        (None, true) => {
+            let spans = &trace.spans;
+            print_json(&TraceJson {
+                trace_id: &trace.trace_id,
+                duration_nanos: trace.duration_nanos(),
+                spans,
+            })?;
+        }
+        (None, false) => {
+            let options = Options { events, attributes: prefixes(attrs), colour: colour() };
+            emit(&waterfall::render(&trace, options))?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `search`: over a store file or Jaeger, slowest first.
+async fn search(query: &SearchQuery, source: &Source, json: bool) -> Outcome {
+    let traces = match &source.file {
+        Some(file) => query.over_store(tracectl::store::read(file)?),
+        None => {
+            let found = Jaeger::new(&source.jaeger.url)?.search(query).await?;
+            if found.filtered_here {
+                eprintln!(
+                    "note: this Jaeger ignores the error filter (its HTTP API reads it from 2.19 on): \
+                     shown are the failed traces among the newest {} it sent; raise --limit to look further back",
+                    query.limit
+                );
+            }
+            Trace::group(found.spans)
+        }
+    };
+    let mut rows: Vec<TraceSummary> = traces.iter().map(TraceSummary::of).collect();
+    rows.sort_by(|a, b| b.duration_nanos.cmp(&a.duration_nanos).then(a.trace_id.cmp(&b.trace_id)));
+    if json {
+        print_json(&rows)?;
+    } else {
+        emit(&report::search_text(&rows, colour()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lint`: one trace (among the others of its store), a whole store, or what Jaeger's searches for
+/// `services` find; exit 1 when anything is found.
+async fn lint(
+    trace_id: Option<String>,
+    services: Vec<String>,
+    lookback: Duration,
+    limit: usize,
+    thresholds: &Thresholds,
+    source: &Source,
+    json: bool,
+) -> Outcome {
+    let trace_id = trace_id.as_deref().map(tracectl::jaeger::parse_trace_id).transpose()?;
+    let spans = match (&trace_id, &source.file) {
+        // One trace of a store is linted among the others (its split half, the request a
+        // detached trace left): the findings that name it are reported.
+        (Some(id), Some(file)) => {
+            let spans = tracectl::store::read(file)?;
+            if !spans.iter().any(|s| s.trace_id == *id) {
+                return Err(format!("no trace {id} in {}", file.display()).into());
+            }
+            spans
+        }
+        (Some(id), None) => source.trace(id).await?,
+        (None, Some(file)) => tracectl::store::read(file)?,
+        (None, None) if services.is_empty() => {
+            return Err("lint needs a trace id, --file FILE, or --service SERVICE to search".into());
+        }
+        (None, None) => Jaeger::new(&source.jaeger.url)?.spans_of(services, lookback, limit.max(1)).await?,
+    };
+    let traces = Trace::group(spans);
+    let (findings, linted) = match &trace_id {
+        Some(id) => (lint::lint_naming(&traces, id, thresholds), 1),
+        None => (lint::lint(&traces, thresholds), traces.len()),
+    };
+    if json {
+        print_json(&findings)?;
+    } else {
+        emit(&lint::text(&findings, linted))?;
+    }
+    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is
