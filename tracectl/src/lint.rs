@@ -674,4 +674,109 @@ mod tests {
         assert_eq!(lines[3], "lint: 1 finding in 1 trace: 1 unrecorded-error");
         assert_eq!(super::text(&[], 4), "lint: no findings in 4 traces\n");
     }
+
+    /// The skew allowance (5 ms by default), in nanoseconds.
+    const ALLOWANCE: u64 = 5_000_000;
+
+    #[test]
+    fn a_child_may_start_before_or_end_after_its_parent_by_the_allowance_and_not_a_nanosecond_more() {
+        // validate (a2) is gateway's own child of the SERVER span (a1), the trace a second in.
+        let shifted = |start: i64, end: i64| {
+            let mut spans = request("1");
+            for span in &mut spans {
+                span.start_unix_nano += 1_000_000_000;
+                span.end_unix_nano += 1_000_000_000;
+            }
+            spans[1].start_unix_nano = spans[0].start_unix_nano.saturating_add_signed(start);
+            spans[1].end_unix_nano = spans[0].end_unix_nano.saturating_add_signed(end);
+            Trace::new(spans)
+        };
+        let a = ALLOWANCE as i64;
+        let (edge_early, too_early) = (shifted(-a, -50_000_000), shifted(-a - 1, -50_000_000));
+        let (edge_late, too_late) = (shifted(1_000_000, a), shifted(1_000_000, a + 1));
+        let found = |t: Trace| lint(&[t], &Thresholds::default());
+        assert!(found(edge_early).is_empty() && found(edge_late).is_empty(), "within the allowance");
+        let early = found(too_early);
+        assert_eq!(early.iter().map(|f| f.check).collect::<Vec<_>>(), [Check::WrongParent]);
+        assert!(early[0].detail.contains("starts 5.0 ms before its parent"), "{}", early[0].detail);
+        let late = found(too_late);
+        assert_eq!(late.iter().map(|f| f.check).collect::<Vec<_>>(), [Check::WrongParent]);
+        assert!(late[0].detail.contains("ends 5.0 ms after its parent"), "{}", late[0].detail);
+    }
+
+    #[test]
+    fn a_callee_trace_is_the_split_half_only_if_it_started_within_the_call_give_or_take_the_allowance() {
+        // The caller's CLIENT span (a3) runs 10–90 ms; the callee's own trace starts at `start` ns.
+        let split_with = |start: u64| {
+            let mut caller = request("1");
+            let mut callee = in_trace(caller.pop().unwrap(), "2");
+            callee.parent_span_id = None;
+            callee.start_unix_nano = start;
+            callee.end_unix_nano = start + 1_000_000;
+            let traces = [Trace::new(caller), Trace::new(vec![callee])];
+            lint(&traces, &Thresholds::default()).iter().any(|f| f.check == Check::Split)
+        };
+        let (call_start, call_end) = (10_000_000, 90_000_000);
+        assert!(split_with(call_start - ALLOWANCE), "starting the allowance before the call");
+        assert!(!split_with(call_start - ALLOWANCE - 1));
+        assert!(split_with(call_end + ALLOWANCE), "starting the allowance after the call ended");
+        assert!(!split_with(call_end + ALLOWANCE + 1));
+        // A trace of another service than the one called is no split half.
+        let mut caller = request("1");
+        let mut other = in_trace(caller.pop().unwrap(), "2");
+        (other.parent_span_id, other.service_name) = (None, "payment-service".into());
+        assert!(lint(&[Trace::new(caller), Trace::new(vec![other])], &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn too_many_spans_needs_more_than_the_maximum_and_more_than_half_of_them_short() {
+        // `n` spans under a root, `short` of them shorter than 1 ms, the rest exactly 1 ms.
+        let trace = |n: usize, short: usize| {
+            let mut spans = vec![span("r", None, "order-service", "POST /orders", 0, 1_000)];
+            for i in 1..n {
+                let mut poll = span(&format!("p{i}"), Some("r"), "order-service", "poll", 1, 2);
+                poll.end_unix_nano = poll.start_unix_nano + if i <= short { 999_999 } else { 1_000_000 };
+                spans.push(poll);
+            }
+            lint(&[Trace::new(spans)], &Thresholds::default())
+                .into_iter()
+                .map(|f| f.check)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(trace(50, 49), [], "50 spans is the maximum, not over it");
+        assert_eq!(trace(51, 26), [Check::TooManySpans], "51 spans, 26 short: more than half");
+        assert_eq!(trace(51, 25), [], "25 of 51 short is not more than half");
+        assert_eq!(trace(51, 0), [], "a span of exactly 1 ms is not short");
+        let thresholds = Thresholds { max_spans: 10, ..Thresholds::default() };
+        let spans = (0..12).map(|i| span(&format!("s{i}"), None, "svc", "tick", i, i)).collect();
+        let found = lint(&[Trace::new(spans)], &thresholds);
+        assert_eq!(found.len(), 1, "the maximum is a setting");
+        assert!(found[0].detail.starts_with("12 spans, 12 of them shorter than 1 ms; 12 are svc \"tick\""));
+    }
+
+    #[test]
+    fn an_id_like_token_is_all_digits_or_eight_letters_and_digits_with_a_digit() {
+        for (token, like) in [
+            ("7", true),
+            ("12345678901", true),
+            ("a1b2c3d4", true),
+            ("a1b2c3d", false),
+            ("abcdefgh", false),
+            ("v2", false),
+            ("", false),
+        ] {
+            assert_eq!(id_like(token), like, "{token:?}");
+        }
+        assert_eq!(template("POST /orders ord_7a8b9c0d").as_deref(), Some("POST /orders ord_{id}"));
+        assert_eq!(template("GET /users/42/cart").as_deref(), Some("GET /users/{id}/cart"));
+        assert_eq!(template("GET /api/v2/orders"), None, "a version is not an id");
+        // Three names of one template are unbounded; two are not (`max_names_per_template`).
+        let named = |names: &[&str]| {
+            let spans = names.iter().enumerate().map(|(i, n)| span(&format!("s{i}"), None, "svc", n, 0, 1));
+            let traces: Vec<Trace> = spans.map(|s| Trace::new(vec![s])).collect();
+            lint(&traces, &Thresholds::default()).into_iter().map(|f| f.check).collect::<Vec<_>>()
+        };
+        assert_eq!(named(&["GET /o/1", "GET /o/2"]), []);
+        assert_eq!(named(&["GET /o/1", "GET /o/2", "GET /o/3"]), [Check::UnboundedNames]);
+    }
 }
