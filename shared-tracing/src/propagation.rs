@@ -19,7 +19,11 @@
 //!   hold (more than 13 characters after an `@`) drops the whole list; an empty `tracestate` may
 //!   be sent;
 //! - `baggage`: only the first line is read, a value is cut at its second `=`, and a member the
-//!   grammar refuses is not dropped by itself.
+//!   grammar refuses is not dropped by itself;
+//! - `b3` (the single header) sends the `X-B3-*` headers as well, where the B3 requirements ask
+//!   for the single format only (open-telemetry/opentelemetry-specification#1570):
+//!   opentelemetry-zipkin 0.33's `B3Encoding::support` tests a bit against `UnSpecified` (0),
+//!   which every encoding passes.
 
 use std::collections::HashMap;
 
@@ -203,6 +207,60 @@ mod tests {
             let cx = composite(&Propagators(order.clone())).extract(&HeaderExtractor(&headers));
             assert_eq!(cx.span().span_context().trace_id().to_string(), wins, "{order:?}");
         }
+    }
+
+    #[cfg(feature = "b3")]
+    /// `b3multi` sends the `X-B3-*` headers only; `b3` sends the single `b3` header, and, with
+    /// opentelemetry-zipkin 0.33, the `X-B3-*` ones too (see the module's documentation).
+    #[test]
+    fn b3_sends_the_single_header_and_b3multi_only_the_x_b3_headers() {
+        let cx = extract_with(&Propagators::w3c(), &header_map(&[("traceparent", GOOD)]));
+        let sent = |choice: Propagator| {
+            let mut headers = HeaderMap::new();
+            composite(&Propagators(vec![choice])).inject_context(&cx, &mut HeaderInjector(&mut headers));
+            headers
+        };
+        let single = sent(Propagator::B3);
+        assert_eq!(single["b3"], format!("{TRACE}-00f067aa0ba902b7-1"));
+        assert_eq!(single["x-b3-traceid"], TRACE, "0.33 sends these too: {single:?}");
+        let multi = sent(Propagator::B3Multi);
+        assert_eq!(
+            (multi["x-b3-traceid"].to_str().unwrap(), multi["x-b3-sampled"].to_str().unwrap()),
+            (TRACE, "1")
+        );
+        assert!(!multi.contains_key("b3") && !multi.contains_key("traceparent"), "{multi:?}");
+    }
+
+    /// Trace context and baggage are two propagators: each listed alone carries only its own.
+    #[test]
+    fn tracecontext_and_baggage_each_carry_only_their_own_header() {
+        let headers = header_map(&[("traceparent", GOOD), ("baggage", "scenario=slow-db")]);
+        let cx = extract_with(&Propagators::w3c(), &headers);
+        for (choice, sent, not_sent) in [
+            (Propagator::TraceContext, "traceparent", "baggage"),
+            (Propagator::Baggage, "baggage", "traceparent"),
+        ] {
+            let mut out = HeaderMap::new();
+            composite(&Propagators(vec![choice])).inject_context(&cx, &mut HeaderInjector(&mut out));
+            assert!(out.contains_key(sent) && !out.contains_key(not_sent), "{choice:?}: {out:?}");
+        }
+        // Without `baggage` listed, what came in is not read either.
+        let cx = extract_with(&Propagators(vec![Propagator::TraceContext]), &headers);
+        assert_eq!(cx.baggage().get("scenario"), None);
+        // A malformed traceparent (a version 00 with a fifth field, an all-zero trace id) is no
+        // parent: the request starts a trace of its own.
+        for bad in [
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ] {
+            let cx = extract_with(&Propagators::w3c(), &header_map(&[("traceparent", bad)]));
+            assert!(!cx.span().span_context().is_valid(), "{bad}");
+        }
+    }
+
+    /// `extract`, with the propagators `choice` names rather than the global ones.
+    fn extract_with(choice: &Propagators, headers: &HeaderMap) -> Context {
+        composite(choice).extract(&HeaderExtractor(headers))
     }
 
     #[test]
