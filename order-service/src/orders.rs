@@ -82,118 +82,45 @@ struct PaymentResponse {
     charge_replayed: bool,
 }
 
-/// Handles `POST /orders`.
+/// Handles `POST /orders`: six steps, each below, with the lesson branches and the resume of an
+/// earlier attempt named beside them. The lesson switches (the scenario, the mistakes) are read
+/// here, once, from the request's baggage, and passed down.
 pub async fn create_order(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<OrderRequest>,
 ) -> Result<(StatusCode, Json<OrderResponse>), AppError> {
+    let lesson = Lesson::current();
     let key = idempotency_key(&headers)?;
     let request_hash = key.as_ref().map(|_| digest(&request));
-
-    // A key seen before: replay the stored answer, refuse a different request, answer 409 while a
-    // request of this process works on it, or take the order up again under its own id: one whose
-    // attempt died (a crash, a caller gone) or whose payment failed.
-    let mut resumed = None;
-    let mut claim = None;
-    if let Some(key) = &key
-        && let Some(stored) = state.db.by_idempotency_key(key).await?
-    {
-        if stored.request_hash != request_hash {
-            return Err(AppError::IdempotencyMismatch);
-        }
-        set_server_attribute(KeyValue::new("order.id", stored.order_id.clone()));
-        if stored.status == OrderStatus::Confirmed {
-            set_server_attribute(KeyValue::new("order.idempotent_replayed", true));
-            tracing::info!(order.id = %stored.order_id, "Idempotent replay: answering the stored order");
-            return Ok((StatusCode::CREATED, Json(response(stored, true))));
-        }
-        claim = Some(state.in_flight.claim(&stored.order_id).ok_or(AppError::IdempotencyInProgress)?);
-        resumed = Some(stored);
-    }
-
+    // 0. A key seen before: replay its answer, or resume its order (see `earlier_attempt`).
+    let resumed = match earlier_attempt(&state, key.as_deref(), &request_hash).await? {
+        Earlier::Replay(stored) => return Ok((StatusCode::CREATED, Json(response(stored, true)))),
+        Earlier::Resume(stored, claim) => Some((stored, claim)),
+        Earlier::New => None,
+    };
     let order_id = resumed
         .as_ref()
-        .map_or_else(|| format!("ord_{}", uuid::Uuid::new_v4().simple()), |o| o.order_id.clone());
+        .map_or_else(|| format!("ord_{}", uuid::Uuid::new_v4().simple()), |(o, _)| o.order_id.clone());
     // Claimed before it is stored: a retry that finds the row pending sees it is in progress.
-    let _claim = match claim {
-        Some(claim) => claim,
-        None => state.in_flight.claim(&order_id).ok_or(AppError::IdempotencyInProgress)?,
+    let (resumed, _claim) = match resumed {
+        Some((stored, claim)) => (Some(stored), claim),
+        None => (None, state.in_flight.claim(&order_id).ok_or(AppError::IdempotencyInProgress)?),
     };
-    if let Some(stored) = &resumed {
-        link_to_the_attempt_that_created(stored);
-    }
-    // Attributes on the SERVER span make the trace searchable in Jaeger by `order.id=…`.
-    set_server_attribute(KeyValue::new("order.id", order_id.clone()));
-    if Mistake::IdInSpanName.is_current() {
-        // The `id-in-span-name` mistake: the id in the name, where the attribute above belongs.
-        making(Mistake::IdInSpanName);
-        Context::current().span().update_name(format!("POST /orders {order_id}"));
-    }
-    set_server_attribute(KeyValue::new("order.items_count", request.items.len() as i64));
+    describe(&order_id, &request, resumed.as_ref(), lesson);
 
+    // 1. Validate. 2. Price, checking stock.
     validate(&request, &state.config.validation).await?;
-    // The `sequential-inventory` scenario checks stock item by item, unless its fix is on.
-    let mode = match Scenario::current() {
-        Some(Scenario::SequentialInventory) if !state.config.fixes.has(Scenario::SequentialInventory) => {
-            InventoryMode::Sequential
-        }
-        _ => state.config.inventory_mode,
-    };
-    let total_cents = price(&request.items, &state.config.inventory, mode).await?;
+    let total_cents = price(&request.items, &state.config.inventory, inventory_mode(&state, lesson)).await?;
     set_server_attribute(KeyValue::new("order.total_cents", total_cents.as_attribute()));
-
-    if resumed.is_some() {
-        state.db.take_over(&order_id, &state.instance).await?;
-    } else {
-        // The `slow-db` scenario: the back office's sales report runs beside this checkout, in a
-        // write transaction unless its fix is on (see `Database::start_sales_report`).
-        let behind = match Scenario::current() {
-            Some(Scenario::SlowDb) => {
-                let snapshot = state.config.fixes.has(Scenario::SlowDb);
-                state.db.start_sales_report(state.config.slow_db_report, snapshot).await
-            }
-            _ => None,
-        };
-        let server = Context::current().span().span_context().clone();
-        let order = StoredOrder {
-            order_id: order_id.clone(),
-            customer_id: request.customer_id.clone(),
-            items: request.items.clone(),
-            total_cents,
-            status: OrderStatus::Pending,
-            payment_id: None,
-            idempotency_key: key,
-            request_hash,
-            created_by: server
-                .is_valid()
-                .then(|| (server.trace_id().to_string(), server.span_id().to_string())),
-        };
-        tracing::debug!(order.id = %order_id, "Storing the order");
-        state.db.insert(&order, &state.instance, behind).await.map_err(|e| match e {
-            crate::db::DbError::DuplicateKey => AppError::IdempotencyInProgress,
-            other => AppError::Database(other),
-        })?;
+    // 3. Store the order as pending (or take the earlier attempt's over).
+    match &resumed {
+        Some(_) => state.db.take_over(&order_id, &state.instance).await?,
+        None => store(&state, &order_id, &request, total_cents, key, request_hash, lesson).await?,
     }
-
-    let charging = charge(&state, &order_id, total_cents, &request.card_token);
-    let charged = if Mistake::UnendedSpan.is_current() {
-        // The `unended-span` mistake: the step's span is kept (see `mistakes::KeptSpans`). The
-        // right code is the same without `keep`: the span ends when the step's future is done.
-        let span = tracing::info_span!("payment_step", order.id = %order_id);
-        state.kept_spans.keep(&order_id, &span);
-        charging.instrument(span).await
-    } else {
-        charging.await
-    };
-    let (payment_id, charge_replayed) = match charged {
-        Ok(paid) => paid,
-        Err(error) => {
-            // The order stays, marked failed: the same Idempotency-Key may try it again.
-            state.db.set_status(&order_id, OrderStatus::Failed).await?;
-            return Err(error);
-        }
-    };
+    // 4. Charge it.
+    let (payment_id, charge_replayed) =
+        pay(&state, &order_id, total_cents, &request.card_token, lesson).await?;
     if resumed.is_some() {
         let found = if charge_replayed {
             "Stripe answered with the charge an earlier attempt made: charged once"
@@ -202,28 +129,165 @@ pub async fn create_order(
         };
         tracing::info!(order.id = %order_id, charge.replayed = charge_replayed, "Resumed order: {found}");
     }
-    // Test-only: a window between the charge and the confirming UPDATE, for a crash test.
+    // 5. Confirm it.
+    confirm(&state, &order_id, &payment_id).await?;
+    // 6. Print its receipt (the `guard-across-await` mistake is in the printer).
+    if lesson.mistake == Some(Mistake::GuardAcrossAwait) {
+        state.receipts.print(&order_id).await;
+    }
+    tracing::info!(order.id = %order_id, payment.id = %payment_id, total_cents = total_cents.get(), "Order confirmed");
+    let status = OrderStatus::Confirmed.as_str().into();
+    Ok((
+        StatusCode::CREATED,
+        Json(OrderResponse { order_id, status, payment_id, total_cents, idempotent_replayed: false }),
+    ))
+}
+
+/// The lesson switches of one request, read once from its baggage.
+#[derive(Debug, Clone, Copy)]
+struct Lesson {
+    scenario: Option<Scenario>,
+    mistake: Option<Mistake>,
+}
+
+impl Lesson {
+    fn current() -> Self {
+        Self { scenario: Scenario::current(), mistake: Mistake::current() }
+    }
+}
+
+/// What an `Idempotency-Key` seen before asks for.
+enum Earlier {
+    /// The key is new (or absent): a new order.
+    New,
+    /// Its order is confirmed: answer it again.
+    Replay(StoredOrder),
+    /// Its order's attempt died (a crash, a caller gone) or its payment failed: take it up again
+    /// under its own id, claimed for this request.
+    Resume(StoredOrder, crate::in_flight::Claim),
+}
+
+/// The order an `Idempotency-Key` seen before names, and what to do with it; a different request
+/// under the same key is refused (422), one a request of this process works on is a 409.
+async fn earlier_attempt(
+    state: &AppState,
+    key: Option<&str>,
+    request_hash: &Option<String>,
+) -> Result<Earlier, AppError> {
+    let Some(key) = key else { return Ok(Earlier::New) };
+    let Some(stored) = state.db.by_idempotency_key(key).await? else { return Ok(Earlier::New) };
+    if stored.request_hash != *request_hash {
+        return Err(AppError::IdempotencyMismatch);
+    }
+    set_server_attribute(KeyValue::new("order.id", stored.order_id.clone()));
+    if stored.status == OrderStatus::Confirmed {
+        set_server_attribute(KeyValue::new("order.idempotent_replayed", true));
+        tracing::info!(order.id = %stored.order_id, "Idempotent replay: answering the stored order");
+        return Ok(Earlier::Replay(stored));
+    }
+    let claim = state.in_flight.claim(&stored.order_id).ok_or(AppError::IdempotencyInProgress)?;
+    Ok(Earlier::Resume(stored, claim))
+}
+
+/// The SERVER span's attributes, which make the trace searchable in Jaeger by `order.id=…`, and
+/// the link to the attempt a resumed order started in; the `id-in-span-name` mistake puts the id
+/// in the span's name instead, where no backend can index it.
+fn describe(order_id: &str, request: &OrderRequest, resumed: Option<&StoredOrder>, lesson: Lesson) {
+    if let Some(stored) = resumed {
+        link_to_the_attempt_that_created(stored);
+    }
+    // Attributes on the SERVER span make the trace searchable in Jaeger by `order.id=…`.
+    set_server_attribute(KeyValue::new("order.id", order_id.to_owned()));
+    if lesson.mistake == Some(Mistake::IdInSpanName) {
+        // The `id-in-span-name` mistake: the id in the name, where the attribute above belongs.
+        making(Mistake::IdInSpanName);
+        Context::current().span().update_name(format!("POST /orders {order_id}"));
+    }
+    set_server_attribute(KeyValue::new("order.items_count", request.items.len() as i64));
+}
+
+/// How stock is checked: the `sequential-inventory` scenario checks item by item, unless its fix
+/// is on.
+fn inventory_mode(state: &AppState, lesson: Lesson) -> InventoryMode {
+    match lesson.scenario {
+        Some(Scenario::SequentialInventory) if !state.config.fixes.has(Scenario::SequentialInventory) => {
+            InventoryMode::Sequential
+        }
+        _ => state.config.inventory_mode,
+    }
+}
+
+/// Stores the new order as pending, with the SERVER span that created it (a resumed attempt links
+/// to it). The `slow-db` scenario runs the back office's sales report beside it, in a write
+/// transaction unless its fix is on (see `Database::start_sales_report`).
+async fn store(
+    state: &AppState,
+    order_id: &str,
+    request: &OrderRequest,
+    total_cents: Cents,
+    idempotency_key: Option<String>,
+    request_hash: Option<String>,
+    lesson: Lesson,
+) -> Result<(), AppError> {
+    let behind = match lesson.scenario {
+        Some(Scenario::SlowDb) => {
+            let snapshot = state.config.fixes.has(Scenario::SlowDb);
+            state.db.start_sales_report(state.config.slow_db_report, snapshot).await
+        }
+        _ => None,
+    };
+    let server = Context::current().span().span_context().clone();
+    let order = StoredOrder {
+        order_id: order_id.to_owned(),
+        customer_id: request.customer_id.clone(),
+        items: request.items.clone(),
+        total_cents,
+        status: OrderStatus::Pending,
+        payment_id: None,
+        idempotency_key,
+        request_hash,
+        created_by: server.is_valid().then(|| (server.trace_id().to_string(), server.span_id().to_string())),
+    };
+    tracing::debug!(order.id = %order_id, "Storing the order");
+    state.db.insert(&order, &state.instance, behind).await.map_err(|e| match e {
+        crate::db::DbError::DuplicateKey => AppError::IdempotencyInProgress,
+        other => AppError::Database(other),
+    })
+}
+
+/// Charges the order; a failed payment marks it failed (the same `Idempotency-Key` may try it
+/// again).
+async fn pay(
+    state: &AppState,
+    order_id: &str,
+    total_cents: Cents,
+    card_token: &CardToken,
+    lesson: Lesson,
+) -> Result<(String, bool), AppError> {
+    let charging = charge(state, order_id, total_cents, card_token);
+    let charged = if lesson.mistake == Some(Mistake::UnendedSpan) {
+        // The `unended-span` mistake: the step's span is kept (see `mistakes::KeptSpans`). The
+        // right code is the same without `keep`: the span ends when the step's future is done.
+        let span = tracing::info_span!("payment_step", order.id = %order_id);
+        state.kept_spans.keep(order_id, &span);
+        charging.instrument(span).await
+    } else {
+        charging.await
+    };
+    if charged.is_err() {
+        state.db.set_status(order_id, OrderStatus::Failed).await?;
+    }
+    charged
+}
+
+/// Marks the paid order confirmed. (Test-only: a window between the charge and the UPDATE, for
+/// the crash test.)
+async fn confirm(state: &AppState, order_id: &str, payment_id: &str) -> Result<(), AppError> {
     if !state.config.crash_window_before_confirm.is_zero() {
         tracing::debug!(order.id = %order_id, "Payment received; confirming the order");
         tokio::time::sleep(state.config.crash_window_before_confirm).await;
     }
-    state.db.confirm(&order_id, &payment_id).await?;
-    if Mistake::GuardAcrossAwait.is_current() {
-        // The `guard-across-await` mistake is in the receipt printer (`mistakes::Receipts`).
-        state.receipts.print(&order_id).await;
-    }
-
-    tracing::info!(order.id = %order_id, payment.id = %payment_id, total_cents = total_cents.get(), "Order confirmed");
-    Ok((
-        StatusCode::CREATED,
-        Json(OrderResponse {
-            order_id,
-            status: OrderStatus::Confirmed.as_str().into(),
-            payment_id,
-            total_cents,
-            idempotent_replayed: false,
-        }),
-    ))
+    Ok(state.db.confirm(order_id, payment_id).await?)
 }
 
 /// Charges the order through payment-service; returns its payment id, and whether Stripe
