@@ -24,12 +24,10 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use checkout_domain::baggage;
+use checkout_domain::simulate::Latency;
 use checkout_domain::values::Cents;
-use checkout_domain::{scenario::Scenario, simulate::Latency};
 use opentelemetry::{KeyValue, trace::SpanContext, trace::TraceContextExt as _};
 use rusqlite::{Connection, OptionalExtension as _, params};
-use shared_tracing::propagation::{current_baggage, current_trace_id};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::{Instrument as _, field};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -318,6 +316,7 @@ impl Database {
     /// INSERT's span links to it.
     pub async fn insert(
         &self,
+        caller: &Caller,
         order: &StoredOrder,
         owner: &str,
         behind: Option<SpanContext>,
@@ -326,7 +325,7 @@ impl Database {
         let (trace_id, span_id) = order.created_by.clone().unzip();
         let items = serde_json::to_string(&order.items).map_err(|e| DbError::Task(e.to_string()))?;
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        self.run(INSERT, behind, move |conn| {
+        self.run(caller, INSERT, behind, move |conn| {
             conn.execute(
                 INSERT.text,
                 params![
@@ -348,26 +347,31 @@ impl Database {
     }
 
     /// Marks an order paid.
-    pub async fn confirm(&self, order_id: &str, payment_id: &str) -> Result<(), DbError> {
+    pub async fn confirm(&self, caller: &Caller, order_id: &str, payment_id: &str) -> Result<(), DbError> {
         let (order_id, payment_id) = (order_id.to_owned(), payment_id.to_owned());
-        self.run(CONFIRM, None, move |conn| conn.execute(CONFIRM.text, params![order_id, payment_id]))
+        self.run(caller, CONFIRM, None, move |conn| conn.execute(CONFIRM.text, params![order_id, payment_id]))
             .await
             .map(drop)
     }
 
     /// Makes `owner` (this process) the one working on an order again, `pending`: an order whose
     /// attempt died, or whose payment failed, retried under its own id.
-    pub async fn take_over(&self, order_id: &str, owner: &str) -> Result<(), DbError> {
+    pub async fn take_over(&self, caller: &Caller, order_id: &str, owner: &str) -> Result<(), DbError> {
         let (order_id, owner) = (order_id.to_owned(), owner.to_owned());
-        self.run(TAKE_OVER, None, move |conn| conn.execute(TAKE_OVER.text, params![order_id, owner]))
+        self.run(caller, TAKE_OVER, None, move |conn| conn.execute(TAKE_OVER.text, params![order_id, owner]))
             .await
             .map(drop)
     }
 
     /// Sets an order's status.
-    pub async fn set_status(&self, order_id: &str, status: OrderStatus) -> Result<(), DbError> {
+    pub async fn set_status(
+        &self,
+        caller: &Caller,
+        order_id: &str,
+        status: OrderStatus,
+    ) -> Result<(), DbError> {
         let order_id = order_id.to_owned();
-        self.run(SET_STATUS, None, move |conn| {
+        self.run(caller, SET_STATUS, None, move |conn| {
             conn.execute(SET_STATUS.text, params![order_id, status.as_str()])
         })
         .await
@@ -375,31 +379,43 @@ impl Database {
     }
 
     /// The order with this id.
-    pub async fn get(&self, order_id: &str) -> Result<Option<StoredOrder>, DbError> {
-        self.select_one(BY_ID, order_id.to_owned()).await
+    pub async fn get(&self, caller: &Caller, order_id: &str) -> Result<Option<StoredOrder>, DbError> {
+        self.select_one(caller, BY_ID, order_id.to_owned()).await
     }
 
     /// The order first stored with this idempotency key.
-    pub async fn by_idempotency_key(&self, key: &str) -> Result<Option<StoredOrder>, DbError> {
-        self.select_one(BY_KEY, key.to_owned()).await
+    pub async fn by_idempotency_key(
+        &self,
+        caller: &Caller,
+        key: &str,
+    ) -> Result<Option<StoredOrder>, DbError> {
+        self.select_one(caller, BY_KEY, key.to_owned()).await
     }
 
-    async fn select_one(&self, query: Query, value: String) -> Result<Option<StoredOrder>, DbError> {
-        self.run(query, None, move |conn| conn.query_row(query.text, params![value], row_to_order).optional())
-            .await
+    async fn select_one(
+        &self,
+        caller: &Caller,
+        query: Query,
+        value: String,
+    ) -> Result<Option<StoredOrder>, DbError> {
+        self.run(caller, query, None, move |conn| {
+            conn.query_row(query.text, params![value], row_to_order).optional()
+        })
+        .await
     }
 
     /// Runs `work` on a pooled connection inside the query's CLIENT span, on a blocking thread;
     /// the span links to `behind`, the transaction whose lock it will wait for, if any.
     async fn run<T: Send + 'static>(
         &self,
+        caller: &Caller,
         query: Query,
         behind: Option<SpanContext>,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, DbError> {
-        let contended = Scenario::current() == Some(Scenario::PoolContention) && !self.contention_fixed;
+        let contended = caller.contended && !self.contention_fixed;
         let pool = if contended { &self.contended } else { &self.main };
-        let mut lease = pool.acquire().await?;
+        let mut lease = pool.acquire(caller).await?;
         // A CLIENT span: the database is another process in a real shop (the semantic conventions
         // name it `{operation} {collection}`).
         // `db.namespace` is `main`, SQLite's name for the database a connection opens (as in
@@ -480,6 +496,20 @@ fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Conn
     Ok(conn)
 }
 
+/// Who a query runs for: the request's customer and trace, which a request waiting behind it
+/// for a pooled connection names (`demo.waited_behind.*`), and whether the `pool-contention`
+/// scenario makes it share the small pool. The handler reads them from its request and passes
+/// them down: storage reads no ambient request state.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The `customer` baggage entry of the request.
+    pub customer: String,
+    /// The request's trace id.
+    pub trace_id: String,
+    /// Whether the request is in the `pool-contention` scenario.
+    pub contended: bool,
+}
+
 /// A request holding or waiting for a connection: what a waiter's span names.
 #[derive(Debug, Clone)]
 struct Holder {
@@ -526,13 +556,9 @@ impl Pool {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn acquire(self: &Arc<Self>) -> Result<Lease, DbError> {
+    async fn acquire(self: &Arc<Self>, caller: &Caller) -> Result<Lease, DbError> {
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
-        let me = Holder {
-            ticket,
-            customer: current_baggage(baggage::CUSTOMER).unwrap_or_else(|| "unknown".to_owned()),
-            trace_id: current_trace_id().unwrap_or_default(),
-        };
+        let me = Holder { ticket, customer: caller.customer.clone(), trace_id: caller.trace_id.clone() };
         // Joining the queue and trying for a permit happen under one lock, and a permit is freed
         // before its holder leaves the queue: so when none is free, the queue names who has them.
         let (tried, ahead) = {
@@ -664,17 +690,20 @@ mod tests {
     #[tokio::test]
     async fn orders_round_trip_and_survive_reopening_the_file() {
         let (path, db) = temp_db("roundtrip");
-        db.insert(&order("ord_1", Some("key-1")), "test", None).await.unwrap();
-        db.confirm("ord_1", "pay_1").await.unwrap();
+        db.insert(&Caller::default(), &order("ord_1", Some("key-1")), "test", None).await.unwrap();
+        db.confirm(&Caller::default(), "ord_1", "pay_1").await.unwrap();
         drop(db);
 
         let db = Database::open(&path, 1, Latency::default(), BUSY_TIMEOUT).unwrap();
-        let stored = db.get("ord_1").await.unwrap().unwrap();
+        let stored = db.get(&Caller::default(), "ord_1").await.unwrap().unwrap();
         assert_eq!(stored.status, OrderStatus::Confirmed);
         assert_eq!(stored.payment_id.as_deref(), Some("pay_1"));
         assert_eq!(stored.items, order("ord_1", None).items);
-        assert_eq!(db.by_idempotency_key("key-1").await.unwrap().unwrap().order_id, "ord_1");
-        assert_eq!(db.get("ord_nope").await.unwrap(), None);
+        assert_eq!(
+            db.by_idempotency_key(&Caller::default(), "key-1").await.unwrap().unwrap().order_id,
+            "ord_1"
+        );
+        assert_eq!(db.get(&Caller::default(), "ord_nope").await.unwrap(), None);
     }
 
     #[tokio::test]
@@ -693,23 +722,27 @@ mod tests {
         .unwrap();
         drop(old);
         let db = Database::open(&path, 1, Latency::default(), BUSY_TIMEOUT).unwrap();
-        let kept = db.get("ord_old").await.unwrap().unwrap();
+        let kept = db.get(&Caller::default(), "ord_old").await.unwrap().unwrap();
         assert_eq!((kept.status, kept.created_by), (OrderStatus::Confirmed, None));
-        db.insert(&order("ord_new", Some("k")), "test", None).await.unwrap();
-        let new = db.get("ord_new").await.unwrap().unwrap();
+        db.insert(&Caller::default(), &order("ord_new", Some("k")), "test", None).await.unwrap();
+        let new = db.get(&Caller::default(), "ord_new").await.unwrap().unwrap();
         assert_eq!(new.created_by, order("ord_new", None).created_by, "the creating attempt's span");
-        db.take_over("ord_new", "another").await.unwrap();
-        assert_eq!(db.get("ord_new").await.unwrap().unwrap().created_by, new.created_by, "kept on take-over");
+        db.take_over(&Caller::default(), "ord_new", "another").await.unwrap();
+        assert_eq!(
+            db.get(&Caller::default(), "ord_new").await.unwrap().unwrap().created_by,
+            new.created_by,
+            "kept on take-over"
+        );
     }
 
     #[tokio::test]
     async fn a_reused_idempotency_key_is_a_duplicate() {
         let (_, db) = temp_db("dupkey");
-        db.insert(&order("ord_1", Some("k")), "test", None).await.unwrap();
-        let second = db.insert(&order("ord_2", Some("k")), "test", None).await;
+        db.insert(&Caller::default(), &order("ord_1", Some("k")), "test", None).await.unwrap();
+        let second = db.insert(&Caller::default(), &order("ord_2", Some("k")), "test", None).await;
         assert!(matches!(second, Err(DbError::DuplicateKey)), "{second:?}");
         // Orders without a key never collide.
-        db.insert(&order("ord_3", None), "test", None).await.unwrap();
-        db.insert(&order("ord_4", None), "test", None).await.unwrap();
+        db.insert(&Caller::default(), &order("ord_3", None), "test", None).await.unwrap();
+        db.insert(&Caller::default(), &order("ord_4", None), "test", None).await.unwrap();
     }
 }

@@ -10,6 +10,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
 };
 use checkout_domain::{
+    baggage,
     mistake::{Mistake, making},
     scenario::Scenario,
     sensitive::CardToken,
@@ -23,12 +24,13 @@ use opentelemetry::{
 use serde::{Deserialize, Serialize};
 use service_kit::{downstream::DownstreamError, idempotency, json::ApiJson};
 use sha2::{Digest as _, Sha256};
+use shared_tracing::propagation::{current_baggage, current_trace_id};
 use tracing::{Instrument as _, field};
 
 use crate::{
     catalog::{self, OrderItem},
     config::InventoryMode,
-    db::{OrderStatus, StoredOrder},
+    db::{Caller, OrderStatus, StoredOrder},
     error::AppError,
     mistakes,
     state::AppState,
@@ -91,10 +93,11 @@ pub async fn create_order(
     ApiJson(request): ApiJson<OrderRequest>,
 ) -> Result<(StatusCode, Json<OrderResponse>), AppError> {
     let lesson = Lesson::current();
+    let caller = caller(lesson);
     let key = idempotency_key(&headers)?;
     let request_hash = key.as_ref().map(|_| digest(&request));
     // 0. A key seen before: replay its answer, or resume its order (see `earlier_attempt`).
-    let resumed = match earlier_attempt(&state, key.as_deref(), &request_hash).await? {
+    let resumed = match earlier_attempt(&state, &caller, key.as_deref(), &request_hash).await? {
         Earlier::Replay(stored) => return Ok((StatusCode::CREATED, Json(response(stored, true)))),
         Earlier::Resume(stored, claim) => Some((stored, claim)),
         Earlier::New => None,
@@ -115,12 +118,12 @@ pub async fn create_order(
     set_server_attribute(KeyValue::new("order.total_cents", total_cents.as_attribute()));
     // 3. Store the order as pending (or take the earlier attempt's over).
     match &resumed {
-        Some(_) => state.db.take_over(&order_id, &state.instance).await?,
-        None => store(&state, &order_id, &request, total_cents, key, request_hash, lesson).await?,
+        Some(_) => state.db.take_over(&caller, &order_id, &state.instance).await?,
+        None => store(&state, &caller, &order_id, &request, total_cents, key, request_hash, lesson).await?,
     }
     // 4. Charge it.
     let (payment_id, charge_replayed) =
-        pay(&state, &order_id, total_cents, &request.card_token, lesson).await?;
+        pay(&state, &caller, &order_id, total_cents, &request.card_token, lesson).await?;
     if resumed.is_some() {
         let found = if charge_replayed {
             "Stripe answered with the charge an earlier attempt made: charged once"
@@ -130,7 +133,7 @@ pub async fn create_order(
         tracing::info!(order.id = %order_id, charge.replayed = charge_replayed, "Resumed order: {found}");
     }
     // 5. Confirm it.
-    confirm(&state, &order_id, &payment_id).await?;
+    confirm(&state, &caller, &order_id, &payment_id).await?;
     // 6. Print its receipt (the `guard-across-await` mistake is in the printer).
     if lesson.mistake == Some(Mistake::GuardAcrossAwait) {
         state.receipts.print(&order_id).await;
@@ -141,6 +144,15 @@ pub async fn create_order(
         StatusCode::CREATED,
         Json(OrderResponse { order_id, status, payment_id, total_cents, idempotent_replayed: false }),
     ))
+}
+
+/// Who this request's queries run for ([`Caller`]), read from the request once, here.
+fn caller(lesson: Lesson) -> Caller {
+    Caller {
+        customer: current_baggage(baggage::CUSTOMER).unwrap_or_else(|| "unknown".to_owned()),
+        trace_id: current_trace_id().unwrap_or_default(),
+        contended: lesson.scenario == Some(Scenario::PoolContention),
+    }
 }
 
 /// The lesson switches of one request, read once from its baggage.
@@ -171,11 +183,12 @@ enum Earlier {
 /// under the same key is refused (422), one a request of this process works on is a 409.
 async fn earlier_attempt(
     state: &AppState,
+    caller: &Caller,
     key: Option<&str>,
     request_hash: &Option<String>,
 ) -> Result<Earlier, AppError> {
     let Some(key) = key else { return Ok(Earlier::New) };
-    let Some(stored) = state.db.by_idempotency_key(key).await? else { return Ok(Earlier::New) };
+    let Some(stored) = state.db.by_idempotency_key(caller, key).await? else { return Ok(Earlier::New) };
     if stored.request_hash != *request_hash {
         return Err(AppError::IdempotencyMismatch);
     }
@@ -220,8 +233,10 @@ fn inventory_mode(state: &AppState, lesson: Lesson) -> InventoryMode {
 /// Stores the new order as pending, with the SERVER span that created it (a resumed attempt links
 /// to it). The `slow-db` scenario runs the back office's sales report beside it, in a write
 /// transaction unless its fix is on (see `Database::start_sales_report`).
+#[allow(clippy::too_many_arguments)] // the order's parts, each from its own step
 async fn store(
     state: &AppState,
+    caller: &Caller,
     order_id: &str,
     request: &OrderRequest,
     total_cents: Cents,
@@ -249,7 +264,7 @@ async fn store(
         created_by: server.is_valid().then(|| (server.trace_id().to_string(), server.span_id().to_string())),
     };
     tracing::debug!(order.id = %order_id, "Storing the order");
-    state.db.insert(&order, &state.instance, behind).await.map_err(|e| match e {
+    state.db.insert(caller, &order, &state.instance, behind).await.map_err(|e| match e {
         crate::db::DbError::DuplicateKey => AppError::IdempotencyInProgress,
         other => AppError::Database(other),
     })
@@ -259,6 +274,7 @@ async fn store(
 /// again).
 async fn pay(
     state: &AppState,
+    caller: &Caller,
     order_id: &str,
     total_cents: Cents,
     card_token: &CardToken,
@@ -275,19 +291,24 @@ async fn pay(
         charging.await
     };
     if charged.is_err() {
-        state.db.set_status(order_id, OrderStatus::Failed).await?;
+        state.db.set_status(caller, order_id, OrderStatus::Failed).await?;
     }
     charged
 }
 
 /// Marks the paid order confirmed. (Test-only: a window between the charge and the UPDATE, for
 /// the crash test.)
-async fn confirm(state: &AppState, order_id: &str, payment_id: &str) -> Result<(), AppError> {
+async fn confirm(
+    state: &AppState,
+    caller: &Caller,
+    order_id: &str,
+    payment_id: &str,
+) -> Result<(), AppError> {
     if !state.config.crash_window_before_confirm.is_zero() {
         tracing::debug!(order.id = %order_id, "Payment received; confirming the order");
         tokio::time::sleep(state.config.crash_window_before_confirm).await;
     }
-    Ok(state.db.confirm(order_id, payment_id).await?)
+    Ok(state.db.confirm(caller, order_id, payment_id).await?)
 }
 
 /// Charges the order through payment-service; returns its payment id, and whether Stripe
@@ -351,7 +372,8 @@ pub async fn get_order(
     Path(order_id): Path<String>,
 ) -> Result<Json<OrderView>, AppError> {
     set_server_attribute(KeyValue::new("order.id", order_id.clone()));
-    let order = state.db.get(&order_id).await?.ok_or(AppError::NotFound(order_id))?;
+    let order =
+        state.db.get(&caller(Lesson::current()), &order_id).await?.ok_or(AppError::NotFound(order_id))?;
     Ok(Json(OrderView {
         order_id: order.order_id,
         status: order.status.as_str().into(),
