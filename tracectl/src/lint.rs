@@ -779,4 +779,28 @@ mod tests {
         assert_eq!(named(&["GET /o/1", "GET /o/2"]), []);
         assert_eq!(named(&["GET /o/1", "GET /o/2", "GET /o/3"]), [Check::UnboundedNames]);
     }
+
+    #[test]
+    fn only_a_call_without_a_server_child_can_be_split_whatever_other_children_it_has() {
+        // The callee's own trace, started during the call.
+        let callee_trace = || {
+            let mut callee = in_trace(request("1").pop().unwrap(), "2");
+            callee.parent_span_id = None;
+            Trace::new(vec![callee])
+        };
+        // The call with an INTERNAL child (its retry wait, say) and no SERVER child: split.
+        let mut caller = request("1");
+        caller.pop();
+        caller.push(in_trace(span("a4", Some("a3"), "gateway", "backoff", 20, 30), "1"));
+        let found = lint(&[Trace::new(caller), callee_trace()], &Thresholds::default());
+        assert_eq!(found.iter().map(|f| f.check).collect::<Vec<_>>(), [Check::Split]);
+        // The call with its SERVER child: whole, whatever trace the callee also started.
+        let found = lint(&[Trace::new(request("1")), callee_trace()], &Thresholds::default());
+        assert!(found.iter().all(|f| f.check != Check::Split), "{found:?}");
+        // A span that is not a CLIENT span, with a peer named, is no call.
+        let mut caller = request("1");
+        caller.pop();
+        caller[2].kind = Kind::Internal;
+        assert!(lint(&[Trace::new(caller), callee_trace()], &Thresholds::default()).is_empty());
+    }
 }
