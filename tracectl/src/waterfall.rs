@@ -40,6 +40,7 @@ pub struct Options {
 }
 
 /// ANSI styles, applied only when [`Options::colour`] is set.
+#[derive(Debug, Clone, Copy)]
 struct Paint {
     on: bool,
 }
@@ -60,37 +61,16 @@ impl Paint {
 /// Renders a trace as text: a header line, then one row per span in tree order.
 pub fn render(trace: &Trace, options: Options) -> String {
     let paint = Paint { on: options.colour };
-    let mut out = String::new();
     if trace.spans.is_empty() {
-        return out;
+        return String::new();
     }
-    let (start, end) = (trace.start(), trace.end());
-    let total = (end - start).max(1);
-    let services = trace.services();
-    let errors = trace.spans.iter().filter(|s| s.status == StatusCode::Error).count();
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
-    let (span_count, service_count) = (trace.spans.len(), services.len());
-    let _ = write!(
-        out,
-        "trace {} · {span_count} span{} · {service_count} service{} · {}",
-        trace.trace_id,
-        plural(span_count),
-        plural(service_count),
-        millis(end - start)
-    );
-    if errors > 0 {
-        let text = format!(" · {errors} error{}", if errors == 1 { "" } else { "s" });
-        out.push_str(&paint.wrap(Paint::RED, &text));
-    }
-    out.push_str(&paint.wrap(Paint::DIM, " · █ critical path"));
-    out.push('\n');
+    let mut out = header(trace, paint);
     let path = crate::analyze::critical_path(trace);
-
-    // Colours follow the order services first appear in the tree.
     let mut rows = Vec::new();
     for &root in &trace.roots {
         walk(trace, root, "", "", &mut rows);
     }
+    // Colours follow the order services first appear in the tree.
     let mut order: Vec<&str> = Vec::new();
     for (_, i) in &rows {
         let name = trace.spans[*i].service_name.as_str();
@@ -98,80 +78,114 @@ pub fn render(trace: &Trace, options: Options) -> String {
             order.push(name);
         }
     }
-    let service_width = services.iter().map(|s| s.chars().count()).max().unwrap_or(0).max(7);
-    let name_width = rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0);
+    let layout = Layout {
+        service_width: trace.services().iter().map(|s| s.chars().count()).max().unwrap_or(0).max(7),
+        name_width: rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0),
+        start: trace.start(),
+        total: (trace.end() - trace.start()).max(1),
+    };
     for (label, i) in rows {
-        let span = &trace.spans[i];
-        let colour = order.iter().position(|s| *s == span.service_name).unwrap_or(0) % Paint::SERVICE.len();
-        let service = format!("{:<service_width$}", span.service_name);
-        let _ = write!(
-            out,
-            "{}  {:<name_width$}  {:>10} │{}│",
-            paint.wrap(Paint::SERVICE[colour], &service),
-            label,
-            millis(span.duration_nanos()),
-            paint.wrap(Paint::SERVICE[colour], &bar(span, i, &path, start, total))
-        );
-        if span.status == StatusCode::Error {
-            let mut mark = " ✗ ERROR".to_owned();
-            if !span.status_message.is_empty() {
-                let _ = write!(mark, ": {}", span.status_message);
-            }
-            out.push_str(&paint.wrap(Paint::RED, &mark));
-        }
-        out.push('\n');
-        // Links are rare and say something a tree cannot (this span continues another trace's
-        // work), so they are always drawn.
-        for link in &span.links {
-            let why: Vec<String> = link
-                .attributes
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{k}={}",
-                        v.as_str()
-                            .map_or_else(|| serde_json::to_string(v).unwrap_or_default(), str::to_owned)
-                    )
-                })
-                .collect();
-            let why = if why.is_empty() { String::new() } else { format!(" ({})", why.join(", ")) };
-            let line = format!(
-                "{:<service_width$}  {:>name_width$}  ↪ linked to trace {} span {}{why}",
-                "", "·", link.trace_id, link.span_id
-            );
-            let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &line));
-        }
-        let indent = format!("{:<service_width$}  {:>name_width$}  ", "", "·");
-        if let Some(prefixes) = &options.attributes {
-            for line in attribute_lines(&span.attributes, prefixes) {
-                let _ = writeln!(out, "{indent}{line}");
-            }
-        }
-        if options.events || options.attributes.is_some() {
-            for event in &span.events {
-                let at = event.time_unix_nano.saturating_sub(span.start_unix_nano);
-                let line = format!("{indent}+{} {}", millis(at), event.name);
-                let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &line));
-                for line in options.attributes.iter().flat_map(|p| attribute_lines(&event.attributes, p)) {
-                    let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &format!("{indent}    {line}")));
-                }
-            }
-        }
+        let colour = order.iter().position(|s| *s == trace.spans[i].service_name).unwrap_or(0);
+        row(&mut out, trace, i, &label, colour % Paint::SERVICE.len(), &path, &layout, paint);
+        details(&mut out, &trace.spans[i], &layout, &options, paint);
     }
     if !trace.skew_adjustments.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint.wrap(
-                Paint::DIM,
-                &format!(
-                    "(clock skew: {} span subtree(s) shifted to fit inside their calls)",
-                    trace.skew_adjustments.len()
-                )
-            )
+        let note = format!(
+            "(clock skew: {} span subtree(s) shifted to fit inside their calls)",
+            trace.skew_adjustments.len()
         );
+        let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &note));
     }
     out
+}
+
+/// The widths and the time scale every row of one waterfall shares.
+struct Layout {
+    service_width: usize,
+    name_width: usize,
+    start: u64,
+    total: u64,
+}
+
+/// The first line: the trace id, its spans, services and duration, its errors, the legend.
+fn header(trace: &Trace, paint: Paint) -> String {
+    let (span_count, service_count) = (trace.spans.len(), trace.services().len());
+    let errors = trace.spans.iter().filter(|s| s.status == StatusCode::Error).count();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut out = format!(
+        "trace {} · {span_count} span{} · {service_count} service{} · {}",
+        trace.trace_id,
+        plural(span_count),
+        plural(service_count),
+        millis(trace.end() - trace.start())
+    );
+    if errors > 0 {
+        out.push_str(&paint.wrap(Paint::RED, &format!(" · {errors} error{}", plural(errors))));
+    }
+    out.push_str(&paint.wrap(Paint::DIM, " · █ critical path"));
+    out.push('\n');
+    out
+}
+
+/// One span's row: its service, its place in the tree, its duration, its bar, its error.
+#[allow(clippy::too_many_arguments)] // one row's parts, each computed once for the whole drawing
+fn row(
+    out: &mut String,
+    trace: &Trace,
+    i: usize,
+    label: &str,
+    colour: usize,
+    path: &[(usize, u64, u64)],
+    layout: &Layout,
+    paint: Paint,
+) {
+    let span = &trace.spans[i];
+    let (service_width, name_width) = (layout.service_width, layout.name_width);
+    let service = format!("{:<service_width$}", span.service_name);
+    let _ = write!(
+        out,
+        "{}  {label:<name_width$}  {:>10} │{}│",
+        paint.wrap(Paint::SERVICE[colour], &service),
+        millis(span.duration_nanos()),
+        paint.wrap(Paint::SERVICE[colour], &bar(span, i, path, layout.start, layout.total))
+    );
+    if span.status == StatusCode::Error {
+        let mut mark = " ✗ ERROR".to_owned();
+        if !span.status_message.is_empty() {
+            let _ = write!(mark, ": {}", span.status_message);
+        }
+        out.push_str(&paint.wrap(Paint::RED, &mark));
+    }
+    out.push('\n');
+}
+
+/// Under a row: its links (always: they say what a tree cannot, that this span continues another
+/// trace's work), and, when asked, its attributes and its events.
+fn details(out: &mut String, span: &Span, layout: &Layout, options: &Options, paint: Paint) {
+    let (service_width, name_width) = (layout.service_width, layout.name_width);
+    let indent = format!("{:<service_width$}  {:>name_width$}  ", "", "·");
+    for link in &span.links {
+        let why: Vec<String> =
+            link.attributes.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect();
+        let why = if why.is_empty() { String::new() } else { format!(" ({})", why.join(", ")) };
+        let line = format!("{indent}↪ linked to trace {} span {}{why}", link.trace_id, link.span_id);
+        let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &line));
+    }
+    if let Some(prefixes) = &options.attributes {
+        for line in attribute_lines(&span.attributes, prefixes) {
+            let _ = writeln!(out, "{indent}{line}");
+        }
+    }
+    if options.events || options.attributes.is_some() {
+        for event in &span.events {
+            let at = event.time_unix_nano.saturating_sub(span.start_unix_nano);
+            let line = format!("{indent}+{} {}", millis(at), event.name);
+            let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &line));
+            for line in options.attributes.iter().flat_map(|p| attribute_lines(&event.attributes, p)) {
+                let _ = writeln!(out, "{}", paint.wrap(Paint::DIM, &format!("{indent}    {line}")));
+            }
+        }
+    }
 }
 
 /// `key = value` lines for the attributes whose key starts with one of `prefixes` (all, for none),
