@@ -137,16 +137,8 @@ async fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot build an HTTP client: {e}")),
     };
     // Fail fast, and clearly, when there is nothing to load.
-    let health = http.get(format!("{url}/health")).timeout(Duration::from_secs(5)).send().await;
-    match health {
-        Ok(r) if r.status().is_success() => {}
-        Ok(r) => {
-            return fail(&format!(
-                "the gateway at {url} is not healthy: GET /health answered {}",
-                r.status()
-            ));
-        }
-        Err(e) => return fail(&format!("the gateway at {url} is unreachable: {e}")),
+    if let Err(why) = healthy(&http, &url).await {
+        return fail(&why);
     }
 
     let deadline = match (args.count, args.duration) {
@@ -177,22 +169,7 @@ async fn main() -> ExitCode {
                     }
                     let scenario = mix.pick().to_owned();
                     let (outcome, took, trace) = checkout(&http, &url, &scenario, &mistake, n).await;
-                    let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
-                    let stats = report.entry(scenario).or_insert_with(Stats::new);
-                    stats.requests += 1;
-                    *stats.outcomes.entry(outcome).or_default() += 1;
-                    stats.latency_us.saturating_record(took.as_micros().max(1) as u64);
-                    match trace {
-                        Some(Trace { sampled: false, .. }) => stats.unsampled += 1,
-                        Some(Trace { id, sampled: true }) => {
-                            stats.sampled += 1;
-                            if stats.slowest.as_ref().is_none_or(|(slowest, _)| took > *slowest) {
-                                stats.slowest = Some((took, id));
-                            }
-                        }
-                        None => {}
-                    }
-                    drop(report);
+                    record(&report, scenario, outcome, took, trace);
                     if deadline.is_none() {
                         progress.inc(1);
                     } else {
@@ -209,7 +186,11 @@ async fn main() -> ExitCode {
     }
     progress.finish_and_clear();
 
-    let elapsed = started.elapsed();
+    summary(&report, started.elapsed(), &url)
+}
+
+/// Prints the report's table; a failure when no request got an answer at all.
+fn summary(report: &Report, elapsed: Duration, url: &str) -> ExitCode {
     let report = report.lock().unwrap_or_else(PoisonError::into_inner);
     print!("{}", table(&report, elapsed));
     let (requests, answered): (u64, u64) = report.values().fold((0, 0), |(r, a), s| {
@@ -223,6 +204,35 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// `Err` with why, unless the gateway at `url` answers its health check.
+async fn healthy(http: &reqwest::Client, url: &str) -> Result<(), String> {
+    match http.get(format!("{url}/health")).timeout(Duration::from_secs(5)).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!("the gateway at {url} is not healthy: GET /health answered {}", r.status())),
+        Err(e) => Err(format!("the gateway at {url} is unreachable: {e}")),
+    }
+}
+
+/// Adds one checkout of `scenario` to the report: its outcome, its latency, and its trace (the
+/// slowest sampled one is kept, to be named at the end).
+fn record(report: &Report, scenario: String, outcome: String, took: Duration, trace: Option<Trace>) {
+    let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
+    let stats = report.entry(scenario).or_insert_with(Stats::new);
+    stats.requests += 1;
+    *stats.outcomes.entry(outcome).or_default() += 1;
+    stats.latency_us.saturating_record(took.as_micros().max(1) as u64);
+    match trace {
+        Some(Trace { sampled: false, .. }) => stats.unsampled += 1,
+        Some(Trace { id, sampled: true }) => {
+            stats.sampled += 1;
+            if stats.slowest.as_ref().is_none_or(|(slowest, _)| took > *slowest) {
+                stats.slowest = Some((took, id));
+            }
+        }
+        None => {}
+    }
 }
 
 /// A checkout's trace, as its answer's `traceresponse` header says: its id, and whether it was
