@@ -129,37 +129,7 @@ pub async fn run(
         return run_stats(options, out, shutdown).await.map(|()| 0);
     }
     let store = SpanStore::default();
-    let received = Received { spans: store.clone(), file: options.store.clone() };
-    let mut banner = |text: String| -> std::io::Result<()> {
-        // With --json, stdout carries only JSON lines; the banner goes to the log on stderr.
-        if options.json {
-            tracing::info!("{text}");
-            Ok(())
-        } else {
-            writeln!(out, "tracectl: {text}")
-        }
-    };
-    // Either a receiver, or a task following Jaeger; each feeds `store`, drained below.
-    let (_running, _following) = match &options.follow {
-        Some(jaeger) => {
-            banner(format!("following the traces Jaeger receives, through its API at {}", jaeger.url()))?;
-            (None, Some(AbortOnDrop(tokio::spawn(follow(jaeger.clone(), store.clone())))))
-        }
-        None => {
-            let running = receiver::spawn(options.addr, received.clone()).await?;
-            banner(format!("receiving OTLP/HTTP traces on {}/v1/traces", running.endpoint()))?;
-            (Some(running), None)
-        }
-    };
-    let _grpc = match options.grpc_addr.filter(|_| options.follow.is_none()) {
-        Some(addr) => {
-            let grpc = crate::grpc::spawn(addr, received.clone()).await?;
-            banner(format!("receiving OTLP/gRPC traces on {}", grpc.endpoint()))?;
-            Some(grpc)
-        }
-        None => None,
-    };
-    banner(format!("each trace is drawn once it has been quiet for {} ms", options.quiet.as_millis()))?;
+    let _feeds = feed(&options, &store, &mut out).await?;
     out.flush()?;
 
     let mut pending: HashMap<String, Pending> = HashMap::new();
@@ -191,6 +161,44 @@ pub async fn run(
     print_traces(&mut pending, all, &options, &mut linted, &mut out)?;
     out.flush()?;
     Ok(linted.found)
+}
+
+/// What feeds the drawing: a receiver (and its gRPC twin), or a task following Jaeger. Kept
+/// alive for as long as it is held.
+struct Feeds {
+    _http: Option<receiver::RunningReceiver<Received>>,
+    _grpc: Option<crate::grpc::RunningGrpcReceiver<Received>>,
+    _following: Option<AbortOnDrop>,
+}
+
+/// Starts what `options` asks to feed `store`, and says where on `out` (on the log, with `--json`,
+/// whose stdout carries only JSON lines).
+async fn feed(options: &ListenOptions, store: &SpanStore, out: &mut impl Write) -> std::io::Result<Feeds> {
+    let mut banner = |text: String| -> std::io::Result<()> {
+        if options.json {
+            tracing::info!("{text}");
+            Ok(())
+        } else {
+            writeln!(out, "tracectl: {text}")
+        }
+    };
+    let received = Received { spans: store.clone(), file: options.store.clone() };
+    let mut feeds = Feeds { _http: None, _grpc: None, _following: None };
+    if let Some(jaeger) = &options.follow {
+        banner(format!("following the traces Jaeger receives, through its API at {}", jaeger.url()))?;
+        feeds._following = Some(AbortOnDrop(tokio::spawn(follow(jaeger.clone(), store.clone()))));
+    } else {
+        let running = receiver::spawn(options.addr, received.clone()).await?;
+        banner(format!("receiving OTLP/HTTP traces on {}/v1/traces", running.endpoint()))?;
+        feeds._http = Some(running);
+        if let Some(addr) = options.grpc_addr {
+            let grpc = crate::grpc::spawn(addr, received).await?;
+            banner(format!("receiving OTLP/gRPC traces on {}", grpc.endpoint()))?;
+            feeds._grpc = Some(grpc);
+        }
+    }
+    banner(format!("each trace is drawn once it has been quiet for {} ms", options.quiet.as_millis()))?;
+    Ok(feeds)
 }
 
 /// How many traces `--lint` checks a new trace against (a split trace's other half, a detached
