@@ -258,23 +258,6 @@ pub fn analyze(trace: &Trace) -> Analysis {
     }
     gaps.sort_by(|a, b| b.nanos.cmp(&a.nanos).then(a.start_nanos.cmp(&b.start_nanos)));
 
-    let is_error = |i: usize| trace.spans[i].status == StatusCode::Error;
-    let mut error_origins: Vec<(u64, ErrorOrigin)> = (0..trace.spans.len())
-        .filter(|&i| is_error(i) && !trace.children[i].iter().any(|&c| is_error(c)))
-        .map(|i| {
-            let span = &trace.spans[i];
-            (
-                span.end_unix_nano,
-                ErrorOrigin {
-                    span: SpanRef::from(&trace.spans[i]),
-                    message: span.status_message.clone(),
-                    error_type: span.str_attribute("error.type").map(str::to_owned),
-                },
-            )
-        })
-        .collect();
-    error_origins.sort_by_key(|(end, _)| *end);
-
     Analysis {
         trace_id: trace.trace_id.clone(),
         duration_nanos: duration,
@@ -291,10 +274,30 @@ pub fn analyze(trace: &Trace) -> Analysis {
         bottlenecks: shares(on_path, duration),
         self_time_by_service: shares(by_service, duration),
         self_time_by_operation: shares(by_operation, duration),
-        error_origins: error_origins.into_iter().map(|(_, e)| e).collect(),
+        error_origins: error_origins(trace),
         gaps,
         lint: crate::lint::lint(std::slice::from_ref(trace), &crate::lint::Thresholds::default()),
     }
+}
+
+/// Where the trace's errors began: each failed span none of whose children failed, in the order
+/// they ended.
+fn error_origins(trace: &Trace) -> Vec<ErrorOrigin> {
+    let is_error = |i: usize| trace.spans[i].status == StatusCode::Error;
+    let mut origins: Vec<(u64, ErrorOrigin)> = (0..trace.spans.len())
+        .filter(|&i| is_error(i) && !trace.children[i].iter().any(|&c| is_error(c)))
+        .map(|i| {
+            let span = &trace.spans[i];
+            let origin = ErrorOrigin {
+                span: SpanRef::from(span),
+                message: span.status_message.clone(),
+                error_type: span.str_attribute("error.type").map(str::to_owned),
+            };
+            (span.end_unix_nano, origin)
+        })
+        .collect();
+    origins.sort_by_key(|(end, _)| *end);
+    origins.into_iter().map(|(_, origin)| origin).collect()
 }
 
 #[cfg(test)]

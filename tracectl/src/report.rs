@@ -84,6 +84,20 @@ pub fn analysis_text(a: &Analysis, colour: bool) -> String {
     table(&mut out, "self time by operation", &a.self_time_by_operation);
 
     let _ = writeln!(out);
+    errors_and_gaps(&mut out, a);
+    if a.orphans > 0 {
+        let _ = writeln!(
+            out,
+            "orphans: {} span(s) whose parent is missing (lost, unsampled or not yet exported)",
+            a.orphans
+        );
+    }
+    let _ = write!(out, "\n{}", crate::lint::text(&a.lint, 1));
+    out
+}
+
+/// Where errors began, and the untraced gaps: the analysis's last two parts.
+fn errors_and_gaps(out: &mut String, a: &Analysis) {
     if a.error_origins.is_empty() {
         let _ = writeln!(out, "errors: none");
     } else {
@@ -113,15 +127,6 @@ pub fn analysis_text(a: &Analysis, colour: bool) -> String {
             );
         }
     }
-    if a.orphans > 0 {
-        let _ = writeln!(
-            out,
-            "orphans: {} span(s) whose parent is missing (lost, unsampled or not yet exported)",
-            a.orphans
-        );
-    }
-    let _ = write!(out, "\n{}", crate::lint::text(&a.lint, 1));
-    out
 }
 
 /// One line of `tracectl search`.
