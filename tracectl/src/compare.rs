@@ -116,29 +116,8 @@ pub fn compare(a: &Trace, b: &Trace) -> Comparison {
 /// `attributes`' prefixes (every one for an empty list; none for `None`).
 pub fn compare_with(a: &Trace, b: &Trace, attributes: Option<&[String]>) -> Comparison {
     let ((a_keys, a_children), (b_keys, b_children)) = (keyed(a), keyed(b));
-    let offset = |trace: &Trace, i: usize| trace.spans[i].start_unix_nano.saturating_sub(trace.start());
+    let order = merged_order(a, b, (&a_keys, &a_children), (&b_keys, &b_children));
     let mut rows = Vec::new();
-    let mut stack: Vec<Key> = vec![Vec::new()];
-    let mut order: Vec<Key> = Vec::new();
-    while let Some(parent) = stack.pop() {
-        // Children of either trace, in the order they started (A's time, else B's).
-        let mut kids: Vec<Key> = a_children.get(&parent).cloned().unwrap_or_default();
-        for key in b_children.get(&parent).into_iter().flatten() {
-            if !kids.contains(key) {
-                kids.push(key.clone());
-            }
-        }
-        let start = |key: &Key| match (a_keys.get(key), b_keys.get(key)) {
-            (Some(&i), _) => offset(a, i),
-            (None, Some(&i)) => offset(b, i),
-            (None, None) => 0,
-        };
-        kids.sort_by_key(|key| (start(key), key.last().map(|k| k.2)));
-        if !parent.is_empty() {
-            order.push(parent);
-        }
-        stack.extend(kids.into_iter().rev());
-    }
     for key in &order {
         let (service, name, _) = key.last().cloned().unwrap_or_default();
         let side = |trace: &Trace, keys: &BTreeMap<Key, usize>| {
@@ -147,24 +126,9 @@ pub fn compare_with(a: &Trace, b: &Trace, attributes: Option<&[String]>) -> Comp
         };
         let (in_a, in_b) = (side(a, &a_keys), side(b, &b_keys));
         let changes = attributes.map_or_else(Vec::new, |prefixes| {
-            let (in_a, in_b) = (
-                a_keys.get(key).map(|&i| &a.spans[i].attributes),
-                b_keys.get(key).map(|&i| &b.spans[i].attributes),
-            );
-            let mut names: Vec<&String> =
-                in_a.into_iter().chain(in_b).flat_map(|attrs| attrs.keys()).collect();
-            names.sort_unstable();
-            names.dedup();
-            names
-                .into_iter()
-                .filter(|name| selected(name, prefixes))
-                .map(|name| {
-                    let value = |attrs: Option<&BTreeMap<String, crate::model::Value>>| {
-                        attrs.and_then(|attrs| attrs.get(name)).map(value_text)
-                    };
-                    AttributeChange { key: name.clone(), a: value(in_a), b: value(in_b) }
-                })
-                .collect()
+            let in_a = a_keys.get(key).map(|&i| &a.spans[i].attributes);
+            let in_b = b_keys.get(key).map(|&i| &b.spans[i].attributes);
+            attribute_changes(in_a, in_b, prefixes)
         });
         rows.push(Row {
             depth: key.len() - 1,
@@ -189,6 +153,57 @@ pub fn compare_with(a: &Trace, b: &Trace, attributes: Option<&[String]>) -> Comp
         self_time_by_service: analysis.self_time_by_service,
     };
     Comparison { verdict, a: side(a, a_analysis), b: side(b, b_analysis), rows, errors_appeared, errors_gone }
+}
+
+/// Every span key of either trace, parents before children, siblings in the order they started
+/// (A's time, else B's).
+fn merged_order(
+    a: &Trace,
+    b: &Trace,
+    (a_keys, a_children): (&BTreeMap<Key, usize>, &BTreeMap<Key, Vec<Key>>),
+    (b_keys, b_children): (&BTreeMap<Key, usize>, &BTreeMap<Key, Vec<Key>>),
+) -> Vec<Key> {
+    let offset = |trace: &Trace, i: usize| trace.spans[i].start_unix_nano.saturating_sub(trace.start());
+    let mut stack: Vec<Key> = vec![Vec::new()];
+    let mut order: Vec<Key> = Vec::new();
+    while let Some(parent) = stack.pop() {
+        let mut kids: Vec<Key> = a_children.get(&parent).cloned().unwrap_or_default();
+        for key in b_children.get(&parent).into_iter().flatten() {
+            if !kids.contains(key) {
+                kids.push(key.clone());
+            }
+        }
+        let start = |key: &Key| match (a_keys.get(key), b_keys.get(key)) {
+            (Some(&i), _) => offset(a, i),
+            (None, Some(&i)) => offset(b, i),
+            (None, None) => 0,
+        };
+        kids.sort_by_key(|key| (start(key), key.last().map(|k| k.2)));
+        if !parent.is_empty() {
+            order.push(parent);
+        }
+        stack.extend(kids.into_iter().rev());
+    }
+    order
+}
+
+/// The attributes with one of `prefixes` that either side has, each with its value in A and in B.
+fn attribute_changes(
+    in_a: Option<&BTreeMap<String, crate::model::Value>>,
+    in_b: Option<&BTreeMap<String, crate::model::Value>>,
+    prefixes: &[String],
+) -> Vec<AttributeChange> {
+    let mut names: Vec<&String> = in_a.into_iter().chain(in_b).flat_map(|attrs| attrs.keys()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let value = |attrs: Option<&BTreeMap<String, crate::model::Value>>, name: &String| {
+        attrs.and_then(|attrs| attrs.get(name)).map(value_text)
+    };
+    names
+        .into_iter()
+        .filter(|name| selected(name, prefixes))
+        .map(|name| AttributeChange { key: name.clone(), a: value(in_a, name), b: value(in_b, name) })
+        .collect()
 }
 
 /// Seconds from one second up, milliseconds below.
