@@ -228,8 +228,33 @@ fn verdict(rows: &[Row], keys: &[Key], a: &Analysis, b: &Analysis) -> String {
         human(a.duration_nanos),
         human(b.duration_nanos)
     );
-    // Spans only on the longer side, topmost only (their parent is in both): grouped by name.
-    let only = |r: &Row| if delta > 0 { r.a_nanos.is_none() } else { r.b_nanos.is_none() };
+    let groups = only_on_the_longer_side(rows, keys, delta > 0);
+    let only_total: u64 = groups.values().map(|(_, nanos)| nanos).sum();
+    if only_total * 2 >= delta.unsigned_abs() as u64 {
+        let mut groups: Vec<(String, (usize, u64))> = groups.into_iter().collect();
+        groups.sort_by(|x, y| y.1.1.cmp(&x.1.1).then(x.0.cmp(&y.0)));
+        let what: Vec<String> = groups.iter().map(|(name, (count, _))| format!("{count} × {name}")).collect();
+        return format!("{head}; {} of it is {} only in {side}", human(only_total), what.join(", "));
+    }
+    // Else: the operation whose own time changed most, in the same direction; or, when the same
+    // work just ran differently (one after another, or at once), whose time on the critical path.
+    let biggest = |before: &[Share], after: &[Share]| biggest_change(by_name(before), by_name(after), delta);
+    let signed = |change: i128| {
+        format!("{}{}", if change > 0 { "+" } else { "−" }, human(change.unsigned_abs() as u64))
+    };
+    if let Some((name, change)) = biggest(&a.self_time_by_operation, &b.self_time_by_operation) {
+        return format!("{head}; most of it in {name} itself ({})", signed(change));
+    }
+    if let Some((name, change)) = biggest(&a.bottlenecks, &b.bottlenecks) {
+        return format!("{head}; most of it is {name}'s time on the critical path ({})", signed(change));
+    }
+    head
+}
+
+/// The rows only on the longer side (`in_b`: B is), topmost only (their parent is in both),
+/// grouped by name: how many, and their time.
+fn only_on_the_longer_side(rows: &[Row], keys: &[Key], in_b: bool) -> BTreeMap<String, (usize, u64)> {
+    let only = |r: &Row| if in_b { r.a_nanos.is_none() } else { r.b_nanos.is_none() };
     let mut groups: BTreeMap<String, (usize, u64)> = BTreeMap::new();
     for (n, row) in rows.iter().enumerate() {
         let parent_in_both = keys[n].len() == 1
@@ -240,51 +265,33 @@ fn verdict(rows: &[Row], keys: &[Key], a: &Analysis, b: &Analysis) -> String {
             group.1 += row.a_nanos.or(row.b_nanos).unwrap_or(0);
         }
     }
-    let only_total: u64 = groups.values().map(|(_, nanos)| nanos).sum();
-    if only_total * 2 >= delta.unsigned_abs() as u64 {
-        let mut groups: Vec<(String, (usize, u64))> = groups.into_iter().collect();
-        groups.sort_by(|x, y| y.1.1.cmp(&x.1.1).then(x.0.cmp(&y.0)));
-        let what: Vec<String> = groups.iter().map(|(name, (count, _))| format!("{count} × {name}")).collect();
-        return format!("{head}; {} of it is {} only in {side}", human(only_total), what.join(", "));
+    groups
+}
+
+/// Shares summed by name: a bottleneck is per span, and repeated spans share a name.
+fn by_name(shares: &[Share]) -> BTreeMap<String, u64> {
+    let mut total = BTreeMap::new();
+    for share in shares {
+        *total.entry(share.name.clone()).or_default() += share.nanos;
     }
-    // Else: the operation whose own time changed most, in the same direction; or, when the same
-    // work just ran differently (one after another, or at once), whose time on the critical path.
-    // Summed by name: a bottleneck is per span, and repeated spans share a name.
-    let by_name = |shares: &[Share]| -> BTreeMap<String, u64> {
-        let mut total = BTreeMap::new();
-        for share in shares {
-            *total.entry(share.name.clone()).or_default() += share.nanos;
-        }
-        total
-    };
-    let biggest = |before: BTreeMap<String, u64>, after: BTreeMap<String, u64>| {
-        let mut changes: Vec<(String, i128)> = before
-            .keys()
-            .chain(after.keys())
-            .map(|name| {
-                (
-                    name.clone(),
-                    *after.get(name).unwrap_or(&0) as i128 - *before.get(name).unwrap_or(&0) as i128,
-                )
-            })
-            .collect();
-        changes.sort_by(|x, y| (y.1 * delta.signum()).cmp(&(x.1 * delta.signum())).then(x.0.cmp(&y.0)));
-        changes.into_iter().next().filter(|(_, change)| {
-            change.signum() == delta.signum() && change.unsigned_abs() * 2 >= delta.unsigned_abs()
-        })
-    };
-    let signed = |change: i128| {
-        format!("{}{}", if change > 0 { "+" } else { "−" }, human(change.unsigned_abs() as u64))
-    };
-    if let Some((name, change)) =
-        biggest(by_name(&a.self_time_by_operation), by_name(&b.self_time_by_operation))
-    {
-        return format!("{head}; most of it in {name} itself ({})", signed(change));
-    }
-    if let Some((name, change)) = biggest(by_name(&a.bottlenecks), by_name(&b.bottlenecks)) {
-        return format!("{head}; most of it is {name}'s time on the critical path ({})", signed(change));
-    }
-    head
+    total
+}
+
+/// The name whose time changed most from `before` to `after` in the direction of `delta`, if it
+/// accounts for at least half of `delta`.
+fn biggest_change(
+    before: BTreeMap<String, u64>,
+    after: BTreeMap<String, u64>,
+    delta: i128,
+) -> Option<(String, i128)> {
+    let change =
+        |name: &String| *after.get(name).unwrap_or(&0) as i128 - *before.get(name).unwrap_or(&0) as i128;
+    let mut changes: Vec<(String, i128)> =
+        before.keys().chain(after.keys()).map(|n| (n.clone(), change(n))).collect();
+    changes.sort_by(|x, y| (y.1 * delta.signum()).cmp(&(x.1 * delta.signum())).then(x.0.cmp(&y.0)));
+    changes.into_iter().next().filter(|(_, change)| {
+        change.signum() == delta.signum() && change.unsigned_abs() * 2 >= delta.unsigned_abs()
+    })
 }
 
 /// The comparison as text.
