@@ -333,27 +333,34 @@ pub fn text(c: &Comparison) -> String {
             let _ = writeln!(out, "{indent}·  {:key_width$} = {value}", change.key);
         }
     }
-    // Repeated names once each, with how many (`3 × stripe POST /v1/charges`).
-    let list = |names: &[String]| {
-        let mut counted: Vec<(&String, usize)> = Vec::new();
-        for name in names {
-            match counted.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, count)) => *count += 1,
-                None => counted.push((name, 1)),
-            }
-        }
-        let shown: Vec<String> =
-            counted.iter().map(|(n, c)| if *c == 1 { (*n).clone() } else { format!("{c} × {n}") }).collect();
-        if shown.is_empty() { "none".to_owned() } else { shown.join(", ") }
-    };
-    let _ = writeln!(out, "\nerrors only in B: {}", list(&c.errors_appeared));
-    let _ = writeln!(out, "errors only in A: {}", list(&c.errors_gone));
+    let _ = writeln!(out, "\nerrors only in B: {}", counted(&c.errors_appeared));
+    let _ = writeln!(out, "errors only in A: {}", counted(&c.errors_gone));
     let bottleneck = |s: &Side| {
         s.bottleneck
             .as_ref()
             .map_or_else(|| "none".to_owned(), |b| format!("{} ({} on the path)", b.name, human(b.nanos)))
     };
     let _ = writeln!(out, "critical path's bottleneck: A {} → B {}", bottleneck(&c.a), bottleneck(&c.b));
+    self_time_by_service(&mut out, c);
+    out
+}
+
+/// Repeated names once each, with how many (`3 × stripe POST /v1/charges`); `none` for none.
+fn counted(names: &[String]) -> String {
+    let mut counted: Vec<(&String, usize)> = Vec::new();
+    for name in names {
+        match counted.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => counted.push((name, 1)),
+        }
+    }
+    let shown: Vec<String> =
+        counted.iter().map(|(n, c)| if *c == 1 { (*n).clone() } else { format!("{c} × {n}") }).collect();
+    if shown.is_empty() { "none".to_owned() } else { shown.join(", ") }
+}
+
+/// The comparison's last table: each service's self time in A and in B, and the change.
+fn self_time_by_service(out: &mut String, c: &Comparison) {
     let _ = writeln!(out, "\nself time by service:");
     let mut services: Vec<&str> =
         c.a.self_time_by_service.iter().chain(&c.b.self_time_by_service).map(|s| s.name.as_str()).collect();
@@ -365,15 +372,9 @@ pub fn text(c: &Comparison) -> String {
     let width = services.iter().map(|s| s.chars().count()).max().unwrap_or(0);
     for name in services {
         let (a, b) = (of(&c.a, name), of(&c.b, name));
-        let _ = writeln!(
-            out,
-            "  {name:width$}  {:>10}  {:>10}  {:>11}",
-            millis(a),
-            millis(b),
-            signed(b as i128 - a as i128)
-        );
+        let (a_text, b_text, change) = (millis(a), millis(b), signed(b as i128 - a as i128));
+        let _ = writeln!(out, "  {name:width$}  {a_text:>10}  {b_text:>10}  {change:>11}");
     }
-    out
 }
 
 fn signed(nanos: i128) -> String {
