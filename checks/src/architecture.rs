@@ -304,3 +304,75 @@ fn no_file_cites_a_document_outside_the_repository() {
     }
     assert!(read > 100, "only {read} files read");
 }
+
+/// The longest a function may be, in code lines (not blank, not comments): what a reader holds.
+const MAX_FUNCTION_LINES: usize = 60;
+
+/// Each function of `code` (a file's text before its tests) longer than the maximum: its name and
+/// length. A function runs from its `fn` line to the line where its braces balance.
+fn long_functions(code: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = code.lines().collect();
+    let mut long = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim_start();
+        let after_fn =
+            ["fn ", "pub fn ", "async fn ", "pub async fn ", "pub(crate) fn ", "pub(crate) async fn "]
+                .iter()
+                .find_map(|prefix| line.strip_prefix(prefix));
+        let Some(rest) = after_fn.filter(|_| !line.trim_end().ends_with(';')) else {
+            i += 1;
+            continue;
+        };
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let (mut depth, mut opened, mut count, mut j) = (0i64, false, 0, i);
+        while j < lines.len() {
+            let text = lines[j].trim();
+            count += usize::from(!text.is_empty() && !text.starts_with("//"));
+            depth += lines[j].matches('{').count() as i64 - lines[j].matches('}').count() as i64;
+            opened |= lines[j].contains('{');
+            if opened && depth <= 0 {
+                break;
+            }
+            j += 1;
+        }
+        if count > MAX_FUNCTION_LINES {
+            long.push((name, count));
+        }
+        i = j + 1;
+    }
+    long
+}
+
+#[test]
+fn no_function_of_the_services_the_tracing_crates_support_or_tracectl_is_longer_than_a_reader_holds() {
+    let dirs = workspace_crates().into_keys().filter(|dir| {
+        !["e2e", "checks", "support/jaeger-stand-in", "shared-tracing-testing"].contains(&dir.as_str())
+    });
+    let mut too_long = Vec::new();
+    let mut files = 0;
+    for dir in dirs {
+        let mut stack = vec![repo().join(&dir).join("src")];
+        while let Some(path) = stack.pop() {
+            for entry in std::fs::read_dir(&path).into_iter().flatten() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let code = text.split("#[cfg(test)]").next().unwrap();
+                    files += 1;
+                    for (name, lines) in long_functions(code) {
+                        too_long.push(format!("{}: {name} ({lines} lines)", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(files > 50, "only {files} files read");
+    assert_eq!(too_long, Vec::<String>::new(), "longer than {MAX_FUNCTION_LINES} code lines");
+    // The check can fail: a 61-line function is found, a 60-line one is not.
+    let body = |n: usize| format!("fn f() {{\n{}}}\n", "    x();\n".repeat(n - 2));
+    assert_eq!(long_functions(&body(61)), [("f".to_owned(), 61)]);
+    assert!(long_functions(&body(60)).is_empty());
+}
