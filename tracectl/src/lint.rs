@@ -745,6 +745,14 @@ mod tests {
         };
         assert_eq!(trace(50, 49), [], "50 spans is the maximum, not over it");
         assert_eq!(trace(51, 26), [Check::TooManySpans], "51 spans, 26 short: more than half");
+        // The span it names is one of the commonest name, of its service, not the root beside them.
+        let mut spans = vec![span("r", None, "order-service", "POST /orders", 0, 1_000)];
+        spans.extend((1..60).map(|i| span(&format!("p{i}"), Some("r"), "order-service", "poll", 1, 1)));
+        let found = lint(&[Trace::new(spans)], &Thresholds::default());
+        assert_eq!(
+            (found[0].spans[0].name.as_str(), found[0].spans[0].service.as_str()),
+            ("poll", "order-service")
+        );
         assert_eq!(trace(51, 25), [], "25 of 51 short is not more than half");
         assert_eq!(trace(51, 0), [], "a span of exactly 1 ms is not short");
         let thresholds = Thresholds { max_spans: 10, ..Thresholds::default() };
