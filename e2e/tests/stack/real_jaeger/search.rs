@@ -94,10 +94,13 @@ async fn tracectl_search_services_and_operations_answer_what_was_sent_to_the_rea
     // The stand-in that tracectl's own tests play Jaeger with, holding the very traces the real
     // one holds (read back from it, in the order sent), answers every search above the same,
     // with either of Jaeger's parsers: the one of 2.12 (as the real one) and that of 2.19+.
+    // In the order the real one holds them (its memory store keeps traces in the order their
+    // first span arrived, which need not be the order sent): its own answer, newest first.
     let mut held = Vec::new();
-    for (trace_id, _, _) in &sent {
+    for trace_id in arrival_order(&query).await.iter().rev() {
         held.push(poll_json(&format!("{query}/api/v3/traces/{trace_id}"), SPANS_TIMEOUT, has_root).await);
     }
+    assert_eq!(held.len(), sent.len());
     let searches: [&[&str]; 6] = [
         &[],
         &["--operation", "POST /api/checkout"],
@@ -120,6 +123,25 @@ async fn tracectl_search_services_and_operations_answer_what_was_sent_to_the_rea
         }
     }
     store.stop().await;
+}
+
+/// The gateway's traces the Jaeger at `query` holds, newest first, as its search answers them.
+async fn arrival_order(query: &str) -> Vec<String> {
+    let url = format!(
+        "{query}/api/v3/traces?query.service_name=gateway&query.num_traces=100\
+         &query.start_time_min=2000-01-01T00:00:00Z&query.start_time_max=2100-01-01T00:00:00Z"
+    );
+    let answer: Value = http().get(url).send().await.unwrap().json().await.unwrap();
+    let mut order: Vec<String> = Vec::new();
+    let resource_spans = answer["result"]["resourceSpans"].as_array().into_iter().flatten();
+    let scope_spans = resource_spans.flat_map(|r| r["scopeSpans"].as_array().into_iter().flatten());
+    for span in scope_spans.flat_map(|s| s["spans"].as_array().into_iter().flatten()) {
+        let id = span["traceId"].as_str().unwrap().to_owned();
+        if !order.contains(&id) {
+            order.push(id);
+        }
+    }
+    order
 }
 
 /// Serves `store` as Jaeger's `/api/v3/traces` search, read by `parser`; its URL.
