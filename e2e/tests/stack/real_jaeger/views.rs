@@ -91,7 +91,14 @@ async fn every_scenario_and_mistake_reads_the_same_from_the_store_and_from_the_r
             .map(|s| s.span_id.clone())
             .collect();
         let from_store = spans_by_id(&tracectl(&["show", trace_id, "--file", &file]));
-        let from_jaeger = spans_by_id(&tracectl(&["show", trace_id, "--jaeger", &query]));
+        let mut from_jaeger = spans_by_id(&tracectl(&["show", trace_id, "--jaeger", &query]));
+        // Jaeger's own notes, added when it reads a trace back (its clock-skew adjuster:
+        // `cmd/query/app/querysvc/v2/adjuster/clockskew.go` at v2.12.0), are not what was sent.
+        for span in from_jaeger.values_mut() {
+            if let Some(attributes) = span["attributes"].as_object_mut() {
+                attributes.remove("@jaeger@warnings");
+            }
+        }
         assert_eq!(from_store.len(), sent.len(), "{what}");
         assert_eq!(differences(&from_store, &from_jaeger), Vec::<String>::new(), "{what}");
     }
