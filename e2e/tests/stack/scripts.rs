@@ -53,7 +53,7 @@ impl Drop for StopOnDrop {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -72,6 +72,28 @@ pub(crate) async fn read_until(lines: &mut Lines<BufReader<ChildStdout>>, seen: 
     assert!(matches!(found, Ok(true)), "never saw {needle:?}; output so far:\n{seen}");
 }
 
+/// `scripts/run-local.sh args…` as a test runs it: the binaries this test run built, the gateway on
+/// `gateway_port` and the others on free ports, its files and logs beside `db_path`, its output
+/// read by the test.
+pub(crate) fn run_local(args: &[&str], gateway_port: u16, db_path: &std::path::Path) -> Command {
+    let mut command = Command::new("bash");
+    command
+        .arg(repo().join("scripts/run-local.sh"))
+        .args(args)
+        .env("SKIP_BUILD", "1")
+        .env("BIN_DIR", bin_dir())
+        .env("GATEWAY_PORT", gateway_port.to_string())
+        .env("ORDER_PORT", free_port().to_string())
+        .env("PAYMENT_PORT", free_port().to_string())
+        .env("ORDER_DB_PATH", db_path)
+        .env("STRIPE_LEDGER_PATH", db_path.with_file_name("stripe-ledger.sqlite3"))
+        .env("RUN_LOCAL_DIR", db_path.parent().unwrap())
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    command
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_when_told_to() {
     // Arrange: the binaries this test run already built, on free ports.
@@ -80,24 +102,12 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
     let gateway_port = free_port();
     let db_path = fresh_db_path();
     let store = db_path.with_file_name("traces.jsonl");
-    let mut command = Command::new("bash");
+    let mut command = run_local(&[], gateway_port, &db_path);
     command
-        .arg(repo().join("scripts/run-local.sh"))
-        .env("SKIP_BUILD", "1")
-        .env("BIN_DIR", &bin_dir)
-        .env("GATEWAY_PORT", gateway_port.to_string())
-        .env("ORDER_PORT", free_port().to_string())
-        .env("PAYMENT_PORT", free_port().to_string())
         .env("TRACECTL_ADDR", format!("127.0.0.1:{}", free_port()))
         .env("STRIPE_LATENCY_MS", "5")
         .env("FRAUD_CHECK_MS", "5")
-        .env("ORDER_DB_PATH", &db_path)
-        .env("STRIPE_LEDGER_PATH", db_path.with_file_name("stripe-ledger.sqlite3"))
-        .env("TRACE_STORE", &store)
-        .env("RUN_LOCAL_DIR", db_path.parent().unwrap())
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .env("TRACE_STORE", &store);
     let mut script = command.spawn().unwrap();
     let _guard = StopOnDrop(script.id().unwrap());
     let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();

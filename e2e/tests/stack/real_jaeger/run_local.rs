@@ -2,45 +2,25 @@
 //! `jaeger` on PATH with `jaeger/config.yaml` on loopback, the services export to it, the
 //! checkout's link points at it, and terminal 1 still draws the trace, read back from Jaeger's API.
 
-use std::process::Stdio;
-
 use checks::repo;
 use nix::{sys::signal, unistd::Pid};
-use tokio::{
-    io::{AsyncBufReadExt as _, BufReader},
-    process::Command,
-};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 use super::{PORT_SETTINGS, free_ports, poll_json, sampling::spans_in, tool};
 use crate::{
-    scripts::{StopOnDrop, checkout_sh, read_until},
+    scripts::{StopOnDrop, checkout_sh, free_port, read_until, run_local},
     support::*,
 };
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_local_sh_with_jaeger_sends_each_trace_to_jaeger_and_still_draws_it() {
     let Some(_) = tool("jaeger") else { return };
-    let free = || free_ports()[0];
-    let gateway_port = free();
+    let gateway_port = free_port();
     let db_path = fresh_db_path();
     let jaeger_ports: Vec<(&str, u16)> = PORT_SETTINGS.iter().copied().zip(free_ports()).collect();
     let port = |name: &str| jaeger_ports.iter().find(|(k, _)| *k == name).unwrap().1;
-    let mut command = Command::new("bash");
-    command
-        .args([repo().join("scripts/run-local.sh").to_str().unwrap(), "--jaeger"])
-        .current_dir(repo())
-        .env("SKIP_BUILD", "1")
-        .env("BIN_DIR", bin_dir())
-        .env("GATEWAY_PORT", gateway_port.to_string())
-        .env("ORDER_PORT", free().to_string())
-        .env("PAYMENT_PORT", free().to_string())
-        .env("ORDER_DB_PATH", &db_path)
-        .env("STRIPE_LEDGER_PATH", db_path.with_file_name("stripe-ledger.sqlite3"))
-        .env("RUN_LOCAL_DIR", db_path.parent().unwrap())
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .envs(jaeger_ports.iter().map(|(k, p)| (*k, p.to_string())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    let mut command = run_local(&["--jaeger"], gateway_port, &db_path);
+    command.current_dir(repo()).envs(jaeger_ports.iter().map(|(k, p)| (*k, p.to_string())));
     let mut script = command.spawn().unwrap();
     let _guard = StopOnDrop(script.id().unwrap());
     let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();
