@@ -22,6 +22,7 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::Stdio,
+    sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
 };
 
@@ -74,19 +75,34 @@ impl Jaeger {
     /// between choosing it and Jaeger binding it makes Jaeger exit: then it starts again on other
     /// ports.
     pub async fn start(binary: &Path, config: &str, settings: &[(&str, String)]) -> Jaeger {
-        for attempt in 1..=5 {
+        for _ in 0..5 {
             let strategies = checks::repo().join("jaeger/sampling-strategies.json");
             let mut env: Vec<(String, String)> = vec![
                 ("JAEGER_LISTEN_HOST".into(), "127.0.0.1".into()),
                 ("JAEGER_SAMPLING_STRATEGIES".into(), strategies.to_string_lossy().into_owned()),
             ];
             env.extend(PORT_SETTINGS.iter().zip(free_ports()).map(|(k, p)| (k.to_string(), p.to_string())));
+            // Jaeger traces its own query API (`jaeger_query`'s `enable_tracing`, on by default in
+            // v2: `cmd/jaeger/internal/extension/jaegerquery/factory.go` at v2.12.0) with the Go
+            // SDK's OTLP exporter, which reads `OTEL_EXPORTER_OTLP_ENDPOINT` (`internal/jtracer`),
+            // by default localhost:4317: under compose, the container's own receiver. So here
+            // too, its own receiver: pointed elsewhere (no listener, or another test's process),
+            // every export waits out its 10 s timeout, the backlog grows, and its shutdown takes
+            // 10 s per batch left (a clean-clone run waited over 30 s). Its receiver stops before
+            // the last flush, so that flush is bounded to 1 s: Jaeger's own spans are not what
+            // these tests look at.
+            let grpc = env.iter().find(|(k, _)| k == "JAEGER_OTLP_GRPC_PORT").map(|(_, p)| p.clone());
+            env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), format!("http://127.0.0.1:{}", grpc.unwrap())));
+            env.push(("OTEL_EXPORTER_OTLP_TIMEOUT".into(), "1000".into()));
             for (key, value) in settings {
                 env.retain(|(k, _)| k != key);
                 env.push((key.to_string(), value.clone()));
             }
-            let log = std::env::temp_dir()
-                .join(format!("real-jaeger-{}-{config}-{attempt}.log", std::process::id()));
+            // One file per Jaeger: tests of one process start the same config at once.
+            static STARTED: AtomicUsize = AtomicUsize::new(0);
+            let nth = STARTED.fetch_add(1, Ordering::Relaxed);
+            let log =
+                std::env::temp_dir().join(format!("real-jaeger-{}-{nth}-{config}.log", std::process::id()));
             let file = std::fs::File::create(&log).unwrap();
             let child = Command::new(binary)
                 .args(["--config", &checks::repo().join("jaeger").join(config).to_string_lossy()])
@@ -184,7 +200,12 @@ impl Jaeger {
         let pid = nix::unistd::Pid::from_raw(self.child.id().expect("running") as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
         let exited = tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await;
-        assert!(exited.is_ok(), "Jaeger did not exit within {STOP_TIMEOUT:?} of SIGTERM");
+        if exited.is_err() {
+            // A Go program prints every goroutine's stack on SIGQUIT: where it is stuck.
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGQUIT).unwrap();
+            let _ = tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await;
+            panic!("Jaeger did not exit within {STOP_TIMEOUT:?} of SIGTERM; its log:\n{}", self.logs());
+        }
     }
 }
 
