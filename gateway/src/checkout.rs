@@ -6,8 +6,8 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
 };
 use checkout_domain::baggage;
-use checkout_domain::mistake::{self, Mistake};
-use checkout_domain::scenario::{self, Scenario};
+use checkout_domain::mistake::Mistake;
+use checkout_domain::scenario::Scenario;
 use checkout_domain::values::Cents;
 use opentelemetry::{Context, KeyValue, context::FutureExt as _, trace::TraceContextExt as _};
 use serde::{Deserialize, Serialize};
@@ -56,11 +56,11 @@ pub async fn checkout(
 ) -> Result<(StatusCode, HeaderMap, Json<CheckoutResponse>), AppError> {
     // A scenario arrives as baggage (or `?scenario=`, which the edge turned into baggage); an
     // unknown name is refused here, at the edge, before it travels any further.
-    if let Some(name) = scenario::raw_current() {
+    if let Some(name) = Scenario::raw_current() {
         name.parse::<Scenario>()?;
     }
     // So is an instrumentation mistake to make on purpose (`?mistake=`).
-    if let Some(name) = mistake::raw_current() {
+    if let Some(name) = Mistake::raw_current() {
         name.parse::<Mistake>()?;
     }
     let checkout = Checkout::parse(body)?;

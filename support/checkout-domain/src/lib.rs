@@ -7,7 +7,8 @@
 //!   [`scenario::ScenarioStamp`], the span processor that puts `demo.scenario` (and
 //!   `demo.mistake`) on every span.
 //! - [`mistake`]: the instrumentation mistakes a learner can make on purpose, chosen per request
-//!   by baggage like the scenarios; the wrong code is in the services.
+//!   by baggage like the scenarios; the wrong code is in the services. Both are declared by one
+//!   macro (`switch.rs`): names, lessons, parsing, the one the current request carries.
 //! - [`simulate`]: a latency with jitter, for simulated work.
 //! - [`sensitive`]: [`sensitive::CardToken`], whose `Debug` and `Display` redact it.
 //! - [`card_data`]: the rule that masks card numbers and tokens in spans and log lines.
@@ -26,6 +27,7 @@ pub mod mistake;
 pub mod scenario;
 pub mod sensitive;
 pub mod simulate;
+mod switch;
 pub mod values;
 
 use shared_tracing::{Telemetry, TelemetryBuilder, TelemetryConfig};

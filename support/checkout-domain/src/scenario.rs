@@ -6,7 +6,7 @@
 //! any service passing it on by hand. [`ScenarioStamp`] puts `demo.scenario` on every
 //! span of such a request, in every service, so a trace says which experiment it was.
 
-use std::{fmt, str::FromStr, time::Duration};
+use std::{str::FromStr, time::Duration};
 
 use opentelemetry::{Context, KeyValue, baggage::BaggageExt as _, trace::Span as _};
 use opentelemetry_sdk::{
@@ -14,117 +14,40 @@ use opentelemetry_sdk::{
     trace::{Span, SpanData, SpanProcessor},
 };
 
+use crate::switch::lesson_switch;
+
 /// The baggage key that selects a scenario.
 pub const BAGGAGE_KEY: &str = "scenario";
 /// The span attribute that names it.
 pub const ATTRIBUTE: &str = "demo.scenario";
 
-/// A failure shape to reproduce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scenario {
-    /// The default path.
-    Happy,
-    /// Stripe answers slower than payment-service waits; it retries with backoff and succeeds.
-    SlowStripe,
-    /// Every call to Stripe fails; the checkout fails naming the payment dependency.
-    StripeOutage,
-    /// Stripe declines the card: a business refusal (402), not a failure.
-    CardDeclined,
-    /// The inventory check rejects the order (409); payment is never called.
-    OutOfStock,
-    /// The order insert is slow and dominates the trace.
-    SlowDb,
-    /// Inventory is checked item by item instead of in parallel: a staircase of spans (N+1).
-    SequentialInventory,
-    /// The order database has one connection: concurrent checkouts queue for it.
-    PoolContention,
-}
-
-impl Scenario {
-    /// Every scenario, in the order they are taught.
-    pub const ALL: [Scenario; 8] = [
-        Scenario::Happy,
-        Scenario::SlowStripe,
-        Scenario::StripeOutage,
-        Scenario::CardDeclined,
-        Scenario::OutOfStock,
-        Scenario::SlowDb,
-        Scenario::SequentialInventory,
-        Scenario::PoolContention,
-    ];
-
-    /// The name used in baggage, query strings and `demo.scenario`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scenario::Happy => "happy",
-            Scenario::SlowStripe => "slow-stripe",
-            Scenario::StripeOutage => "stripe-outage",
-            Scenario::CardDeclined => "card-declined",
-            Scenario::OutOfStock => "out-of-stock",
-            Scenario::SlowDb => "slow-db",
-            Scenario::SequentialInventory => "sequential-inventory",
-            Scenario::PoolContention => "pool-contention",
-        }
-    }
-
-    /// One sentence on what its trace shows.
-    pub fn lesson(self) -> &'static str {
-        match self {
-            Scenario::Happy => {
-                "The normal checkout: one trace across gateway, order-service, payment-service and Stripe."
-            }
-            Scenario::SlowStripe => {
-                "Stripe answers slower than payment-service waits: timed-out attempts, retries with backoff, and a checkout that takes seconds; the trace shows where they went."
-            }
-            Scenario::StripeOutage => {
-                "Every call to Stripe fails: the error starts at the Stripe client spans and climbs through every level to a 503."
-            }
-            Scenario::CardDeclined => {
-                "Stripe declines the card: a 402 business refusal that travels back up, with no server error anywhere."
-            }
-            Scenario::OutOfStock => {
-                "The inventory check rejects the order with 409: the trace stops at order-service, and payment-service never appears."
-            }
-            Scenario::SlowDb => {
-                "The order insert waits for the write lock a back-office report holds: one database span takes most of the checkout, and its link points at the report."
-            }
-            Scenario::SequentialInventory => {
-                "Stock is checked one item after another instead of all at once: a staircase of spans, the N+1 pattern."
-            }
-            Scenario::PoolContention => {
-                "The order database has a single connection: under concurrent load, checkouts queue for it, and a waiting span names the request it waited behind."
-            }
-        }
-    }
-
-    /// The scenario of the current request, from its baggage: `None` when there is none or its
-    /// name is not a scenario (downstream services ignore unknown names; the gateway rejects them).
-    pub fn current() -> Option<Scenario> {
-        raw_current()?.parse().ok()
-    }
-}
-
-/// The raw `scenario` baggage value of the current request, if any (valid or not).
-pub fn raw_current() -> Option<String> {
-    shared_tracing::propagation::current_baggage(BAGGAGE_KEY)
-}
-
-impl fmt::Display for Scenario {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The name is not a scenario; the message lists the valid ones.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scenario {name:?}; valid scenarios are: {valid}", name = .0, valid = Scenario::ALL.map(Scenario::name).join(", "))]
-pub struct UnknownScenario(pub String);
-
-impl FromStr for Scenario {
-    type Err = UnknownScenario;
-
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Scenario::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| UnknownScenario(name.to_owned()))
+lesson_switch! {
+    /// A failure shape to reproduce.
+    pub enum Scenario(kind = "scenario", key = BAGGAGE_KEY, error = UnknownScenario) {
+        /// The default path.
+        Happy = "happy":
+            "The normal checkout: one trace across gateway, order-service, payment-service and Stripe.",
+        /// Stripe answers slower than payment-service waits; it retries with backoff and succeeds.
+        SlowStripe = "slow-stripe":
+            "Stripe answers slower than payment-service waits: timed-out attempts, retries with backoff, and a checkout that takes seconds; the trace shows where they went.",
+        /// Every call to Stripe fails; the checkout fails naming the payment dependency.
+        StripeOutage = "stripe-outage":
+            "Every call to Stripe fails: the error starts at the Stripe client spans and climbs through every level to a 503.",
+        /// Stripe declines the card: a business refusal (402), not a failure.
+        CardDeclined = "card-declined":
+            "Stripe declines the card: a 402 business refusal that travels back up, with no server error anywhere.",
+        /// The inventory check rejects the order (409); payment is never called.
+        OutOfStock = "out-of-stock":
+            "The inventory check rejects the order with 409: the trace stops at order-service, and payment-service never appears.",
+        /// The order insert is slow and dominates the trace.
+        SlowDb = "slow-db":
+            "The order insert waits for the write lock a back-office report holds: one database span takes most of the checkout, and its link points at the report.",
+        /// Inventory is checked item by item instead of in parallel: a staircase of spans (N+1).
+        SequentialInventory = "sequential-inventory":
+            "Stock is checked one item after another instead of all at once: a staircase of spans, the N+1 pattern.",
+        /// The order database has one connection: concurrent checkouts queue for it.
+        PoolContention = "pool-contention":
+            "The order database has a single connection: under concurrent load, checkouts queue for it, and a waiting span names the request it waited behind.",
     }
 }
 
