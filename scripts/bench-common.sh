@@ -20,7 +20,7 @@ need_tool() { # command, Debian package, how to install it by hand
 
 build_release() {
   echo "Building release binaries..."
-  cargo build --release --bins --quiet
+  cargo build --release --bins --workspace --exclude exercises --quiet
 }
 
 pids=()

@@ -129,7 +129,9 @@ fi
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   echo "Building (the first build takes a few minutes)..."
-  if [ "$PROFILE" = release ]; then cargo build --release --bins; else cargo build --bins; fi
+  # Everything but the exercises, which build on their own: one half-written never stops this.
+  build=(cargo build --bins --workspace --exclude exercises)
+  if [ "$PROFILE" = release ]; then "${build[@]}" --release; else "${build[@]}"; fi
 fi
 BIN_DIR=${BIN_DIR:-target/$PROFILE}
 

@@ -1,0 +1,51 @@
+//! # Exercise 9: link a retry to the attempt it replaces
+//!
+//! Practises: `lessons/slow-stripe.md` (timed-out attempts, retried with backoff) and
+//! `lessons/concepts.md`, "Links".
+//!
+//! payment-service calls Stripe up to three times. Each attempt is a CLIENT span of its own,
+//! siblings under the payment; nothing in the trace says that the second attempt is there
+//! *because* the first timed out, or which one it replaces. A span link says so: a pointer from
+//! one span to another's context, with attributes of its own, drawn by Jaeger under the span's
+//! references (and, across traces, the way a resumed checkout points at the crashed one).
+//!
+//! Check it: `scripts/exercise.sh 9`. Start again: `scripts/exercise.sh --reset 9`.
+
+use opentelemetry::{
+    Context, KeyValue, global,
+    trace::{Link, SpanContext, SpanKind, Status, TraceContextExt as _, Tracer as _},
+};
+
+/// Charges the card, trying up to three times; `attempt(n)` makes the `n`th call (from 1).
+pub fn charge(attempt: impl Fn(u32) -> Result<(), String>) -> Result<(), String> {
+    let tracer = global::tracer("payment-service");
+    let mut replaced: Option<SpanContext> = None;
+    let mut outcome = Err("no attempt was made".to_owned());
+    for n in 1..=3 {
+        let span = tracer
+            .span_builder("POST /v1/charges")
+            .with_kind(SpanKind::Client)
+            .with_attributes([KeyValue::new("http.request.resend_count", i64::from(n - 1))])
+            .with_links(links(replaced.as_ref()))
+            .start(&tracer);
+        let cx = Context::current().with_span(span);
+        outcome = attempt(n);
+        if let Err(e) = &outcome {
+            cx.span().set_status(Status::error(e.clone()));
+        }
+        replaced = Some(cx.span().span_context().clone());
+        cx.span().end();
+        if outcome.is_ok() {
+            break;
+        }
+    }
+    outcome
+}
+
+/// The links of an attempt's span: to the attempt it replaces, if there was one.
+fn links(replaced: Option<&SpanContext>) -> Vec<Link> {
+    // YOUR PART: `Link::with_context` makes a link; `Link::new` one with attributes, which can
+    // say why (for example `retry.reason`).
+    let _ = replaced;
+    Vec::new()
+}
