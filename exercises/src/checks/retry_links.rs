@@ -1,8 +1,8 @@
 //! Exercise 9: each retry's span linked to the attempt it replaces.
 
 use opentelemetry::{
-    Context,
-    trace::{SpanKind, TraceContextExt as _, Tracer as _},
+    Context, KeyValue, global,
+    trace::{Link, SpanContext, SpanKind, Status, TraceContextExt as _, Tracer as _},
 };
 use tracectl::model::Span;
 
@@ -23,20 +23,51 @@ pub(super) const EXERCISE: Exercise = Exercise {
 
 fn run(variant: Variant) -> Lab {
     let lab = Lab::new("payment-service");
-    let tracer = opentelemetry::global::tracer("payment-service");
+    let tracer = global::tracer("payment-service");
     let payment = Context::new()
         .with_span(tracer.span_builder("POST /payments").with_kind(SpanKind::Server).start(&tracer));
     let _current = payment.clone().attach();
     let stripe = |n: u32| {
         if n < 3 { Err(format!("Stripe did not answer within 400 ms (attempt {n})")) } else { Ok(()) }
     };
-    let charged = match variant {
-        Variant::Yours => yours::retry_links::charge(stripe),
-        Variant::Solution => solutions::retry_links::charge(stripe),
+    let links = match variant {
+        Variant::Yours => yours::retry_links::links,
+        Variant::Solution => solutions::retry_links::links,
     };
+    let charged = charge(stripe, links);
     assert!(charged.is_ok(), "the third attempt succeeds");
     span_end(payment);
     lab
+}
+
+/// payment-service's charge: up to three calls to Stripe, `attempt(n)` the `n`th (from 1), each
+/// a CLIENT span of its own with the `links` of the attempt it replaces.
+fn charge(
+    attempt: impl Fn(u32) -> Result<(), String>,
+    links: fn(Option<&SpanContext>) -> Vec<Link>,
+) -> Result<(), String> {
+    let tracer = global::tracer("payment-service");
+    let mut replaced: Option<SpanContext> = None;
+    let mut outcome = Err("no attempt was made".to_owned());
+    for n in 1..=3 {
+        let span = tracer
+            .span_builder("POST /v1/charges")
+            .with_kind(SpanKind::Client)
+            .with_attributes([KeyValue::new("http.request.resend_count", i64::from(n - 1))])
+            .with_links(links(replaced.as_ref()))
+            .start(&tracer);
+        let cx = Context::current().with_span(span);
+        outcome = attempt(n);
+        if let Err(e) = &outcome {
+            cx.span().set_status(Status::error(e.clone()));
+        }
+        replaced = Some(cx.span().span_context().clone());
+        cx.span().end();
+        if outcome.is_ok() {
+            break;
+        }
+    }
+    outcome
 }
 
 fn judge(spans: &[Span]) -> Result<(), String> {
