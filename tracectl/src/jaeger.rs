@@ -110,7 +110,7 @@ pub struct SearchQuery {
 
 impl SearchQuery {
     /// Jaeger's search over the spans of a store file: the traces that [`SearchQuery::matches`],
-    /// the most recent `limit` of them (every stored trace is searched: no lookback).
+    /// the most recent `limit` of them (the time range is the caller's: [`crate::store::within`]).
     pub fn over_store(&self, spans: Vec<Span>) -> Vec<crate::trace::Trace> {
         let mut traces: Vec<_> =
             crate::trace::Trace::group(spans).into_iter().filter(|trace| self.matches(trace)).collect();

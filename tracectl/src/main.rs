@@ -82,9 +82,10 @@ enum Command {
         /// Only traces with a span of the service at least this long (e.g. 1s, 500ms, 250us).
         #[arg(long)]
         min_duration: Option<humantime::Duration>,
-        /// How far back to look (e.g. 15m, 1h, 2d).
-        #[arg(long, default_value = "1h")]
-        lookback: humantime::Duration,
+        /// How far back to look (e.g. 15m, 1h, 2d): 1h in Jaeger by default; in a --file, every
+        /// trace unless given.
+        #[arg(long)]
+        lookback: Option<humantime::Duration>,
         /// Most traces to list.
         #[arg(long, default_value_t = 20)]
         limit: usize,
@@ -106,9 +107,10 @@ enum Command {
         /// trace's second half is found under the service that was called).
         #[arg(long)]
         service: Vec<String>,
-        /// How far back the search looks (e.g. 15m, 1h).
-        #[arg(long, default_value = "1h")]
-        lookback: humantime::Duration,
+        /// How far back to look (e.g. 15m, 1h): 1h in Jaeger by default; in a --file, every
+        /// trace unless given.
+        #[arg(long)]
+        lookback: Option<humantime::Duration>,
         /// Most traces each search returns.
         #[arg(long, default_value_t = 20)]
         limit: usize,
@@ -332,14 +334,15 @@ async fn run(cli: Cli) -> Outcome {
                 service,
                 operation,
                 min_duration: min_duration.map(Into::into),
-                lookback: lookback.into(),
+                lookback: lookback.map_or(DEFAULT_LOOKBACK, Into::into),
                 limit: limit.max(1),
                 errors,
             };
-            search(&query, &source, json).await
+            search(&query, lookback.map(Into::into), &source, json).await
         }
         Command::Lint { trace_id, service, lookback, limit, thresholds, source } => {
-            lint(trace_id, service, lookback.into(), limit, &thresholds.thresholds(), &source, json).await
+            let lookback = lookback.map(Into::into);
+            lint(trace_id, service, lookback, limit, &thresholds.thresholds(), &source, json).await
         }
         Command::Services { jaeger } => services(&Jaeger::new(&jaeger.url)?, json).await,
         Command::Operations { service, span_kind, jaeger } => {
@@ -430,10 +433,22 @@ fn show(trace: Trace, events: bool, attrs: Option<String>, span: Option<String>,
     Ok(ExitCode::SUCCESS)
 }
 
-/// `search`: over a store file or Jaeger, slowest first.
-async fn search(query: &SearchQuery, source: &Source, json: bool) -> Outcome {
+/// How far back a search of Jaeger looks when not told.
+const DEFAULT_LOOKBACK: Duration = Duration::from_secs(3600);
+
+/// The spans of the store `file`, those of the traces started within `lookback` if given.
+fn stored(file: &std::path::Path, lookback: Option<Duration>) -> Result<Vec<tracectl::model::Span>, String> {
+    let spans = tracectl::store::read(file)?;
+    Ok(match lookback {
+        Some(lookback) => tracectl::store::within(spans, lookback, std::time::SystemTime::now()),
+        None => spans,
+    })
+}
+
+/// `search`: over a store file (within `lookback`, if given) or Jaeger, slowest first.
+async fn search(query: &SearchQuery, lookback: Option<Duration>, source: &Source, json: bool) -> Outcome {
     let traces = match &source.file {
-        Some(file) => query.over_store(tracectl::store::read(file)?),
+        Some(file) => query.over_store(stored(file, lookback)?),
         None => {
             let found = Jaeger::new(&source.jaeger.url)?.search(query).await?;
             if found.filtered_here {
@@ -461,7 +476,7 @@ async fn search(query: &SearchQuery, source: &Source, json: bool) -> Outcome {
 async fn lint(
     trace_id: Option<String>,
     services: Vec<String>,
-    lookback: Duration,
+    lookback: Option<Duration>,
     limit: usize,
     thresholds: &Thresholds,
     source: &Source,
@@ -479,11 +494,14 @@ async fn lint(
             spans
         }
         (Some(id), None) => source.trace(id).await?,
-        (None, Some(file)) => tracectl::store::read(file)?,
+        (None, Some(file)) => stored(file, lookback)?,
         (None, None) if services.is_empty() => {
             return Err("lint needs a trace id, --file FILE, or --service SERVICE to search".into());
         }
-        (None, None) => Jaeger::new(&source.jaeger.url)?.spans_of(services, lookback, limit.max(1)).await?,
+        (None, None) => {
+            let lookback = lookback.unwrap_or(DEFAULT_LOOKBACK);
+            Jaeger::new(&source.jaeger.url)?.spans_of(services, lookback, limit.max(1)).await?
+        }
     };
     let traces = Trace::group(spans);
     let (findings, linted) = match &trace_id {

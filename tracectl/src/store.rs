@@ -191,6 +191,16 @@ pub fn read(path: &Path) -> Result<Vec<Span>, String> {
     Ok(spans)
 }
 
+/// The spans of the traces among `spans` that started within `lookback` of `now`, as a Jaeger
+/// search's time range keeps them: a trace is kept whole when any of its spans started since.
+pub fn within(spans: Vec<Span>, lookback: std::time::Duration, now: std::time::SystemTime) -> Vec<Span> {
+    let since = now.checked_sub(lookback).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    let since = since.map_or(0, |t| u64::try_from(t.as_nanos()).unwrap_or(u64::MAX));
+    let recent: std::collections::HashSet<String> =
+        spans.iter().filter(|s| s.start_unix_nano >= since).map(|s| s.trace_id.clone()).collect();
+    spans.into_iter().filter(|s| recent.contains(&s.trace_id)).collect()
+}
+
 /// The spans of trace `trace_id` in the store at `path`; an error if it holds none.
 pub fn trace(path: &Path, trace_id: &str) -> Result<Vec<Span>, String> {
     let trace_id = crate::jaeger::parse_trace_id(trace_id).map_err(|e| e.to_string())?;

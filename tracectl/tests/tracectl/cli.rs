@@ -761,6 +761,19 @@ async fn listen_stores_every_export_and_show_analyze_search_and_compare_read_the
     let none =
         tracectl(&["--json", "search", "--service", "stripe", "--operation", "nope", "--file", file]).await;
     assert_eq!(serde_json::from_str::<Vec<Value>>(&none.stdout).unwrap().len(), 0);
+    // --lookback holds a store's traces to the time range as it holds Jaeger's: the fixtures
+    // started long before the last hour, and within the last 100 000 days.
+    let recent = |lookback: &'static str| async move {
+        let found =
+            tracectl(&["--json", "search", "--service", "gateway", "--lookback", lookback, "--file", file])
+                .await;
+        assert!(found.ok, "{}", found.stderr);
+        serde_json::from_str::<Vec<Value>>(&found.stdout).unwrap().len()
+    };
+    assert_eq!(recent("1h").await, 0);
+    assert_eq!(recent("100000d").await, 2);
+    let lint_recent = tracectl(&["lint", "--lookback", "1h", "--file", file]).await;
+    assert!(lint_recent.stdout.contains("no findings in 0 traces"), "{}", lint_recent.stdout);
 
     // The two side by side: payment-service down is where they part.
     let compare = tracectl(&["--json", "compare", CHECKOUT, PAYMENT_DOWN, "--file", file]).await;
