@@ -46,6 +46,10 @@ enum Command {
         /// the waterfall.
         #[arg(long, value_name = "NAME")]
         span: Option<String>,
+        /// While a span's parent is missing (the rest of a trace just made may still be on its
+        /// way), ask again for up to this long, then draw what there is with a note.
+        #[arg(long, default_value = "5s")]
+        wait: humantime::Duration,
         #[command(flatten)]
         source: Source,
     },
@@ -53,6 +57,10 @@ enum Command {
     Analyze {
         /// The 32-hex-digit trace id.
         trace_id: String,
+        /// While a span's parent is missing (the rest of a trace just made may still be on its
+        /// way), ask again for up to this long, then draw what there is with a note.
+        #[arg(long, default_value = "5s")]
+        wait: humantime::Duration,
         #[command(flatten)]
         source: Source,
     },
@@ -232,6 +240,35 @@ struct Source {
 }
 
 impl Source {
+    /// Trace `trace_id`, asked for again every [`POLL`] while a span's parent is missing (its
+    /// exporter sends in batches, every few seconds: the rest of a trace just made may still be on
+    /// its way), up to `wait`; then a note on stderr says what is missing.
+    async fn whole_trace(&self, trace_id: &str, wait: Duration) -> Result<Trace, Box<dyn std::error::Error>> {
+        let asked = std::time::Instant::now();
+        loop {
+            let trace = Trace::new(self.trace(trace_id).await?);
+            let missing = trace.missing_parents();
+            if missing.is_empty() {
+                return Ok(trace);
+            }
+            if asked.elapsed() >= wait {
+                let names: Vec<String> =
+                    missing.iter().map(|s| format!("{} {}", s.service_name, s.name)).collect();
+                eprintln!(
+                    "note: {} span(s) of trace {} name a parent it does not hold ({}), after {} of \
+                     waiting: it may still be on its way (run this again), or never come (a span that \
+                     never ended: `tracectl lint` names it an orphan)",
+                    missing.len(),
+                    trace.trace_id,
+                    names.join(", "),
+                    humantime::format_duration(wait),
+                );
+                return Ok(trace);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// The spans of one trace.
     async fn trace(&self, trace_id: &str) -> Result<Vec<tracectl::model::Span>, Box<dyn std::error::Error>> {
         Ok(match &self.file {
@@ -305,11 +342,11 @@ async fn run(cli: Cli) -> Outcome {
     let json = cli.json;
     match cli.command {
         Command::Listen(args) => listen(args, json).await,
-        Command::Show { trace_id, events, attrs, span, source } => {
-            show(Trace::new(source.trace(&trace_id).await?), events, attrs, span, json)
+        Command::Show { trace_id, events, attrs, span, wait, source } => {
+            show(source.whole_trace(&trace_id, wait.into()).await?, events, attrs, span, json)
         }
-        Command::Analyze { trace_id, source } => {
-            let trace = Trace::new(source.trace(&trace_id).await?);
+        Command::Analyze { trace_id, wait, source } => {
+            let trace = source.whole_trace(&trace_id, wait.into()).await?;
             let analysis = analyze(&trace);
             if json {
                 print_json(&analysis)?;
@@ -432,6 +469,9 @@ fn show(trace: Trace, events: bool, attrs: Option<String>, span: Option<String>,
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How often `show` and `analyze` ask again for a trace whose spans are still arriving.
+const POLL: Duration = Duration::from_millis(250);
 
 /// How far back a search of Jaeger looks when not told.
 const DEFAULT_LOOKBACK: Duration = Duration::from_secs(3600);

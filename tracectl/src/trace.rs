@@ -45,6 +45,14 @@ pub struct SkewAdjustment {
 }
 
 impl Trace {
+    /// The spans whose parent is missing from this trace and was in the same process (a parent in
+    /// the caller, continued from `traceparent`, may never be exported here): a parent still on
+    /// its way, or one that never ended.
+    pub fn missing_parents(&self) -> Vec<&Span> {
+        let orphans = self.roots.iter().filter(|&&r| self.orphan[r]).map(|&r| &self.spans[r]);
+        orphans.filter(|span| !span.parent_is_remote).collect()
+    }
+
     /// Groups spans by trace id into traces, ordered by their start.
     pub fn group(spans: Vec<Span>) -> Vec<Trace> {
         let mut by_id: HashMap<String, Vec<Span>> = HashMap::new();

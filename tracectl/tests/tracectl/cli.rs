@@ -829,3 +829,53 @@ async fn listen_follows_a_jaeger_and_draws_each_trace_it_holds_once() {
     expected.sort();
     assert_eq!(drawn, expected);
 }
+
+#[tokio::test]
+async fn show_asks_again_while_a_parent_is_missing_and_says_so_when_it_stays_missing() {
+    // The checkout as a store holds it while its root is still on its way: every span but the
+    // gateway's SERVER span (the one with no parent).
+    let export: Value =
+        serde_json::from_str::<Value>(&fixture("jaeger-trace-checkout.json")).unwrap()["result"].clone();
+    let mut partial = export.clone();
+    for resource in partial["resourceSpans"].as_array_mut().unwrap() {
+        for scope in resource["scopeSpans"].as_array_mut().unwrap() {
+            scope["spans"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|s| s["parentSpanId"].as_str().is_some_and(|p| !p.is_empty()));
+        }
+    }
+    assert_ne!(partial, export, "the fixture has a root to leave out");
+    let store = std::env::temp_dir().join(format!("tracectl-partial-{}.jsonl", std::process::id()));
+    std::fs::write(&store, format!("{partial}\n")).unwrap();
+    let file = store.to_str().unwrap();
+
+    // Not waiting: drawn as it is, with a note that names the span whose parent is missing.
+    let run = tracectl(&["show", CHECKOUT, "--file", file, "--wait", "0s"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    assert!(run.stdout.starts_with(&format!("trace {CHECKOUT} · 8 spans")), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("name a parent it does not hold")
+            && run.stderr.contains("may still be on its way"),
+        "{}",
+        run.stderr
+    );
+
+    // Waiting: the root arrives (appended as `listen --store` appends), and the whole trace is
+    // drawn, with no note.
+    let show = Command::new(env!("CARGO_BIN_EXE_tracectl"))
+        .args(["show", CHECKOUT, "--file", file, "--wait", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut appending = std::fs::OpenOptions::new().append(true).open(&store).unwrap();
+    std::io::Write::write_all(&mut appending, format!("{export}\n").as_bytes()).unwrap();
+    let output = show.wait_with_output().await.unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.starts_with(&format!("trace {CHECKOUT} · 9 spans")), "{stdout}");
+    assert!(!stderr.contains("note:"), "{stderr}");
+    let _ = std::fs::remove_file(store);
+}
