@@ -26,6 +26,9 @@
 #   names them all)                            default 4318 / 16686 / 13133 / ...
 #
 # From another terminal, while it runs:
+#   scripts/run-local.sh --stop NAME           stop one service (SIGTERM: it drains), and leave it
+#                                              stopped ("kill payment-service" in the lessons);
+#                                              --restart starts it again
 #   scripts/run-local.sh --restart NAME        stop one service (SIGTERM: it drains) and start it
 #                                              again on the same port and files
 #   scripts/run-local.sh --crash NAME [--when TEXT [-- COMMAND...]]
@@ -51,7 +54,7 @@ SERVICES=(gateway order-service payment-service)
 
 # --restart / --crash: ask the run-local.sh that is running (its pid in $LOG_DIR) to do it, since
 # it started the service and knows its settings; wait for its answer.
-if [ "${1:-}" = --restart ] || [ "${1:-}" = --crash ]; then
+if [ "${1:-}" = --restart ] || [ "${1:-}" = --crash ] || [ "${1:-}" = --stop ]; then
   verb=${1#--} name=${2:-}
   when=""
   command=()
@@ -112,6 +115,15 @@ if [ "${1:-}" = --restart ] || [ "${1:-}" = --crash ]; then
   finish 1
 fi
 
+# One run-local.sh per folder: a second one says what the first is running, and where.
+running=$(cat "$LOG_DIR/run-local.pid" 2>/dev/null || true)
+if [ -n "$running" ] && kill -0 "$running" 2>/dev/null; then
+  echo "run-local.sh is already running (pid $running), from this folder:" >&2
+  sed 's/^/  /' "$LOG_DIR/run-local.ready" >&2 2>/dev/null || echo "  (still starting)" >&2
+  echo "Use it, or stop it first: Ctrl-C in its terminal, or kill $running." >&2
+  exit 1
+fi
+
 JAEGER_MODE=""
 if [ "${1:-}" = --jaeger ]; then
   JAEGER_MODE=1
@@ -127,6 +139,19 @@ if [ "${1:-}" = --jaeger ]; then
   JAEGER_HEALTH_PORT=${JAEGER_HEALTH_PORT:-13133}
 fi
 
+# A port another program holds would only show as a service's or tracectl's bind error (tracectl's
+# only when it is started: not with --jaeger, nor with a collector of your own).
+ports=("$GATEWAY_PORT" "$ORDER_PORT" "$PAYMENT_PORT")
+[ -z "$JAEGER_MODE" ] && [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ] && ports+=("${TRACECTL_ADDR##*:}")
+for taken in "${ports[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$taken") 2>/dev/null; then
+    echo "port $taken is in use by another program (a run-local.sh from another folder, or docker" >&2
+    echo "compose up?): stop it, or choose other ports (GATEWAY_PORT, ORDER_PORT, PAYMENT_PORT," >&2
+    echo "TRACECTL_ADDR); 'ss -ltnp sport = :$taken' names the program." >&2
+    exit 1
+  fi
+done
+
 if [ -z "${SKIP_BUILD:-}" ]; then
   echo "Building (the first build takes a few minutes)..."
   # Everything but the exercises, which build on their own: one half-written never stops this.
@@ -137,9 +162,10 @@ BIN_DIR=${BIN_DIR:-target/$PROFILE}
 
 pids=()
 declare -A index port settings # per service: its place in pids, its port, its VAR=value settings
+declare -A stopped reported # the services stopped on request; the deaths already said
 stop_all() { # exit code
   trap - INT TERM EXIT USR1
-  rm -f "$LOG_DIR/run-local.pid"
+  rm -f "$LOG_DIR/run-local.pid" "$LOG_DIR/run-local.ready"
   # Whoever reads our output may be gone (a closed terminal or pipe): printing must not kill us
   # before the services are stopped, so ignore SIGPIPE and treat every message as best effort.
   trap '' PIPE
@@ -164,6 +190,7 @@ if [ -n "$JAEGER_MODE" ]; then
     JAEGER_OTLP_HTTP_PORT=$JAEGER_OTLP_HTTP_PORT JAEGER_QUERY_HTTP_PORT=$JAEGER_QUERY_HTTP_PORT \
     JAEGER_HEALTH_PORT=$JAEGER_HEALTH_PORT "$JAEGER_BIN" --config jaeger/config.yaml >"$LOG_DIR/jaeger.log" 2>&1 &
   jaeger_pid=$!
+  index[jaeger]=${#pids[@]}
   pids+=("$jaeger_pid")
   for _ in $(seq 1 300); do
     curl -fsS "http://127.0.0.1:$JAEGER_HEALTH_PORT/status" >/dev/null 2>&1 && break
@@ -179,6 +206,7 @@ if [ -n "$JAEGER_MODE" ]; then
   # Jaeger holds the OTLP ports: tracectl follows its API instead, and draws each trace the same.
   "$BIN_DIR/tracectl" listen --jaeger "http://127.0.0.1:$JAEGER_QUERY_HTTP_PORT" --events &
   tracectl_pid=$!
+  index[tracectl]=${#pids[@]}
   pids+=("$tracectl_pid")
   export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_HTTP_PORT"
   export OTEL_BSP_SCHEDULE_DELAY=${OTEL_BSP_SCHEDULE_DELAY:-500}
@@ -188,6 +216,7 @@ tracectl from Jaeger's API as each checkout completes (tracectl show <trace-id> 
 elif [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
   "$BIN_DIR/tracectl" listen --addr "$TRACECTL_ADDR" --events --store "$TRACE_STORE" &
   tracectl_pid=$!
+  index[tracectl]=${#pids[@]}
   pids+=("$tracectl_pid")
   export OTEL_EXPORTER_OTLP_ENDPOINT="http://$TRACECTL_ADDR"
   # A trace is drawn once it has been quiet for 1.5 s: export faster than that.
@@ -232,6 +261,8 @@ launch() { # name: starts it with its port and settings, appending to its log
   # shellcheck disable=SC2086 # the settings are VAR=value words, split on purpose
   env HOST=127.0.0.1 PORT="${port[$name]}" ${settings[$name]} "$BIN_DIR/$name" >>"$LOG_DIR/$name.log" 2>&1 &
   if [ -n "${index[$name]:-}" ]; then pids[${index[$name]}]=$!; else index[$name]=${#pids[@]}; pids+=($!); fi
+  echo $! >"$LOG_DIR/$name.pid"
+  unset "stopped[$name]"
   wait_healthy "$name" "${port[$name]}" "$!" "$before"
 }
 
@@ -244,9 +275,15 @@ control() {
   local pid=${pids[${index[$name]}]}
   kill -"$signal" "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  echo "[$name stopped with SIG$signal; starting it again on port ${port[$name]}]"
-  launch "$name"
-  answer="ok: $name restarted after SIG$signal, on port ${port[$name]} and the same files"
+  if [ "$verb" = stop ]; then
+    stopped[$name]=1
+    echo "[$name stopped with SIGTERM, on request; scripts/run-local.sh --restart $name starts it again]"
+    answer="ok: $name stopped after SIGTERM; scripts/run-local.sh --restart $name starts it again"
+  else
+    echo "[$name stopped with SIG$signal; starting it again on port ${port[$name]}]"
+    launch "$name"
+    answer="ok: $name restarted after SIG$signal, on port ${port[$name]} and the same files"
+  fi
   echo "$answer" >"$LOG_DIR/control.tmp" && mv "$LOG_DIR/control.tmp" "$LOG_DIR/control.done"
 }
 
@@ -264,13 +301,36 @@ if [ -n "${tracectl_pid:-}" ] && ! kill -0 "$tracectl_pid" 2>/dev/null; then
   exit 1
 fi
 
-cat <<INFO
+cat <<INFO | tee "$LOG_DIR/run-local.ready"
 Ready: gateway on http://localhost:$GATEWAY_PORT (logs in $LOG_DIR/).
 Send a checkout from another terminal:
   GATEWAY_URL=http://localhost:$GATEWAY_PORT scripts/checkout.sh
 Traces appear $traces_at. Ctrl-C stops everything.
 INFO
 
-# Wait for Ctrl-C (the trap above then stops everything in order). A --restart's signal ends a
-# wait early (its trap runs), so wait again.
-until wait; do :; done
+# Says, once, that a process this script started has exited without being asked to.
+say_deaths() {
+  local name pid
+  for name in "${!index[@]}"; do
+    pid=${pids[${index[$name]}]}
+    if [ -z "${stopped[$name]:-}" ] && [ "${reported[$name]:-}" != "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      reported[$name]=$pid
+      echo "[$name (pid $pid) has exited, unasked.$([ -f "$LOG_DIR/$name.log" ] && echo " Its last lines ($LOG_DIR/$name.log):")]"
+      [ -f "$LOG_DIR/$name.log" ] && tail -n 5 "$LOG_DIR/$name.log" | sed 's/^/  /'
+      [ -n "${port[$name]:-}" ] && echo "[scripts/run-local.sh --restart $name starts it again]"
+    fi
+  done
+}
+
+# Wait for Ctrl-C (the trap above then stops everything in order). `wait -n` returns when one of
+# them exits (said above), or when a --restart's signal runs its trap: either way, wait again.
+while true; do
+  wait -n || true
+  say_deaths
+  alive=0
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+  if [ "$alive" = 0 ]; then
+    echo "[everything this script started has exited]"
+    stop_all 1
+  fi
+done

@@ -192,3 +192,73 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
         assert!(row.contains(label), "{row:?} should be indented as {label:?}");
     }
 }
+
+/// `scripts/run-local.sh --NAME SERVICE` from another terminal, with `db_path`'s folder: its answer.
+fn control(verb: &str, service: &str, db_path: &std::path::Path) -> (bool, String) {
+    let answer = std::process::Command::new("bash")
+        .args([repo().join("scripts/run-local.sh").to_str().unwrap(), verb, service])
+        .env("RUN_LOCAL_DIR", db_path.parent().unwrap())
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&answer.stdout).into_owned() + &String::from_utf8_lossy(&answer.stderr);
+    (answer.status.success(), said)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_local_sh_says_what_runs_stops_a_service_on_request_and_says_when_one_dies() {
+    // A port another program holds is named before anything starts.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap().port();
+    let refused = run_local(&[], held, &fresh_db_path()).stderr(Stdio::piped()).output().await.unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains(&format!("port {held} is in use by another program")), "{said}");
+    drop(holder);
+
+    let gateway_port = free_port();
+    let db_path = fresh_db_path();
+    let mut command = run_local(&[], gateway_port, &db_path);
+    command.env("TRACECTL_ADDR", format!("127.0.0.1:{}", free_port()));
+    let mut script = command.spawn().unwrap();
+    let _guard = StopOnDrop(script.id().unwrap());
+    let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    read_until(&mut lines, &mut seen, "Ready:").await;
+
+    // A second one, from the same folder: what runs, and where; nothing started.
+    let second = run_local(&[], free_port(), &db_path).stderr(Stdio::piped()).output().await.unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("run-local.sh is already running (pid {})", script.id().unwrap())),
+        "{said}"
+    );
+    assert!(said.contains(&format!("Ready: gateway on http://localhost:{gateway_port}")), "{said}");
+
+    // "Kill payment-service": stopped on request, and left stopped; a checkout then names it.
+    let (ok, said) = control("--stop", "payment-service", &db_path);
+    assert!(ok && said.starts_with("ok: payment-service stopped after SIGTERM"), "{said}");
+    read_until(&mut lines, &mut seen, "[payment-service stopped with SIGTERM, on request").await;
+    let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
+    assert!(!ok && out.contains("payment-service"), "{out}");
+
+    // A service that dies unasked is said, with its last log lines and how to start it again.
+    let pid_file = db_path.with_file_name("order-service.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    signal::kill(Pid::from_raw(pid), signal::Signal::SIGKILL).unwrap();
+    read_until(&mut lines, &mut seen, &format!("[order-service (pid {pid}) has exited, unasked.")).await;
+    read_until(&mut lines, &mut seen, "[scripts/run-local.sh --restart order-service starts it again]").await;
+    assert!(!seen.contains("[payment-service (pid"), "a service stopped on request is not a death:\n{seen}");
+
+    for service in ["order-service", "payment-service"] {
+        let (ok, said) = control("--restart", service, &db_path);
+        assert!(ok, "{said}");
+    }
+    let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
+    assert!(ok && out.starts_with("HTTP/1.1 201"), "{out}");
+    signal::kill(Pid::from_raw(script.id().unwrap() as i32), signal::Signal::SIGTERM).unwrap();
+    read_until(&mut lines, &mut seen, "Stopped.").await;
+    let status = tokio::time::timeout(Duration::from_secs(30), script.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{seen}");
+}
