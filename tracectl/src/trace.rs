@@ -6,7 +6,9 @@
 //! - **clock skew**: spans from different machines are timed by different clocks. When a SERVER
 //!   span does not fit inside the CLIENT span that called it (it cannot really start before it
 //!   was called), its whole subtree is shifted to sit in the middle of the call, leaving equal
-//!   network time on both sides, as Jaeger's clock-skew adjuster does. Each shift is recorded.
+//!   network time on both sides, as Jaeger's clock-skew adjuster does; a SERVER span longer than
+//!   its call (the caller timed out and the callee went on) is only kept from starting before
+//!   it, as Jaeger's is too. Each shift is recorded.
 
 use std::collections::{HashMap, HashSet};
 
@@ -129,11 +131,17 @@ impl Trace {
                     && parent.service_name != child.service_name;
                 let fits = child.start_unix_nano >= parent.start_unix_nano
                     && child.end_unix_nano <= parent.end_unix_nano;
-                if crosses_machines && !fits {
-                    // Centre the child in the call; if it is longer than the call, align the starts.
+                // As Jaeger's adjuster decides (`calculateSkew`, `cmd/query/app/querysvc/v2/
+                // adjuster/clockskew.go` at v2.12.0): a child longer than its call is a caller that
+                // timed out, or did not wait, while the callee went on; only a start before the
+                // call is skew then. Otherwise it is centred in the call.
+                let shift = if child.duration_nanos() > parent.duration_nanos() {
+                    i64::try_from(parent.start_unix_nano.saturating_sub(child.start_unix_nano)).unwrap_or(0)
+                } else {
                     let slack = parent.duration_nanos().saturating_sub(child.duration_nanos()) / 2;
-                    let target = parent.start_unix_nano + slack;
-                    let shift = target as i64 - child.start_unix_nano as i64;
+                    (parent.start_unix_nano + slack) as i64 - child.start_unix_nano as i64
+                };
+                if crosses_machines && !fits && shift != 0 {
                     self.shift_subtree(i, shift);
                     self.skew_adjustments.push(SkewAdjustment {
                         span_id: self.spans[i].span_id.clone(),
@@ -315,6 +323,29 @@ pub(crate) mod tests {
         assert_eq!(by_name("validate").start_unix_nano, 30_000_000, "the subtree moves with it");
         assert_eq!(trace.skew_adjustments.len(), 1);
         assert_eq!(trace.skew_adjustments[0].shift_nanos, 20_000_000);
+    }
+
+    #[test]
+    fn a_server_span_that_outlives_a_timed_out_call_is_not_moved_unless_it_starts_before_it() {
+        // payment-service gave Stripe 400 ms; Stripe took 900 ms. Both clocks agree: nothing moves,
+        // as in Jaeger (`calculateSkew`, v2.12.0), and the trace shows both sides of the timeout.
+        let timed_out = |server_start| {
+            Trace::new(vec![
+                with_kind(span("call", None, "payment-service", "POST /v1/charges", 100, 500), Kind::Client),
+                with_kind(
+                    span("srv", Some("call"), "stripe", "POST /v1/charges", server_start, server_start + 900),
+                    Kind::Server,
+                ),
+            ])
+        };
+        let trace = timed_out(101);
+        assert!(trace.skew_adjustments.is_empty(), "{:?}", trace.skew_adjustments);
+        let server = trace.spans.iter().find(|s| s.kind == Kind::Server).unwrap();
+        assert_eq!(server.start_unix_nano, 101_000_000);
+        // The same call, the callee's clock 60 ms behind: only moved to start with the call.
+        let trace = timed_out(40);
+        assert_eq!(trace.skew_adjustments.len(), 1);
+        assert_eq!(trace.skew_adjustments[0].shift_nanos, 60_000_000);
     }
 
     #[test]

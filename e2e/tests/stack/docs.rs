@@ -781,6 +781,32 @@ fn quotes(page: &str) -> Vec<(String, Vec<String>)> {
 }
 
 #[test]
+fn a_page_that_shows_the_clock_skew_line_explains_it() {
+    let mut explained = 0;
+    for page in PAGES {
+        let text = std::fs::read_to_string(repo().join(page)).unwrap();
+        if !text.contains("(clock skew:") {
+            continue;
+        }
+        // The explanation: prose, not the line itself nor an output.
+        let mut inside = false;
+        let prose: String = text
+            .lines()
+            .filter(|l| {
+                inside ^= l.trim_start().starts_with("```");
+                !inside && !l.contains("(clock skew:")
+            })
+            .collect();
+        assert!(
+            prose.contains("clock skew"),
+            "{page} shows tracectl's clock-skew line and says nothing of it"
+        );
+        explained += 1;
+    }
+    assert!(explained >= 1, "REFERENCE.md shows the line and says what it means");
+}
+
+#[test]
 fn the_code_the_pages_quote_is_in_the_files_they_name() {
     let mut quoted = 0;
     for page in PAGES {
