@@ -119,6 +119,12 @@ impl Browser {
         self.get(&format!("element/{element}/property/{name}")).await.as_str().unwrap().to_owned()
     }
 
+    /// Where `element` is drawn: x, y, width, height in CSS pixels.
+    async fn rect(&self, element: &str) -> [f64; 4] {
+        let rect = self.get(&format!("element/{element}/rect")).await;
+        ["x", "y", "width", "height"].map(|k| rect[k].as_f64().unwrap_or_else(|| panic!("{rect}")))
+    }
+
     async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
@@ -173,7 +179,28 @@ async fn clicking_a_scenario_button_adds_a_row_with_its_status_latency_and_trace
     let mistaken_href = browser
         .property(&browser.find(r#"#results tr[data-mistake="id-in-span-name"] a.trace"#).await, "href")
         .await;
+    // Each control's label and its field share a line, at a laptop's width and a narrow one.
+    let mut layouts = Vec::new();
+    for width in [1280, 800] {
+        browser.call("window/rect", json!({"width": width, "height": 900})).await;
+        for field in ["#mistake", "#concurrency"] {
+            let label = browser.rect(&browser.find(&format!("label:has({field})")).await).await;
+            let input = browser.rect(&browser.find(field).await).await;
+            layouts.push((width, field, label, input));
+        }
+    }
     browser.close().await;
+    for (width, field, label, input) in layouts {
+        // One line: the label is no taller than its field (plus the line's leading).
+        assert!(
+            label[3] < input[3] * 1.6,
+            "at {width}px, {field}'s label wraps: {label:?}, its field {input:?}"
+        );
+        assert!(
+            input[1] >= label[1] - 1.0 && input[1] + input[3] <= label[1] + label[3] + 1.0,
+            "{width} {field}"
+        );
+    }
 
     // The row: scenario, status, a latency, the order; the link opens its trace in Jaeger.
     assert!(
