@@ -15,6 +15,9 @@
 #   RUN_LOCAL_DIR                              default target/run-local: the logs, the store
 #   any service setting from the README table (STRIPE_LATENCY_MS, ...) is passed through
 #
+#   scripts/run-local.sh --fresh               start with an empty TRACE_STORE (the one before is
+#                                              kept as traces.previous.jsonl): each lesson starts so
+#
 # With Jaeger, natively (no Docker):
 #   scripts/run-local.sh --jaeger              start the `jaeger` binary found on PATH (or
 #                                              JAEGER_BIN) with jaeger/config.yaml on loopback;
@@ -124,9 +127,15 @@ if [ -n "$running" ] && kill -0 "$running" 2>/dev/null; then
   exit 1
 fi
 
-JAEGER_MODE=""
-if [ "${1:-}" = --jaeger ]; then
-  JAEGER_MODE=1
+JAEGER_MODE="" FRESH=""
+for arg in "$@"; do
+  case "$arg" in
+    --jaeger) JAEGER_MODE=1 ;;
+    --fresh) FRESH=1 ;;
+    *) echo "usage: $0 [--fresh] [--jaeger] | --stop|--restart|--crash NAME (see the top of this file)" >&2; exit 2 ;;
+  esac
+done
+if [ -n "$JAEGER_MODE" ]; then
   JAEGER_BIN=${JAEGER_BIN:-$(command -v jaeger || true)}
   if [ -z "$JAEGER_BIN" ] || [ ! -x "$JAEGER_BIN" ]; then
     echo "run-local.sh --jaeger: no jaeger binary on PATH (or JAEGER_BIN): build one with" >&2
@@ -151,6 +160,13 @@ for taken in "${ports[@]}"; do
     exit 1
   fi
 done
+
+# --fresh: a store of this run's traces only (a lesson's searches and lints count what it made);
+# the one before is kept beside it, once.
+if [ -n "$FRESH" ] && [ -f "$TRACE_STORE" ]; then
+  mv "$TRACE_STORE" "${TRACE_STORE%.jsonl}.previous.jsonl"
+  echo "(--fresh: the traces of earlier runs are in ${TRACE_STORE%.jsonl}.previous.jsonl)"
+fi
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   echo "Building (the first build takes a few minutes)..."

@@ -245,9 +245,9 @@ const EXITED: &str = "[run-local.sh exited]";
 impl LocalStack {
     /// Starts `run-local.sh` on free ports. A port picked free can be taken by another test before
     /// a service binds it; a start that fails is tried again on other ports, twice at most.
-    async fn start(env: &[(String, String)], files: &Path) -> Self {
+    async fn start(env: &[(String, String)], args: &[&str], files: &Path) -> Self {
         for attempt in 1..=3 {
-            let stack = Self::spawn(env, files);
+            let stack = Self::spawn(env, args, files);
             match stack.wait_until("Ready:", |drawn| drawn.contains("Ready:")).await {
                 Ok(()) => return stack,
                 Err(output) if attempt < 3 => eprintln!("run-local.sh did not start, again:\n{output}"),
@@ -257,11 +257,12 @@ impl LocalStack {
         unreachable!()
     }
 
-    fn spawn(env: &[(String, String)], files: &Path) -> Self {
+    fn spawn(env: &[(String, String)], args: &[&str], files: &Path) -> Self {
         let gateway_port = free_port();
         let mut command = Command::new("bash");
         command
             .arg(repo().join("scripts/run-local.sh"))
+            .args(args)
             .current_dir(repo())
             .env("SKIP_BUILD", "1")
             .env("BIN_DIR", bin_dir())
@@ -525,10 +526,9 @@ fn check_docker(page: &str, env: &[(String, String)], command: &str) {
 }
 
 /// Runs one page's commands, in order, and checks what they printed and what its outputs show.
-async fn run_page(page: &str) {
+async fn run_page(page: &str, files: &Path) {
     let text = std::fs::read_to_string(repo().join(page)).unwrap();
-    let files = fresh_db_path().parent().unwrap().to_owned();
-    std::fs::create_dir_all(&files).unwrap();
+    std::fs::create_dir_all(files).unwrap();
     let mut transcript = String::new();
     let mut stack: Option<LocalStack> = None;
     // What the stopped run-local.sh instances drew (terminal 1), for the waterfalls shown.
@@ -563,13 +563,18 @@ async fn run_page(page: &str) {
             if rest.starts_with("cargo ") || rest.starts_with("git clone ") || rest.starts_with("cd ") {
                 continue;
             }
-            if rest == "scripts/run-local.sh" || rest.starts_with("docker ") {
+            let run_local =
+                rest.strip_prefix("scripts/run-local.sh").filter(|a| a.is_empty() || a.starts_with(' '));
+            if run_local.is_some_and(|args| args.trim().is_empty() || args.trim() == "--fresh")
+                || rest.starts_with("docker ")
+            {
                 if let Some(running) = stack.take() {
                     let drawn = running.stop().await;
                     transcript.push_str(&format!("[terminal 1]\n{drawn}\n"));
                     terminal_one.push_str(&drawn);
                 }
-                stack = Some(LocalStack::start(&env, &files).await);
+                let args: Vec<&str> = run_local.map(|a| a.split_whitespace().collect()).unwrap_or_default();
+                stack = Some(LocalStack::start(&env, &args, files).await);
                 ran += 1;
                 continue;
             }
@@ -596,7 +601,7 @@ async fn run_page(page: &str) {
                 continue;
             }
             if stack.is_none() {
-                stack = Some(LocalStack::start(&[], &files).await);
+                stack = Some(LocalStack::start(&[], &[], files).await);
             }
             let running = stack.as_ref().unwrap();
             let mut line = command
@@ -850,25 +855,7 @@ fn every_lesson_page_is_run() {
     listed.sort();
     assert_eq!(lessons, listed, "a page under lessons/ that no test runs, or a test of a page that is gone");
     // Each page leads to the next, and the chain visits every lesson once.
-    let mut page = "lessons/concepts.md".to_owned();
-    let mut visited = vec![page.clone()];
-    loop {
-        let text = std::fs::read_to_string(repo().join(&page)).unwrap();
-        let next = text
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("Next → ["))
-            .unwrap_or_else(|| panic!("{page}: no Next → link"));
-        let target =
-            next.split_once("](").and_then(|(_, rest)| rest.split_once(')')).map(|(t, _)| t).unwrap();
-        if target.starts_with("../README.md") {
-            break;
-        }
-        page = format!("lessons/{target}");
-        assert!(repo().join(&page).exists(), "{page}: its Next → link is to no page");
-        assert!(!visited.contains(&page), "{page}: the Next → links go round in a loop");
-        visited.push(page.clone());
-    }
+    let mut visited = lessons_in_order();
     visited.sort();
     assert_eq!(visited, lessons, "the Next → links miss a lesson");
 }
@@ -965,10 +952,45 @@ fn no_page_shows_output_a_reader_could_not_have_seen() {
     assert!(unseeable("Ready: gateway on http://localhost:3000 (logs in target/run-local/).").is_none());
 }
 
-/// Every page at once, four at a time: the commands mostly wait (for Stripe's simulated latency,
-/// for a trace to go quiet), so pages overlap well, and a failure names its page and line.
+/// The lessons as a reader follows them: in the order of their Next → links, one after another,
+/// on one folder (one store of traces, one orders database), so that what a page shows still
+/// holds after every page before it; beside them, the README and the reference, each on a folder
+/// of its own. A failure names its page and line.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_documented_command_runs_and_every_output_shown_is_real() {
-    use futures_util::StreamExt as _;
-    futures_util::stream::iter(PAGES).for_each_concurrent(4, run_page).await;
+    let lessons_folder = fresh_db_path().parent().unwrap().to_owned();
+    let lessons = async {
+        for page in lessons_in_order() {
+            run_page(&page, &lessons_folder).await;
+        }
+    };
+    let others = async {
+        for page in PAGES.iter().filter(|p| !p.starts_with("lessons/")) {
+            run_page(page, fresh_db_path().parent().unwrap()).await;
+        }
+    };
+    tokio::join!(lessons, others);
+}
+
+/// The lesson pages in the order their `Next →` links lead, from the concepts page.
+fn lessons_in_order() -> Vec<String> {
+    let mut page = "lessons/concepts.md".to_owned();
+    let mut visited = vec![page.clone()];
+    loop {
+        let text = std::fs::read_to_string(repo().join(&page)).unwrap();
+        let next = text
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("Next → ["))
+            .unwrap_or_else(|| panic!("{page}: no Next → link"));
+        let target =
+            next.split_once("](").and_then(|(_, rest)| rest.split_once(')')).map(|(t, _)| t).unwrap();
+        if target.starts_with("../README.md") {
+            return visited;
+        }
+        page = format!("lessons/{target}");
+        assert!(repo().join(&page).exists(), "{page}: its Next → link is to no page");
+        assert!(!visited.contains(&page), "{page}: the Next → links go round in a loop");
+        visited.push(page.clone());
+    }
 }
