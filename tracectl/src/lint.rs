@@ -10,7 +10,10 @@
 //!   the request's context (a `tokio::spawn` without `.in_current_span()`). A background job's own
 //!   trace outlives the request beside it, or is linked to it, and is not one.
 //! - **split**: a CLIENT span with no SERVER child, while a trace rooted at a SERVER span of the
-//!   service it called starts within the call: the call carried no `traceparent`.
+//!   service it called starts within the call: the call carried no `traceparent` (or the callee
+//!   did not read it). The callee is the service the call names (`peer.service`), or, where it
+//!   names none (most instrumentations), the SERVER span that answers where the call went: the
+//!   method, port and path of the HTTP semantic conventions.
 //! - **wrong-parent**: a child that starts before its parent, or ends after it, beyond the clock-skew
 //!   allowance, or that says an id (an attribute `….id`) other than the one its nearest ancestor
 //!   with that attribute says: a span attached to whatever was current, another request's (a
@@ -106,7 +109,7 @@ impl Check {
                 "work started without the request's context: a tokio::spawn (or a thread) without .in_current_span() / .instrument(span)"
             }
             Check::Split => {
-                "the call was sent without the context: a request built without injecting traceparent (a plain HTTP client)"
+                "the call was sent without the context (a request built without injecting traceparent: a plain HTTP client), or the callee did not read it (it never extracts, or its propagator reads another header)"
             }
             Check::WrongParent => {
                 "the span took whatever span was current: an entered guard (Span::enter) held across an .await lets other tasks' spans attach to it"
@@ -249,33 +252,122 @@ fn peer(span: &Span) -> Option<&str> {
     span.str_attribute("peer.service").or_else(|| span.str_attribute("service.peer.name"))
 }
 
+/// Where an HTTP span says its request went, each part if it says it: the method, the port and
+/// the path, read from the HTTP semantic conventions' attributes (the stable names, then the
+/// older ones many instrumentations still send). Few instrumentations name the service they call;
+/// every HTTP one says these.
+#[derive(Debug, Default, PartialEq)]
+struct Target<'a> {
+    method: Option<&'a str>,
+    port: Option<i64>,
+    path: Option<&'a str>,
+}
+
+impl<'a> Target<'a> {
+    /// A CLIENT span's: `url.full` (`http.url`), `server.port` (`net.peer.port`).
+    fn of_call(span: &'a Span) -> Self {
+        let url = span.str_attribute("url.full").or_else(|| span.str_attribute("http.url"));
+        let (url_port, path) = url.map(split_url).unwrap_or_default();
+        let port = int_attribute(span, &["server.port", "net.peer.port"]).or(url_port);
+        Target { method: method(span), port, path }
+    }
+
+    /// A SERVER span's: `url.path` (`http.target`), `server.port` (`net.host.port`, or the port
+    /// in `server.address` / `http.host`).
+    fn of_request(span: &'a Span) -> Self {
+        let target = span.str_attribute("url.path").or_else(|| span.str_attribute("http.target"));
+        let path = target.map(|t| t.split(['?', '#']).next().unwrap_or(t));
+        let host = span.str_attribute("server.address").or_else(|| span.str_attribute("http.host"));
+        let host_port = host.and_then(|h| h.rsplit_once(':')).and_then(|(_, p)| p.parse().ok());
+        let port = int_attribute(span, &["server.port", "net.host.port"]).or(host_port);
+        Target { method: method(span), port, path }
+    }
+
+    /// Whether a request with `self` can be the call with `call`: the port or the path said by
+    /// both and the same, and nothing both say different.
+    fn answers(&self, call: &Target<'_>) -> bool {
+        fn agree<T: PartialEq>(a: Option<T>, b: Option<T>) -> Option<bool> {
+            Some(a? == b?)
+        }
+        let checks =
+            [agree(self.method, call.method), agree(self.port, call.port), agree(self.path, call.path)];
+        let located = agree(self.port, call.port).is_some() || agree(self.path, call.path).is_some();
+        located && checks.iter().all(|c| *c != Some(false))
+    }
+}
+
+fn method(span: &Span) -> Option<&str> {
+    span.str_attribute("http.request.method").or_else(|| span.str_attribute("http.method"))
+}
+
+/// The first of `keys` that holds a number (or a string of one).
+fn int_attribute(span: &Span, keys: &[&str]) -> Option<i64> {
+    keys.iter().find_map(|k| {
+        let value = span.attribute(k)?;
+        value.as_i64().or_else(|| value.as_str()?.parse().ok())
+    })
+}
+
+/// A URL's port (its scheme's when not written) and path.
+fn split_url(url: &str) -> (Option<i64>, Option<&str>) {
+    let Some((scheme, rest)) = url.split_once("://") else { return (None, None) };
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |at| rest.split_at(at));
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let written =
+        host_port.rsplit_once(':').filter(|(_, p)| !p.contains(']')).and_then(|(_, p)| p.parse().ok());
+    let default = match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    (written.or(default), Some(path))
+}
+
 fn split(trace: &Trace, traces: &[Trace], thresholds: &Thresholds, findings: &mut Vec<Finding>) {
     for (i, client) in trace.spans.iter().enumerate() {
-        let Some(peer) = peer(client).filter(|_| client.kind == Kind::Client) else { continue };
-        if trace.children[i].iter().any(|&c| trace.spans[c].kind == Kind::Server) {
+        if client.kind != Kind::Client
+            || trace.children[i].iter().any(|&c| trace.spans[c].kind == Kind::Server)
+        {
             continue;
         }
+        let (peer, call) = (peer(client), Target::of_call(client));
         let allowance = thresholds.skew_allowance_nanos;
         let started_within = |s: &Span| {
             s.start_unix_nano + allowance >= client.start_unix_nano
                 && s.start_unix_nano <= client.end_unix_nano + allowance
         };
-        let callee = traces.iter().filter(|t| t.trace_id != trace.trace_id).find_map(|t| {
-            let root = &t.spans[t.root()?];
-            (root.kind == Kind::Server
-                && root.parent_span_id.is_none()
-                && root.service_name == peer
-                && started_within(root))
-            .then_some(root)
-        });
+        // The callee: by the name the call gives it, or else by where the call went.
+        let called = |root: &Span| match peer {
+            Some(peer) => root.service_name == peer,
+            None => Target::of_request(root).answers(&call),
+        };
+        // Of the traces that fit, the one whose request came closest to the call's start (two
+        // quick calls in a row each have their own), and inside the call before any outside it.
+        let callee = traces
+            .iter()
+            .filter(|t| t.trace_id != trace.trace_id)
+            .filter_map(|t| {
+                let root = &t.spans[t.root()?];
+                (root.kind == Kind::Server
+                    && root.parent_span_id.is_none()
+                    && started_within(root)
+                    && called(root))
+                .then_some(root)
+            })
+            .min_by_key(|root| {
+                let inside = root.start_unix_nano >= client.start_unix_nano
+                    && root.end_unix_nano <= client.end_unix_nano;
+                (!inside, root.start_unix_nano.abs_diff(client.start_unix_nano))
+            });
         if let Some(callee) = callee {
             findings.push(Finding::new(
                 Check::Split,
                 vec![trace.trace_id.clone(), callee.trace_id.clone()],
                 vec![SpanRef::from(client), SpanRef::from(callee)],
                 format!(
-                    "{:?} called {peer}, which started a trace of its own ({}) during the call",
-                    client.name, callee.trace_id
+                    "{:?} called {}, which started a trace of its own ({}) during the call",
+                    client.name, callee.service_name, callee.trace_id
                 ),
             ));
         }
@@ -558,6 +650,58 @@ mod tests {
         callee.start_unix_nano += 500_000_000;
         callee.end_unix_nano += 500_000_000;
         assert_eq!(checks(vec![caller, vec![callee]]), []);
+    }
+
+    #[test]
+    fn where_an_http_span_says_its_request_went_is_read_from_either_generation_of_names() {
+        assert_eq!(split_url("http://localhost:46011/stock/sku-1?x=1"), (Some(46011), Some("/stock/sku-1")));
+        assert_eq!(split_url("https://user@api.example.com/v1"), (Some(443), Some("/v1")));
+        assert_eq!(split_url("http://[::1]/"), (Some(80), Some("/")));
+        assert_eq!(split_url("http://[::1]:8080"), (Some(8080), Some("/")));
+        assert_eq!(split_url("not a url"), (None, None));
+        let call = |attrs: &[(&str, Value)]| {
+            let mut span = span("c", None, "shop", "GET", 0, 10);
+            for (k, v) in attrs {
+                span = attr(span, k, v.clone());
+            }
+            span
+        };
+        let stable = call(&[
+            ("http.request.method", Value::Str("GET".into())),
+            ("url.full", Value::Str("http://localhost:46011/stock/sku-1".into())),
+            ("server.port", Value::Int(46011)),
+        ]);
+        let old = call(&[
+            ("http.method", Value::Str("GET".into())),
+            ("http.url", Value::Str("http://stock:8080/stock/sku-1".into())),
+        ]);
+        let request =
+            |attrs: &[(&str, Value)]| Target::of_request(&call(attrs)).answers(&Target::of_call(&stable));
+        // The wsgi instrumentation's SERVER span: no url.path, the port in server.port.
+        assert!(request(&[
+            ("http.request.method", Value::Str("GET".into())),
+            ("server.port", Value::Int(46011))
+        ]));
+        // Another port, another method, another path: another request.
+        assert!(!request(&[
+            ("http.request.method", Value::Str("GET".into())),
+            ("server.port", Value::Int(3000))
+        ]));
+        assert!(!request(&[
+            ("http.request.method", Value::Str("POST".into())),
+            ("server.port", Value::Int(46011))
+        ]));
+        assert!(!request(&[("url.path", Value::Str("/orders".into())), ("server.port", Value::Int(46011))]));
+        // Nothing said of where it went: never taken for the call.
+        assert!(!request(&[("http.request.method", Value::Str("GET".into()))]));
+        // The older names: http.target, and the port in http.host.
+        let answers_old =
+            |attrs: &[(&str, Value)]| Target::of_request(&call(attrs)).answers(&Target::of_call(&old));
+        assert!(answers_old(&[
+            ("http.target", Value::Str("/stock/sku-1?q".into())),
+            ("http.host", Value::Str("stock:8080".into()))
+        ]));
+        assert!(!answers_old(&[("http.target", Value::Str("/stock/sku-2".into()))]));
     }
 
     #[test]

@@ -879,3 +879,32 @@ async fn show_asks_again_while_a_parent_is_missing_and_says_so_when_it_stays_mis
     assert!(!stderr.contains("note:"), "{stderr}");
     let _ = std::fs::remove_file(store);
 }
+
+/// Traces no one here instrumented: two Python services (shop calls stock) traced by the
+/// OpenTelemetry Python SDK 1.45 and its wsgi and requests instrumentations, whose CLIENT spans
+/// name no `peer.service` (`tests/fixtures/foreign/make_fixtures.py` made them).
+fn foreign(name: &str) -> String {
+    format!("{}/tests/fixtures/foreign/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[tokio::test]
+async fn lint_finds_the_split_in_traces_another_sdk_made_by_where_each_call_went() {
+    // stock read no context (its propagator, b3, looks for other headers): each checkout in two.
+    let run = tracectl(&["--json", "lint", "--file", &foreign("split.jsonl")]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let findings: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(findings.len(), 2, "{findings:#?}");
+    let mut halves = std::collections::BTreeSet::new();
+    for finding in &findings {
+        assert_eq!(finding["check"], "split");
+        assert_eq!(finding["spans"][0]["service"], "shop");
+        assert_eq!(finding["spans"][1]["service"], "stock");
+        // Each call paired with its own request: two quick checkouts, two stock traces.
+        halves.insert(finding["trace_ids"][1].as_str().unwrap().to_owned());
+    }
+    assert_eq!(halves.len(), 2, "{findings:#?}");
+    // The same services with the default propagators: whole traces, nothing to say.
+    let run = tracectl(&["lint", "--file", &foreign("whole.jsonl")]).await;
+    assert!(run.ok, "{}", run.stdout);
+    assert_eq!(run.stdout.trim(), "lint: no findings in 2 traces");
+}
