@@ -994,3 +994,74 @@ fn lessons_in_order() -> Vec<String> {
         visited.push(page.clone());
     }
 }
+
+/// The ` ```mermaid ` blocks of `page`.
+fn mermaid_blocks(page: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join(page)).unwrap();
+    let mut blocks = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "```mermaid" {
+            blocks.push(lines.by_ref().take_while(|l| l.trim() != "```").collect::<Vec<_>>().join("\n"));
+        }
+    }
+    blocks
+}
+
+/// What a diagram names as a span: `METHOD /path`, `INSERT table` and the like, and
+/// `snake_case` names (a function's span).
+fn span_names_in(diagram: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let words: Vec<&str> = diagram.split(|c: char| c.is_whitespace() || "|,:()[]\"".contains(c)).collect();
+    for pair in words.windows(2) {
+        let verb = ["GET", "POST", "PUT", "DELETE", "INSERT", "UPDATE", "SELECT"].contains(&pair[0]);
+        if verb && !pair[1].is_empty() {
+            names.push(format!("{} {}", pair[0], pair[1]));
+        }
+    }
+    let snake = |w: &&&str| w.contains('_') && w.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    names.extend(words.iter().filter(snake).map(|w| w.to_string()));
+    names
+}
+
+/// What a diagram names as a service: `gateway`, `stripe`, and every `…-service`.
+fn services_in(diagram: &str) -> Vec<&str> {
+    let words = diagram.split(|c: char| !(c.is_ascii_lowercase() || c == '-'));
+    words.filter(|w| *w == "gateway" || *w == "stripe" || w.ends_with("-service")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_service_and_span_a_diagram_names_is_in_a_real_checkouts_trace() {
+    let receiver = crate::support::receiver().await;
+    let stack = crate::support::Stack::start(&receiver.endpoint(), &[]).await;
+    let answer = crate::support::post_checkout(&stack).await.json().await.unwrap();
+    let trace_id = crate::support::trace_id_of(&answer);
+    let enough = |s: &[tracectl::model::Span]| {
+        crate::support::of_trace(s, &trace_id).len() >= crate::support::CHECKOUT_SPANS
+    };
+    let spans = receiver.store.wait_for(crate::support::SPANS_TIMEOUT, enough).await.unwrap();
+    stack.stop().await;
+    let trace = crate::support::of_trace(&spans, &trace_id);
+    let services: Vec<&str> = trace.iter().map(|s| s.service_name.as_str()).collect();
+    let names: Vec<&str> = trace.iter().map(|s| s.name.as_str()).collect();
+    for page in ["README.md", "lessons/concepts.md"] {
+        let diagrams = mermaid_blocks(page);
+        assert!(!diagrams.is_empty(), "{page} draws the checkout");
+        for diagram in diagrams {
+            let shown = span_names_in(&diagram);
+            assert!(shown.len() >= 4, "{page}: the span names read from the diagram: {shown:?}");
+            for name in shown {
+                assert!(
+                    names.contains(&name.as_str()),
+                    "{page}'s diagram names the span {name:?}; a checkout's are {names:?}"
+                );
+            }
+            for service in services_in(&diagram) {
+                assert!(
+                    services.contains(&service),
+                    "{page}'s diagram names the service {service:?}; a checkout's are {services:?}"
+                );
+            }
+        }
+    }
+}
