@@ -685,6 +685,21 @@ async fn run_page(page: &str, files: &Path) {
                 }
                 last_trace = Some(id);
             }
+            // What a search or a lint of the store lists, this page made: a page followed after
+            // every page before it (on one store) must not count their traces as its own.
+            if (rest.contains("tracectl search") || rest.contains("tracectl lint")) && rest.contains("--file")
+            {
+                for id in hex_ids(&stdout) {
+                    let header = format!("trace {id} ");
+                    let drawn_here = |drawn: &str| format!("{terminal_one}{drawn}").contains(&header);
+                    let what = format!(
+                        "{header}(listed by {at}), as a trace this page made: if it never comes, the \
+                         store holds an earlier page's traces (does the page start run-local.sh --fresh?)"
+                    );
+                    let waited = running.wait_until(&what, drawn_here).await;
+                    assert!(waited.is_ok(), "{at}: lists trace {id}, which this page did not make\n{stdout}");
+                }
+            }
             if let Some((name, _)) = assigned {
                 variables.retain(|(k, _)| *k != name);
                 variables.push((name, stdout.trim_end().to_owned()));
@@ -993,6 +1008,14 @@ fn lessons_in_order() -> Vec<String> {
         assert!(!visited.contains(&page), "{page}: the Next → links go round in a loop");
         visited.push(page.clone());
     }
+}
+
+/// Every trace id (32 hex digits standing alone) in `text`.
+fn hex_ids(text: &str) -> Vec<&str> {
+    let words = text.split(|c: char| !c.is_ascii_alphanumeric());
+    words
+        .filter(|w| w.len() == 32 && w.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .collect()
 }
 
 /// The ` ```mermaid ` blocks of `page`.
