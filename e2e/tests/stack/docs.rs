@@ -632,7 +632,7 @@ async fn run_page(page: &str, files: &Path) {
                     .env("SKIP_BUILD", "1")
                     .env("BIN_DIR", bin_dir())
                     .env("NO_COLOR", "1")
-                    .env("RUN_LOCAL_DIR", &files)
+                    .env("RUN_LOCAL_DIR", files)
                     .envs(variables.iter().map(|(k, v)| (k, v)))
                     .stdin(Stdio::null())
                     .output(),
