@@ -965,6 +965,8 @@ fn no_page_shows_output_a_reader_could_not_have_seen() {
     assert!(unseeable("kept in /tmp/checkout-demo-tests-17/traces.jsonl").is_some());
     assert!(unseeable("[terminal 1 so far]").is_some());
     assert!(unseeable("Ready: gateway on http://localhost:3000 (logs in target/run-local/).").is_none());
+    let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    assert_eq!(hex_ids(&format!("{id}  gateway POST /api/checkout\norder.id = ord_{id}")), [id]);
 }
 
 /// The lessons as a reader follows them: in the order of their Next → links, one after another,
@@ -1010,9 +1012,10 @@ fn lessons_in_order() -> Vec<String> {
     }
 }
 
-/// Every trace id (32 hex digits standing alone) in `text`.
+/// Every trace id (32 hex digits standing alone: not an order id's, `ord_<32 hex digits>`) in
+/// `text`.
 fn hex_ids(text: &str) -> Vec<&str> {
-    let words = text.split(|c: char| !c.is_ascii_alphanumeric());
+    let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
     words
         .filter(|w| w.len() == 32 && w.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
         .collect()
