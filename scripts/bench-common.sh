@@ -75,3 +75,16 @@ result_names() {
     done
   done
 }
+
+# The start of the awk programs that print a results table: each configuration's label, and, for
+# a results line (`[before-]<configuration> numbers…`), its name and whether it is the baseline's.
+# shellcheck disable=SC2034,SC2016 # used by the scripts that source this one; awk, not shell
+LABEL_RESULT='
+  BEGIN {
+    label["a-disabled"] = "(a) telemetry disabled"
+    label["b-full"] = "(b) 100% sampled, live receiver"
+    label["c-sampled"] = "(c) 10% sampled"
+    label["d-collector-down"] = "(d) collector down"
+  }
+  { name = $1; before = sub(/^before-/, "", name) }
+'

@@ -96,13 +96,8 @@ echo
 echo "Instructions per checkout (callgrind), ${COUNT} checkouts at concurrency ${CONCURRENCY} after ${WARMUP} to warm up;"
 echo "simulated latencies 0; RUST_LOG=warn. Ratios are to (a)."
 echo
-awk '
+awk "$LABEL_RESULT"'
   {
-    label["a-disabled"] = "(a) telemetry disabled"
-    label["b-full"] = "(b) 100% sampled, live receiver"
-    label["c-sampled"] = "(c) 10% sampled"
-    label["d-collector-down"] = "(d) collector down"
-    name = $1; before = sub(/^before-/, "", name)
     total = $2 + $3 + $4
     if (name == "a-disabled") base = total
     printf "%-7s%-32s %9d instructions (%.2f)  gateway %8d  order-service %8d  payment-service %8d\n",

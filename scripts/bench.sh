@@ -137,13 +137,8 @@ echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "Load: wrk, ${CONNECTIONS} connections, ${DURATION}s after a ${WARMUP}s warm-up; simulated latencies 0; RUST_LOG=warn"
 echo
-awk '
+awk "$LABEL_RESULT"'
   {
-    label["a-disabled"] = "(a) telemetry disabled"
-    label["b-full"] = "(b) 100% sampled, live receiver"
-    label["c-sampled"] = "(c) 10% sampled"
-    label["d-collector-down"] = "(d) collector down"
-    name = $1; before = sub(/^before-/, "", name)
     if (name == "a-disabled") { base_rps = $2; base_p50 = $3; base_p99 = $4; base_cpu = $5 }
     printf "%-7s%-32s %6.0f req/s (%.2f)  p50 %6.2f ms (%.2f)  p99 %6.2f ms (%.2f)  CPU %4d us/checkout (%.2f)  receiver CPU %3d us/checkout  RSS MiB %-15s  non-2xx %s  spans dropped %s  received %s for %s checkouts (%s cut off by wrk)\n",
       before ? "before" : "", label[name], $2, $2 / base_rps, $3, $3 / base_p50, $4, $4 / base_p99, $5, $5 / base_cpu, $12, $6, $7, $10, $9, $8, $11
