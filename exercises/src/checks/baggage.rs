@@ -9,7 +9,7 @@ use opentelemetry::{
 };
 use tracectl::model::Span;
 
-use super::{Exercise, Variant, find, runtime, serve, span_end};
+use super::{Exercise, Variant, find, post_in, runtime, serve, span_end};
 use crate::{lab::Lab, solutions, yours};
 
 pub(super) const EXERCISE: Exercise = Exercise {
@@ -55,10 +55,7 @@ fn run(variant: Variant) -> Lab {
             .with_kind(SpanKind::Client)
             .start_with_context(&gateway, &checkout);
         let call = checkout.with_span(call);
-        let mut headers = HeaderMap::new();
-        solutions::call_context::inject(&call, &mut headers);
-        let sent = reqwest::Client::new().post(format!("{url}/orders")).headers(headers).send().await;
-        sent.expect("the lab's order-service answers");
+        post_in(&format!("{url}/orders"), &call, solutions::call_context::inject).await;
         span_end(call);
         span_end(checkout);
     });

@@ -1,13 +1,12 @@
 //! Exercise 2: the context a call sends is its CLIENT span's.
 
-use http::HeaderMap;
 use opentelemetry::{
     Context, global,
     trace::{SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _},
 };
 use tracectl::model::Span;
 
-use super::{Exercise, Variant, find, payments, runtime, serve, span_end};
+use super::{Exercise, Variant, find, payments, post_in, runtime, serve, span_end};
 use crate::{lab::Lab, solutions, yours};
 
 pub(super) const EXERCISE: Exercise = Exercise {
@@ -40,10 +39,7 @@ fn run(variant: Variant) -> Lab {
                 .with_kind(SpanKind::Client)
                 .start_with_context(&tracer, &request),
         );
-        let mut headers = HeaderMap::new();
-        inject(&call, &mut headers);
-        let sent = reqwest::Client::new().post(format!("{url}/payments")).headers(headers).send().await;
-        sent.expect("the lab's payment-service answers");
+        post_in(&format!("{url}/payments"), &call, inject).await;
         span_end(call);
         span_end(request);
     });

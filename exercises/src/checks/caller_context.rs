@@ -1,13 +1,12 @@
 //! Exercise 1: the SERVER span of a request, in the context the caller sent.
 
-use http::HeaderMap;
 use opentelemetry::{
     Context,
     trace::{SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _},
 };
 use tracectl::model::Span;
 
-use super::{Exercise, Variant, find, payments, runtime, serve, span_end};
+use super::{Exercise, Variant, find, payments, post_in, runtime, serve, span_end};
 use crate::{lab::Lab, solutions, yours};
 
 pub(super) const EXERCISE: Exercise = Exercise {
@@ -33,10 +32,7 @@ fn run(variant: Variant) -> Lab {
         // order-service, as the lab plays it: a CLIENT span, whose context it sends.
         let call = Context::new()
             .with_span(caller.span_builder("POST /payments").with_kind(SpanKind::Client).start(&caller));
-        let mut headers = HeaderMap::new();
-        solutions::call_context::inject(&call, &mut headers);
-        let sent = reqwest::Client::new().post(format!("{url}/payments")).headers(headers).send().await;
-        sent.expect("the lab's payment-service answers");
+        post_in(&format!("{url}/payments"), &call, solutions::call_context::inject).await;
         span_end(call);
     });
     lab

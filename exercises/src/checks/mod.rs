@@ -124,6 +124,14 @@ pub(super) fn payments(tracer: SdkTracer, extract: fn(&HeaderMap) -> Context) ->
     )
 }
 
+/// POSTs to `url` as a traced client does: `call`'s context put into the headers by `inject`.
+pub(super) async fn post_in(url: &str, call: &Context, inject: fn(&Context, &mut HeaderMap)) {
+    let mut headers = HeaderMap::new();
+    inject(call, &mut headers);
+    let sent = reqwest::Client::new().post(url).headers(headers).send().await;
+    sent.expect("the lab's service answers");
+}
+
 /// Ends the span `cx` holds.
 pub(super) fn span_end(cx: Context) {
     cx.span().end();
