@@ -4,7 +4,7 @@
 #   scripts/exercise.sh 3            check exercise 3: run your code, draw the trace it made beside
 #                                    the expected one, lint it, and say PASS, or FAIL with what is
 #                                    wrong in the trace and a hint (exit 0 on pass, 1 on fail)
-#   scripts/exercise.sh              check every exercise: one line each, then "4 of 11 done"
+#   scripts/exercise.sh              check every exercise: one line each, then "4 of 12 done"
 #   scripts/exercise.sh --watch 3    check exercise 3 again each time a file in exercises/ is saved
 #                                    (--watch alone: all of them); Ctrl-C stops
 #   scripts/exercise.sh --reset 3    put exercise 3 back as it was when you cloned (git's HEAD)

@@ -21,6 +21,7 @@ mod database_span;
 mod errors;
 mod flush_before_exit;
 mod log_correlation;
+mod message_parent;
 mod retry_links;
 mod route_names;
 mod sampler;
@@ -60,7 +61,7 @@ pub struct Outcome {
 }
 
 /// Every exercise, in the order a learner meets the ideas.
-pub const ALL: [Exercise; 11] = [
+pub const ALL: [Exercise; 12] = [
     caller_context::EXERCISE,
     call_context::EXERCISE,
     spawned_task::EXERCISE,
@@ -72,6 +73,7 @@ pub const ALL: [Exercise; 11] = [
     retry_links::EXERCISE,
     log_correlation::EXERCISE,
     flush_before_exit::EXERCISE,
+    message_parent::EXERCISE,
 ];
 
 impl Exercise {

@@ -14,6 +14,8 @@ pub mod errors;
 pub mod flush_before_exit;
 #[path = "../../solutions/10_log_correlation.rs"]
 pub mod log_correlation;
+#[path = "../../solutions/12_message_parent.rs"]
+pub mod message_parent;
 #[path = "../../solutions/09_retry_links.rs"]
 pub mod retry_links;
 #[path = "../../solutions/06_route_names.rs"]

@@ -14,6 +14,8 @@ pub mod errors;
 pub mod flush_before_exit;
 #[path = "../../10_log_correlation.rs"]
 pub mod log_correlation;
+#[path = "../../12_message_parent.rs"]
+pub mod message_parent;
 #[path = "../../09_retry_links.rs"]
 pub mod retry_links;
 #[path = "../../06_route_names.rs"]
