@@ -12,19 +12,10 @@
 //!
 //! Check it: `scripts/exercise.sh 12`. Start again: `scripts/exercise.sh --reset 12`.
 
-use std::collections::HashMap;
-
 use opentelemetry::global;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-/// A message as the queue delivers it.
-#[derive(Debug)]
-pub struct Message {
-    /// The order to fulfil.
-    pub order_id: String,
-    /// The producer's context (`traceparent`, …), as its propagator wrote it.
-    pub headers: HashMap<String, String>,
-}
+use crate::lab::Message;
 
 /// Fulfils the order in `message`, in a CONSUMER span of the producer's trace.
 pub fn process(message: &Message) {

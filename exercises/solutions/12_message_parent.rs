@@ -2,19 +2,10 @@
 //!
 //! The parent set right after the span is made, before it is entered; a refusal is said.
 
-use std::collections::HashMap;
-
 use opentelemetry::global;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-/// A message as the queue delivers it.
-#[derive(Debug)]
-pub struct Message {
-    /// The order to fulfil.
-    pub order_id: String,
-    /// The producer's context (`traceparent`, …), as its propagator wrote it.
-    pub headers: HashMap<String, String>,
-}
+use crate::lab::Message;
 
 /// Fulfils the order in `message`, in a CONSUMER span of the producer's trace.
 pub fn process(message: &Message) {

@@ -134,6 +134,15 @@ impl Lab {
     }
 }
 
+/// A message as the lab's queue delivers it (exercise 12).
+#[derive(Debug)]
+pub struct Message {
+    /// The order to fulfil.
+    pub order_id: String,
+    /// The producer's context (`traceparent`, …), as its propagator wrote it.
+    pub headers: std::collections::HashMap<String, String>,
+}
+
 /// An exporter that keeps every span it is sent, in memory, also after its provider is shut down
 /// (the SDK's `InMemorySpanExporter` forgets them then, and exercise 5 is about shutting down).
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,10 @@ use opentelemetry::{
 use tracectl::model::{Kind, Span};
 
 use super::{Exercise, Variant, find, span_end};
-use crate::{lab::Lab, solutions, yours};
+use crate::{
+    lab::{Lab, Message},
+    solutions, yours,
+};
 
 pub(super) const EXERCISE: Exercise = Exercise {
     file: "12_message_parent.rs",
@@ -31,14 +34,11 @@ fn run(variant: Variant) -> Lab {
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&publish, &mut headers));
     span_end(publish);
     let order_id = "ord-12".to_owned();
-    match variant {
-        Variant::Yours => {
-            yours::message_parent::process(&yours::message_parent::Message { order_id, headers })
-        }
-        Variant::Solution => {
-            solutions::message_parent::process(&solutions::message_parent::Message { order_id, headers });
-        }
-    }
+    let process = match variant {
+        Variant::Yours => yours::message_parent::process,
+        Variant::Solution => solutions::message_parent::process,
+    };
+    process(&Message { order_id, headers });
     lab
 }
 
