@@ -53,6 +53,55 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// `run-local.sh`, started by the test and read as terminal 1 is: stopped if the test fails midway.
+pub(crate) struct Terminal {
+    script: tokio::process::Child,
+    _guard: StopOnDrop,
+    lines: Lines<BufReader<ChildStdout>>,
+    /// What it printed so far.
+    pub(crate) seen: String,
+}
+
+impl Terminal {
+    /// Starts `command` (a [`run_local`]) and waits until it says it is ready.
+    pub(crate) async fn start(mut command: Command) -> Terminal {
+        let mut script = command.spawn().unwrap();
+        let _guard = StopOnDrop(script.id().unwrap());
+        let lines = BufReader::new(script.stdout.take().unwrap()).lines();
+        let mut terminal = Terminal { script, _guard, lines, seen: String::new() };
+        terminal.until("Ready:").await;
+        terminal
+    }
+
+    /// Reads on until a line holds `needle`.
+    pub(crate) async fn until(&mut self, needle: &str) {
+        read_until(&mut self.lines, &mut self.seen, needle).await;
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.script.id().unwrap()
+    }
+
+    /// Ctrl-C (as TERM: a process started in the background may inherit SIGINT as *ignored*, and
+    /// a non-interactive bash cannot trap a signal that was ignored when it started): how it
+    /// exited, and all it printed.
+    pub(crate) async fn stop(mut self) -> (std::process::ExitStatus, String) {
+        signal::kill(Pid::from_raw(self.pid() as i32), signal::Signal::SIGTERM).unwrap();
+        self.until("Stopped.").await;
+        let status = tokio::time::timeout(STOP_TIMEOUT, self.script.wait()).await.unwrap().unwrap();
+        (status, self.seen)
+    }
+}
+
+/// A checkout through `checkout.sh` at `gateway_port`: its `Trace …` line and the trace id.
+pub(crate) async fn checkout_trace(gateway_port: u16) -> (String, String) {
+    let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
+    assert!(ok, "{out}");
+    let trace_line = out.lines().find(|l| l.starts_with("Trace ")).unwrap().to_owned();
+    let trace_id = trace_line[6..38].to_owned();
+    (trace_line, trace_id)
+}
+
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -108,36 +157,22 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
         .env("STRIPE_LATENCY_MS", "5")
         .env("FRAUD_CHECK_MS", "5")
         .env("TRACE_STORE", &store);
-    let mut script = command.spawn().unwrap();
-    let _guard = StopOnDrop(script.id().unwrap());
-    let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();
-    let mut seen = String::new();
-    read_until(&mut lines, &mut seen, "Ready:").await;
+    let mut terminal = Terminal::start(command).await;
 
-    // Act: a checkout, then stop. The script traps INT (Ctrl-C) and TERM alike; the test sends TERM
-    // because a process started in the background may inherit SIGINT as *ignored*, and a
-    // non-interactive bash cannot trap a signal that was ignored when it started.
-    let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
-    assert!(ok, "{out}");
-    let trace_line = out.lines().find(|l| l.starts_with("Trace ")).unwrap();
-    let trace_id = trace_line[6..38].to_owned();
+    // Act: a checkout, then stop (the script traps INT, Ctrl-C, and TERM alike).
+    let (trace_line, trace_id) = checkout_trace(gateway_port).await;
     assert_eq!(trace_line, format!("Trace {trace_id}"), "no Jaeger here, so no Jaeger link");
-    read_until(&mut lines, &mut seen, &format!("trace {trace_id} ")).await;
+    terminal.until(&format!("trace {trace_id} ")).await;
 
     // From another terminal: one service restarted (SIGTERM), one crashed (SIGKILL), each started
     // again on its port and files; the next checkout goes through both.
     for (verb, name, signal) in
         [("--restart", "payment-service", "SIGTERM"), ("--crash", "order-service", "SIGKILL")]
     {
-        let answer = std::process::Command::new("bash")
-            .args([repo().join("scripts/run-local.sh").to_str().unwrap(), verb, name])
-            .env("RUN_LOCAL_DIR", db_path.parent().unwrap())
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&answer.stdout);
-        assert!(answer.status.success(), "{verb} {name}: {said}{}", String::from_utf8_lossy(&answer.stderr));
+        let (ok, said) = control(verb, name, &db_path);
+        assert!(ok, "{verb} {name}: {said}");
         assert!(said.starts_with(&format!("ok: {name} restarted after {signal}")), "{said}");
-        read_until(&mut lines, &mut seen, &format!("[{name} stopped with {signal}; starting it again")).await;
+        terminal.until(&format!("[{name} stopped with {signal}; starting it again")).await;
     }
     let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
     assert!(ok && out.starts_with("HTTP/1.1 201"), "{out}");
@@ -147,9 +182,7 @@ async fn run_local_sh_starts_everything_draws_each_checkout_and_stops_cleanly_wh
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("{gateway|order-service|payment-service}"));
-    signal::kill(Pid::from_raw(script.id().unwrap() as i32), signal::Signal::SIGTERM).unwrap();
-    read_until(&mut lines, &mut seen, "Stopped.").await;
-    let status = tokio::time::timeout(Duration::from_secs(30), script.wait()).await.unwrap().unwrap();
+    let (status, seen) = terminal.stop().await;
 
     // Assert: the whole trace was drawn, nested, with all four services, and the script exited 0.
     assert!(status.success(), "run-local.sh exited with {status}\n{seen}");
@@ -220,26 +253,19 @@ async fn run_local_sh_says_what_runs_stops_a_service_on_request_and_says_when_on
     let db_path = fresh_db_path();
     let mut command = run_local(&[], gateway_port, &db_path);
     command.env("TRACECTL_ADDR", format!("127.0.0.1:{}", free_port()));
-    let mut script = command.spawn().unwrap();
-    let _guard = StopOnDrop(script.id().unwrap());
-    let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();
-    let mut seen = String::new();
-    read_until(&mut lines, &mut seen, "Ready:").await;
+    let mut terminal = Terminal::start(command).await;
 
     // A second one, from the same folder: what runs, and where; nothing started.
     let second = run_local(&[], free_port(), &db_path).stderr(Stdio::piped()).output().await.unwrap();
     let said = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(1), "{said}");
-    assert!(
-        said.contains(&format!("run-local.sh is already running (pid {})", script.id().unwrap())),
-        "{said}"
-    );
+    assert!(said.contains(&format!("run-local.sh is already running (pid {})", terminal.pid())), "{said}");
     assert!(said.contains(&format!("Ready: gateway on http://localhost:{gateway_port}")), "{said}");
 
     // "Kill payment-service": stopped on request, and left stopped; a checkout then names it.
     let (ok, said) = control("--stop", "payment-service", &db_path);
     assert!(ok && said.starts_with("ok: payment-service stopped after SIGTERM"), "{said}");
-    read_until(&mut lines, &mut seen, "[payment-service stopped with SIGTERM, on request").await;
+    terminal.until("[payment-service stopped with SIGTERM, on request").await;
     let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
     assert!(!ok && out.contains("payment-service"), "{out}");
 
@@ -247,8 +273,9 @@ async fn run_local_sh_says_what_runs_stops_a_service_on_request_and_says_when_on
     let pid_file = db_path.with_file_name("order-service.pid");
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     signal::kill(Pid::from_raw(pid), signal::Signal::SIGKILL).unwrap();
-    read_until(&mut lines, &mut seen, &format!("[order-service (pid {pid}) has exited, unasked.")).await;
-    read_until(&mut lines, &mut seen, "[scripts/run-local.sh --restart order-service starts it again]").await;
+    terminal.until(&format!("[order-service (pid {pid}) has exited, unasked.")).await;
+    terminal.until("[scripts/run-local.sh --restart order-service starts it again]").await;
+    let seen = &terminal.seen;
     assert!(!seen.contains("[payment-service (pid"), "a service stopped on request is not a death:\n{seen}");
 
     for service in ["order-service", "payment-service"] {
@@ -257,8 +284,6 @@ async fn run_local_sh_says_what_runs_stops_a_service_on_request_and_says_when_on
     }
     let (ok, out) = checkout_sh(&format!("http://127.0.0.1:{gateway_port}"), None).await;
     assert!(ok && out.starts_with("HTTP/1.1 201"), "{out}");
-    signal::kill(Pid::from_raw(script.id().unwrap() as i32), signal::Signal::SIGTERM).unwrap();
-    read_until(&mut lines, &mut seen, "Stopped.").await;
-    let status = tokio::time::timeout(Duration::from_secs(30), script.wait()).await.unwrap().unwrap();
+    let (status, seen) = terminal.stop().await;
     assert!(status.success(), "{seen}");
 }
