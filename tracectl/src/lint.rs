@@ -29,6 +29,7 @@
 //! lint every trace of the time in question (a store file, a search).
 
 use std::{
+    borrow::Cow,
     collections::{BTreeMap, BTreeSet},
     fmt::Write as _,
 };
@@ -260,7 +261,7 @@ fn peer(span: &Span) -> Option<&str> {
 struct Target<'a> {
     method: Option<&'a str>,
     port: Option<i64>,
-    path: Option<&'a str>,
+    path: Option<Cow<'a, str>>,
 }
 
 impl<'a> Target<'a> {
@@ -269,14 +270,14 @@ impl<'a> Target<'a> {
         let url = span.str_attribute("url.full").or_else(|| span.str_attribute("http.url"));
         let (url_port, path) = url.map(split_url).unwrap_or_default();
         let port = int_attribute(span, &["server.port", "net.peer.port"]).or(url_port);
-        Target { method: method(span), port, path }
+        Target { method: method(span), port, path: path.map(Cow::Owned) }
     }
 
     /// A SERVER span's: `url.path` (`http.target`), `server.port` (`net.host.port`, or the port
     /// in `server.address` / `http.host`).
     fn of_request(span: &'a Span) -> Self {
         let target = span.str_attribute("url.path").or_else(|| span.str_attribute("http.target"));
-        let path = target.map(|t| t.split(['?', '#']).next().unwrap_or(t));
+        let path = target.map(|t| Cow::Borrowed(t.split(['?', '#']).next().unwrap_or(t)));
         let host = span.str_attribute("server.address").or_else(|| span.str_attribute("http.host"));
         let host_port = host.and_then(|h| h.rsplit_once(':')).and_then(|(_, p)| p.parse().ok());
         let port = int_attribute(span, &["server.port", "net.host.port"]).or(host_port);
@@ -289,9 +290,9 @@ impl<'a> Target<'a> {
         fn agree<T: PartialEq>(a: Option<T>, b: Option<T>) -> Option<bool> {
             Some(a? == b?)
         }
-        let checks =
-            [agree(self.method, call.method), agree(self.port, call.port), agree(self.path, call.path)];
-        let located = agree(self.port, call.port).is_some() || agree(self.path, call.path).is_some();
+        let (path, call_path) = (self.path.as_deref(), call.path.as_deref());
+        let checks = [agree(self.method, call.method), agree(self.port, call.port), agree(path, call_path)];
+        let located = agree(self.port, call.port).is_some() || agree(path, call_path).is_some();
         located && checks.iter().all(|c| *c != Some(false))
     }
 }
@@ -308,20 +309,14 @@ fn int_attribute(span: &Span, keys: &[&str]) -> Option<i64> {
     })
 }
 
-/// A URL's port (its scheme's when not written) and path.
-fn split_url(url: &str) -> (Option<i64>, Option<&str>) {
-    let Some((scheme, rest)) = url.split_once("://") else { return (None, None) };
-    let (authority, path) = rest.find('/').map_or((rest, "/"), |at| rest.split_at(at));
-    let path = path.split(['?', '#']).next().unwrap_or(path);
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let written =
-        host_port.rsplit_once(':').filter(|(_, p)| !p.contains(']')).and_then(|(_, p)| p.parse().ok());
-    let default = match scheme {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    };
-    (written.or(default), Some(path))
+/// A URL's port (its scheme's when not written) and path, as the `url` crate (reqwest's) reads it.
+fn split_url(url: &str) -> (Option<i64>, Option<String>) {
+    match reqwest::Url::parse(url) {
+        Ok(url) if url.has_host() => {
+            (url.port_or_known_default().map(i64::from), Some(url.path().to_owned()))
+        }
+        _ => (None, None),
+    }
 }
 
 fn split(trace: &Trace, traces: &[Trace], thresholds: &Thresholds, findings: &mut Vec<Finding>) {
@@ -654,10 +649,13 @@ mod tests {
 
     #[test]
     fn where_an_http_span_says_its_request_went_is_read_from_either_generation_of_names() {
-        assert_eq!(split_url("http://localhost:46011/stock/sku-1?x=1"), (Some(46011), Some("/stock/sku-1")));
-        assert_eq!(split_url("https://user@api.example.com/v1"), (Some(443), Some("/v1")));
-        assert_eq!(split_url("http://[::1]/"), (Some(80), Some("/")));
-        assert_eq!(split_url("http://[::1]:8080"), (Some(8080), Some("/")));
+        assert_eq!(
+            split_url("http://localhost:46011/stock/sku-1?x=1"),
+            (Some(46011), Some("/stock/sku-1".to_owned()))
+        );
+        assert_eq!(split_url("https://user@api.example.com/v1"), (Some(443), Some("/v1".to_owned())));
+        assert_eq!(split_url("http://[::1]/"), (Some(80), Some("/".to_owned())));
+        assert_eq!(split_url("http://[::1]:8080"), (Some(8080), Some("/".to_owned())));
         assert_eq!(split_url("not a url"), (None, None));
         let call = |attrs: &[(&str, Value)]| {
             let mut span = span("c", None, "shop", "GET", 0, 10);
